@@ -1,0 +1,103 @@
+"""SDK configuration: passed in explicitly, never read from globals or the environment.
+
+TLS trust comes only from :attr:`SdkConfig.ca_bundle` (or the system store when it is
+``None``); ``REQUESTS_CA_BUNDLE`` and friends are ignored on purpose (OBL-SEC-1).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+__all__ = ["SdkConfig"]
+
+
+def _utcnow() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class SdkConfig:
+    """Settings for one :class:`sdk.PrivacySdk`.
+
+    Attributes:
+        data_dir: folder for the SDK's files (consent ledger, install id). Created if missing.
+        endpoint: base URL of the app's backend, e.g. ``https://api.example.cn``; ``None`` runs
+            offline (decisions are kept and synced once an endpoint is configured).
+        ca_bundle: PEM file of the CA(s) that sign the backend's certificate; ``None`` uses the
+            system trust store. Environment variables never override it.
+        region: data region the app declares (OBL-RES-1), ``"CN"`` by default.
+        connect_timeout: seconds to wait for a TCP/TLS connection.
+        read_timeout: seconds to wait for each read from the server.
+        retries: how many times a failed request (connection error, 502/503/504) is retried,
+            POST included: every POST carries an ``Idempotency-Key`` so a retry never creates
+            a second record.
+        backoff: base of the exponential backoff between retries, in seconds.
+        dev_mode: allow plain ``http://`` to a loopback address (never to anything else).
+        clock: returns the current time as an aware UTC datetime (injectable for tests).
+
+    Raises:
+        ConfigError: when a setting is invalid; the message names it.
+    """
+
+    data_dir: Path
+    endpoint: str | None = None
+    ca_bundle: Path | None = None
+    region: str = "CN"
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    retries: int = 3
+    backoff: float = 0.2
+    dev_mode: bool = False
+    clock: Callable[[], _dt.datetime] = field(default=_utcnow, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.ca_bundle is not None:
+            ca = Path(self.ca_bundle)
+            object.__setattr__(self, "ca_bundle", ca)
+            if not ca.is_file():
+                raise ConfigError(
+                    f"ca_bundle '{ca}' is not a file; pass the PEM file of the CA that signs "
+                    "the server's certificate (the stub writes it as <data-dir>/ca.pem)"
+                )
+        if self.endpoint is not None:
+            self._check_endpoint(self.endpoint)
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ConfigError("connect_timeout and read_timeout must be positive numbers of seconds")
+        if self.retries < 0:
+            raise ConfigError("retries must be 0 or more")
+
+    def _check_endpoint(self, endpoint: str) -> None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError(
+                f"endpoint '{endpoint}' is not an absolute URL; use e.g. 'https://api.example.cn'"
+            )
+        if parts.scheme == "http" and not (self.dev_mode and _is_loopback(parts.hostname)):
+            raise ConfigError(
+                "endpoint uses plain http://; personal information only travels over HTTPS "
+                "(OBL-SEC-1). Use https://, or set dev_mode=True for a loopback test server."
+            )
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint without a trailing slash. Raises ConfigError when none is set."""
+        if not self.endpoint:
+            raise ConfigError("no endpoint configured; pass SdkConfig(endpoint='https://...')")
+        return self.endpoint.rstrip("/")
