@@ -1,0 +1,87 @@
+"""The demo app: a ScreenManager of screens that use only the SDK's public API."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from .screens import SCREENS
+
+log = logging.getLogger("demo_app")
+
+KV_DIR = Path(__file__).resolve().parent / "screens"
+
+
+class DemoApp(App):
+    """App state lives in properties here; screens read them and call the SDK through ``app``.
+
+    Args:
+        sdk: an open :class:`sdk.PrivacySdk`.
+        script: optional autopilot steps (see :mod:`demo_app.autopilot`).
+        report_path: where the autopilot writes its JSON report.
+    """
+
+    sdk = ObjectProperty(None)
+    mode = StringProperty("undecided")       # undecided | full | basic, mirrors sdk.mode
+    pending_sync = NumericProperty(0)
+    title = "示例电子签 Demo e-Sign"
+
+    def __init__(self, sdk, script=None, report_path: Path | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.sdk = sdk
+        self.script = script
+        self.report_path = report_path
+        self.exit_code = 0
+        self.history: list[str] = []
+        self.autopilot = None
+
+    def build(self):
+        for kv in sorted(KV_DIR.glob("*.kv")):
+            Builder.load_file(str(kv))
+        sm = ScreenManager(transition=NoTransition())
+        for name, cls in SCREENS.items():
+            sm.add_widget(cls(name=name))
+        sm.bind(current=lambda _sm, name: self.history.append(name))
+        self.refresh_state()
+        first = "prompt" if self.sdk.needs_prompt() else self.landing_screen()
+        sm.current = first
+        if not self.history:
+            self.history.append(first)
+        return sm
+
+    def on_start(self):
+        if self.script is not None:
+            from .autopilot import Autopilot
+
+            # Keep a strong reference: the Clock only holds bound methods weakly.
+            self.autopilot = Autopilot(self, self.script, self.report_path)
+            Clock.schedule_once(lambda _dt: self.autopilot.start(), 0.5)
+
+    def landing_screen(self) -> str:
+        """Where the app opens once the user has decided: home, or the basic-mode template list."""
+        return "home" if self.sdk.mode == "full" else "templates"
+
+    def refresh_state(self) -> None:
+        self.mode = self.sdk.mode
+        self.pending_sync = self.sdk.pending_sync()
+
+    def go(self, screen: str) -> None:
+        self.root.current = screen
+
+    def on_privacy_decided(self, mode: str) -> None:
+        self.refresh_state()
+        self.go(self.landing_screen())
+
+    def finish(self, code: int = 0) -> None:
+        self.exit_code = code
+        self.stop()
+
+    def write_report(self, path: Path, data: dict) -> None:
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -1,0 +1,243 @@
+"""Scripted walkthroughs of the real app in its real window, for QA, `make demo` on a machine
+without a display, and the UI tests.
+
+A script is a JSON list of steps; each is an object with one key:
+
+``{"wait_screen": "prompt"}``     wait (up to 20 s) until that screen is shown
+``{"press": "agree"}``            tap the widget with that id on the current screen (a touch
+                                 dispatched through the window's input queue, at its centre)
+``{"jump": "privacy_5"}``         tap the table-of-contents link to that anchor
+``{"screenshot": "01.png"}``      save the window as PNG (relative to the walkthrough dir)
+``{"probe": "name"}``             record facts about the current screen in the report
+``{"wait_file": "path"}``         wait until a file exists (lets a test hold the app open)
+``{"touch_file": "path"}``        create a file (tells a test the app reached this point)
+``{"sleep": 0.3}``                wait, in seconds
+``{"quit": 0}``                   stop the app with that exit code
+
+Every step's outcome goes into the report (``--report``); a step that fails stops the app
+with exit code 3 and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+
+log = logging.getLogger("demo_app.autopilot")
+
+STEP_TIMEOUT = 20.0
+
+
+def walkthrough_steps(out_dir: Path) -> list[dict]:
+    """The built-in tour of every screen used by ``make demo`` without a display."""
+    shots = lambda name: {"screenshot": str(out_dir / name)}  # noqa: E731
+    return [
+        {"wait_screen": "prompt"}, {"sleep": 0.5}, shots("01-privacy-prompt.png"),
+        {"jump": "privacy_5"}, {"sleep": 0.3}, shots("02-privacy-prompt-section-5.png"),
+        {"press": "disagree"}, {"wait_screen": "templates"}, {"wait_widgets": "list"},
+        {"sleep": 0.3}, shots("03-basic-mode-templates.png"),
+        {"press_template": 0}, {"wait_screen": "template"}, {"wait_document": "body"},
+        {"sleep": 0.3}, shots("04-template.png"),
+        {"press": "download"}, {"wait_status": "已下载"}, shots("05-template-downloaded.png"),
+        {"press": "back"}, {"wait_screen": "templates"}, {"press": "review_policy"},
+        {"wait_screen": "prompt"}, {"press": "agree"}, {"wait_screen": "home"}, {"sleep": 0.3},
+        shots("06-home.png"), {"press": "policy"}, {"wait_screen": "policy"}, {"sleep": 0.3},
+        shots("07-policy.png"), {"quit": 0},
+    ]
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Autopilot:
+    """Runs ``steps`` against ``app`` on the Kivy clock, one step per frame until each holds."""
+
+    def __init__(self, app, steps: list[dict], report_path: Path | None = None) -> None:
+        self.app = app
+        self.steps = list(steps)
+        self.report_path = report_path
+        self.report: dict = {"steps": [], "probes": {}, "screens": []}
+        self._index = 0
+        self._started = 0.0
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        Clock.schedule_interval(self._tick, 0.05)
+
+    # -- driver ---------------------------------------------------------------------------
+    def _tick(self, _dt) -> bool:
+        if self._index >= len(self.steps):
+            self._finish(0)
+            return False
+        step = self.steps[self._index]
+        (kind, arg), = step.items()
+        try:
+            done = getattr(self, f"_step_{kind}")(arg)
+        except StepFailed as exc:
+            self._record(kind, arg, f"failed: {exc}")
+            self._finish(3, str(exc))
+            return False
+        if done:
+            self._record(kind, arg, "ok")
+            self._index += 1
+            self._started = time.monotonic()
+        elif time.monotonic() - self._started > STEP_TIMEOUT:
+            self._record(kind, arg, "timeout")
+            self._finish(3, f"step {self._index} {step} did not complete in {STEP_TIMEOUT:.0f} s "
+                            f"(screen: {self.app.root.current})")
+            return False
+        return None  # keep ticking
+
+    def _record(self, kind, arg, outcome) -> None:
+        self.report["steps"].append({"step": kind, "arg": arg, "outcome": outcome,
+                                     "screen": self.app.root.current})
+
+    def _finish(self, code: int, reason: str = "") -> None:
+        self.report["exit_code"] = code
+        self.report["reason"] = reason
+        self.report["screens"] = list(self.app.history)
+        if self.report_path:
+            self.app.write_report(Path(self.report_path), self.report)
+        if code:
+            log.error("autopilot stopped: %s", reason)
+        self.app.finish(code)
+
+    # -- helpers --------------------------------------------------------------------------
+    @property
+    def screen(self):
+        return self.app.root.current_screen
+
+    def _find(self, widget_id: str):
+        """Find a widget by kv id anywhere under the current screen."""
+        stack = [self.screen]
+        while stack:
+            w = stack.pop()
+            ids = getattr(w, "ids", {})
+            if widget_id in ids:
+                return ids[widget_id]
+            stack.extend(w.children)
+        return None
+
+    def _tap(self, widget) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    # -- steps (return True when done, False to retry next frame) ---------------------------
+    def _step_wait_screen(self, name: str) -> bool:
+        return self.app.root.current == name
+
+    def _step_wait_widgets(self, widget_id: str) -> bool:
+        w = self._find(widget_id)
+        return w is not None and bool(w.children)
+
+    def _step_wait_document(self, widget_id: str) -> bool:
+        w = self._find(widget_id)
+        return w is not None and bool(getattr(w, "rendered", None))
+
+    def _step_wait_status(self, text: str) -> bool:
+        return text in getattr(self.screen, "status", "")
+
+    def _step_press(self, widget_id: str) -> bool:
+        w = self._find(widget_id)
+        if w is None:
+            return False
+        if w.disabled:
+            return False
+        self._tap(w)
+        return True
+
+    def _step_press_template(self, index: int) -> bool:
+        box = self._find("list")
+        if box is None or len(box.children) <= index:
+            return False
+        self._tap(list(reversed(box.children))[index])
+        return True
+
+    def _step_jump(self, anchor: str) -> bool:
+        view = self._find("policy_view")
+        if view is None:
+            return False
+        for label in view.ids.column.children:
+            if anchor in getattr(label, "refs", {}):
+                label.dispatch("on_ref_press", anchor)
+                return True
+        raise StepFailed(f"no table-of-contents link to '{anchor}'")
+
+    def _step_screenshot(self, path: str) -> bool:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made = Window.screenshot(name=str(target))
+        if made and Path(made) != target:
+            os.replace(made, target)
+        self.report.setdefault("screenshots", []).append(str(target))
+        return True
+
+    def _step_probe(self, name: str) -> bool:
+        facts: dict = {"screen": self.app.root.current, "mode": self.app.sdk.mode}
+        view = self._find("policy_view")
+        if view is not None:
+            facts.update(
+                anchors=view.anchors,
+                visible_anchors=view.visible_anchors(),
+                strong_runs=view.strong_run_count(),
+                scroll_y=round(view.scroll_y, 4),
+                blocks=len(view.rendered),
+                markup_ok=all(_markup_clean(lbl) for lbl in view.ids.column.children),
+                font=_font_name(view),
+                cjk_glyphs_distinct=_cjk_glyphs_distinct(_font_name(view)),
+            )
+        self.report["probes"][name] = facts
+        return True
+
+    def _step_wait_file(self, path: str) -> bool:
+        return Path(path).exists()
+
+    def _step_touch_file(self, path: str) -> bool:
+        Path(path).write_text(json.dumps({"screen": self.app.root.current}), encoding="utf-8")
+        return True
+
+    def _step_sleep(self, seconds: float) -> bool:
+        return time.monotonic() - self._started >= float(seconds)
+
+    def _step_quit(self, code: int) -> bool:
+        self._finish(int(code))
+        return True
+
+
+def _markup_clean(label) -> bool:
+    """True when Kivy shows exactly the block's text: no tag leaked, no bracketed text lost."""
+    from sdk.ui.kivy.markup import displayed_text
+
+    block = getattr(label, "block", None)
+    return block is None or displayed_text(label.text) == block.plain
+
+
+def _font_name(view) -> str:
+    for label in view.ids.column.children:
+        return str(label.font_name)
+    return ""
+
+
+def _cjk_glyphs_distinct(font_name: str) -> bool:
+    """Draw two different Chinese characters with the font: a font without CJK glyphs draws
+    both as the same "missing glyph" box, so identical pixels mean boxes on screen."""
+    from kivy.core.text import Label as CoreLabel
+
+    def pixels(ch: str) -> bytes:
+        label = CoreLabel(text=ch, font_name=font_name, font_size=32)
+        label.refresh()
+        return bytes(label.texture.pixels)
+
+    first, second = pixels("隐"), pixels("私")
+    return first != second and any(first)

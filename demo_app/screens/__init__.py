@@ -1,0 +1,18 @@
+"""One screen = one ``.py`` + one ``.kv``. Screens talk to the SDK through ``App.get_running_app()``
+and never reach into each other's ids."""
+
+from .home import HomeScreen
+from .policy import PolicyScreen
+from .prompt import PromptScreen
+from .template import TemplateScreen
+from .templates import TemplatesScreen
+
+SCREENS = {
+    "prompt": PromptScreen,
+    "home": HomeScreen,
+    "templates": TemplatesScreen,
+    "template": TemplateScreen,
+    "policy": PolicyScreen,
+}
+
+__all__ = ["SCREENS"]

@@ -1,0 +1,322 @@
+"""HTTP client for the wire protocol of docs/protocol.md.
+
+:class:`ApiClient` is the single place where ``requests`` errors become SDK errors
+(:func:`_converting`), always with ``raise ... from``:
+
+- ``requests.exceptions.SSLError`` -> :class:`TlsError` (check ``SdkConfig.ca_bundle``);
+- connection errors, timeouts, exhausted retries, and 502/503/504 after the retries ->
+  :class:`ServerUnavailable`;
+- any other answer >= 400 -> :class:`ServerError` with the ``error`` code and ``message`` of the
+  server's ``{"error", "message"}`` body.
+
+Messages name the endpoint path, never a query string or body (which may hold identifiers).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..errors import (
+    ConfigError,
+    ServerError,
+    ServerUnavailable,
+    StorageError,
+    TlsError,
+    TransportError,
+)
+from .session import RETRY_STATUSES, make_session
+
+if TYPE_CHECKING:  # pragma: no cover
+    import requests
+
+    from ..config import SdkConfig
+
+__all__ = ["ApiClient"]
+
+_CHUNK = 64 * 1024
+_SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@contextmanager
+def _converting(what: str, config: SdkConfig) -> Iterator[None]:
+    """Map ``requests`` errors raised inside the block to SDK errors (the one boundary)."""
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.SSLError as exc:
+        where = f"'{config.ca_bundle}'" if config.ca_bundle is not None else "the system trust store"
+        raise TlsError(
+            f"{what}: the server's TLS certificate did not verify against {where}; check "
+            "SdkConfig.ca_bundle is the PEM file of the CA that signed the server's certificate "
+            "(environment variables such as REQUESTS_CA_BUNDLE are ignored on purpose)"
+        ) from exc
+    except requests.exceptions.InvalidSchema as exc:
+        raise ConfigError(
+            f"{what}: plain http:// is refused (OBL-SEC-1); use https:// or dev_mode on loopback"
+        ) from exc
+    except (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.RetryError,
+        requests.exceptions.ChunkedEncodingError,
+    ) as exc:
+        raise ServerUnavailable(
+            f"{what}: the server at {config.base_url} could not be reached or stopped answering "
+            f"after {config.retries} retries ({type(exc).__name__}); try again later"
+        ) from exc
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(f"{what}: the request failed ({type(exc).__name__})") from exc
+
+
+class ApiClient:
+    """Speaks the SDK's wire protocol (v1) to ``config.endpoint``.
+
+    Every call has the timeouts ``(config.connect_timeout, config.read_timeout)``; redirects are
+    never followed (a redirect could leave HTTPS or the configured host).
+
+    Args:
+        config: the SDK configuration; ``config.endpoint`` must be set.
+        session: a ``requests.Session`` to use instead of :func:`make_session` (tests, custom
+            adapters); the client closes only a session it made itself.
+
+    Raises:
+        ConfigError: no endpoint configured.
+    """
+
+    def __init__(self, config: SdkConfig, session: requests.Session | None = None) -> None:
+        self._base = config.base_url + "/v1"  # raises ConfigError when there is no endpoint
+        self._config = config
+        self._session = session
+        self._own_session = session is None
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            self._session = make_session(self._config)
+        return self._session
+
+    @property
+    def _timeout(self) -> tuple[float, float]:
+        return (self._config.connect_timeout, self._config.read_timeout)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+        stream: bool = False,
+    ) -> requests.Response:
+        """Send one request; return the response if its status is < 300, else raise.
+
+        ``anonymous`` requests carry no cookie (the session's jar is neither sent nor
+        updated) and no identifier: they serve basic mode (OBL-ACC-2).
+        """
+        import requests
+
+        what = f"{method} /v1{path}"
+        url = self._base + path
+        session = self.session
+        with _converting(what, self._config):
+            if anonymous:
+                request = requests.Request(method, url, headers=dict(session.headers), params=params)
+                if headers:
+                    request.headers.update(headers)
+                prepared = request.prepare()
+                prepared.headers.pop("Cookie", None)
+                response = session.send(
+                    prepared,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    stream=stream,
+                    verify=session.verify,
+                )
+            else:
+                response = session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    stream=stream,
+                )
+        if response.status_code >= 300:
+            try:
+                self._raise_for_status(what, response)
+            finally:
+                response.close()
+        return response
+
+    def _raise_for_status(self, what: str, response: requests.Response) -> None:
+        status = response.status_code
+        code, message = f"http_{status}", response.reason or "error"
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, Mapping):
+            code = str(body.get("error") or code)
+            message = str(body.get("message") or message)
+        if status in RETRY_STATUSES:
+            raise ServerUnavailable(
+                f"{what}: the server kept answering {status} {code} after "
+                f"{self._config.retries} retries: {message}"
+            )
+        if status < 400:
+            raise ServerError(status, "unexpected_redirect", f"{what}: redirects are not followed")
+        raise ServerError(status, code, f"{what}: {message}")
+
+    def _json(self, what: str, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise TransportError(f"{what}: the server's answer is not JSON") from exc
+        finally:
+            response.close()
+
+    def _get_json(self, path: str, **kwargs: Any) -> Any:
+        return self._json(f"GET /v1{path}", self._request("GET", path, **kwargs))
+
+    @staticmethod
+    def _field(what: str, body: Any, key: str, kind: type) -> Any:
+        if not isinstance(body, Mapping) or not isinstance(body.get(key), kind):
+            raise TransportError(f"{what}: the server's answer has no '{key}' {kind.__name__}")
+        return body[key]
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``GET /v1/health``: ``{"status": "ok", "version": ...}``."""
+        body = self._get_json("/health", anonymous=True)
+        self._field("GET /v1/health", body, "status", str)
+        return dict(body)
+
+    def get_policy(self) -> dict[str, Any]:
+        """``GET /v1/policy``: version, effective_date, language, text, manifest, sha256."""
+        what = "GET /v1/policy"
+        body = self._get_json("/policy", anonymous=True)
+        for key, kind in (("version", str), ("text", str), ("sha256", str), ("manifest", Mapping)):
+            self._field(what, body, key, kind)
+        return dict(body)
+
+    def post_consent_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /v1/consent-records``; ``Idempotency-Key`` is the record's ``record_id``.
+
+        Returns the stored record plus ``received_at`` (also when the server replays an
+        earlier answer for the same key).
+        """
+        what = "POST /v1/consent-records"
+        record_id = record.get("record_id")
+        if not isinstance(record_id, str) or not record_id:
+            raise TransportError(f"{what}: the record has no record_id to use as Idempotency-Key")
+        response = self._request(
+            "POST",
+            "/consent-records",
+            json=dict(record),
+            headers={"Idempotency-Key": record_id, "Content-Type": "application/json"},
+        )
+        body = self._json(what, response)
+        if not isinstance(body, Mapping):
+            raise TransportError(f"{what}: the server's answer is not a JSON object")
+        return dict(body)
+
+    def list_consent_records(self, subject_id: str) -> list[dict[str, Any]]:
+        """``GET /v1/consent-records?subject_id=...``: the subject's records, in order received."""
+        body = self._get_json("/consent-records", params={"subject_id": subject_id})
+        return list(self._field("GET /v1/consent-records", body, "records", list))
+
+    def list_templates(self) -> list[dict[str, Any]]:
+        """``GET /v1/templates`` (no cookie, no identifier: works in basic mode, OBL-ACC-2)."""
+        body = self._get_json("/templates", anonymous=True)
+        return list(self._field("GET /v1/templates", body, "templates", list))
+
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        """``GET /v1/templates/{id}`` (anonymous). ``ServerError`` 404 when it does not exist."""
+        body = self._get_json(f"/templates/{_segment(template_id)}", anonymous=True)
+        if not isinstance(body, Mapping):
+            raise TransportError("GET /v1/templates/{id}: the server's answer is not a JSON object")
+        return dict(body)
+
+    def download_template(self, template_id: str, dest_dir: Path | str) -> Path:
+        """Download a template file into *dest_dir* (anonymous); return its path.
+
+        The body is streamed into a temporary file in *dest_dir*, flushed to disk, then renamed
+        over the final name (``os.replace``): the final file is either complete or absent.
+        The file name is ``<id>.md`` or the server's ``Content-Disposition`` name if it is a
+        plain file name (no folders, no leading dot).
+        """
+        segment = _segment(template_id)
+        path = f"/templates/{segment}/download"
+        what = "GET /v1/templates/{id}/download"
+        dest = Path(dest_dir)
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{what}: cannot create the download folder '{dest}'") from exc
+        response = self._request("GET", path, anonymous=True, stream=True)
+        try:
+            name = _filename(response.headers.get("Content-Disposition"), template_id)
+            fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=".download-", suffix=".part")
+            tmp = Path(tmp_name)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    with _converting(what, self._config):
+                        for chunk in response.iter_content(_CHUNK):
+                            out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                final = dest / name
+                os.replace(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise StorageError(f"{what}: cannot write the file into '{dest}' ({exc.strerror})") from exc
+        finally:
+            response.close()
+        return final
+
+    def close(self) -> None:
+        """Close the session if this client made it. Idempotent."""
+        if self._own_session and self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _segment(template_id: str) -> str:
+    if not isinstance(template_id, str) or not template_id:
+        raise TransportError("template id must be a non-empty string")
+    return quote(template_id, safe="")
+
+
+def _filename(disposition: str | None, template_id: str) -> str:
+    """A safe file name from ``Content-Disposition``, else ``<id>.md`` made safe."""
+    if disposition:
+        match = re.search(r'filename="?([^";]+)"?', disposition)
+        if match:
+            candidate = os.path.basename(match.group(1).strip())
+            if _SAFE_FILENAME.match(candidate):
+                return candidate
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", template_id).lstrip(".") or "template"
+    return f"{fallback[:120]}.md"

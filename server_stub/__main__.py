@@ -1,0 +1,149 @@
+"""``python -m server_stub``: serve the stub over HTTPS in the foreground until Ctrl-C.
+
+Exit codes: 0 stopped by Ctrl-C/SIGTERM; 1 the server stopped by itself (see the log);
+2 bad arguments, unusable data dir, or the address is in use (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+__all__ = ["main"]
+
+PROG = "python -m server_stub"
+DEFAULT_PORT = 8443
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: use a number from 0 to 65535")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser (exposed for the docs and tests)."""
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Serve the Privacy SDK stub backend (wire protocol v1, docs/protocol.md) over HTTPS. "
+            "On first start a development CA is created in the data dir; give its ca.pem to "
+            "clients (SdkConfig(ca_bundle=...)). Stop with Ctrl-C."
+        ),
+        epilog=f"example: {PROG} --data-dir ./demo-data --port 8443",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder for the database (stub.db) and the dev CA (ca.pem, ...); created if missing",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"TCP port to listen on; 0 picks a free one (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--policy-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder with policy.md and manifest.toml to serve (default: the demo app's policy)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="warning",
+        help="level of the server_stub log on stderr (default: warning)",
+    )
+    return parser
+
+
+def _check_data_dir(data_dir: Path) -> str | None:
+    """None when ``data_dir`` exists (or can be made) and is writable; else the reason."""
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as exc:
+        return f"data dir {data_dir} is not a writable folder ({exc.strerror or exc})"
+    return None
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    problem = _check_data_dir(args.data_dir)
+    if problem:
+        return _fail(problem)
+    if args.policy_dir is not None and not args.policy_dir.is_dir():
+        return _fail(f"policy dir {args.policy_dir} is not a folder")
+
+    # Imported here so that --help and argument errors answer fast.
+    from .runner import ServerStartError, start_in_thread
+    from .settings import Settings
+
+    try:
+        settings = Settings(
+            data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port
+        )
+        server = start_in_thread(settings)
+    except (ServerStartError, ValueError) as exc:
+        return _fail(str(exc))
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    if os.name == "nt":  # pragma: no cover
+        signal.signal(signal.SIGBREAK, on_signal)  # type: ignore[attr-defined]
+
+    print(f"server_stub listening on {server.url}  (CA: {server.ca_path})", flush=True)
+    while not stop.is_set() and server.running:
+        stop.wait(0.5)
+    server.stop()
+    if not stop.is_set():
+        print(f"{PROG}: the server stopped unexpectedly; see the log above", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""The ASGI app of the stub: :func:`create_app`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from .content import load_templates
+from .deps import MAX_IDEMPOTENCY_KEY_LENGTH
+from .errors import install_error_handlers
+from .models import ConsentRecord
+from .routes import api_router
+from .settings import Settings
+from .store import Store
+
+__all__ = ["create_app", "API_TITLE", "API_VERSION"]
+
+API_TITLE = "Privacy SDK stub server"
+API_VERSION = "1"
+_DESCRIPTION = (
+    "Stub of an app backend speaking the Privacy SDK wire protocol v1 (docs/protocol.md). "
+    "Every error answers {\"error\": code, \"message\": text}. Every POST needs an "
+    "Idempotency-Key header."
+)
+_ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for ``settings``: opens (or creates) ``<data_dir>/stub.db``.
+
+    TLS is not configured here; :func:`server_stub.runner.start_in_thread` serves the app
+    over HTTPS with the dev CA's certificate.
+
+    Raises:
+        OSError: ``settings.data_dir`` cannot be created.
+        sqlite3.Error: the database cannot be opened.
+        RuntimeError: no ``policy_dir`` given and the demo app is not installed.
+    """
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=_DESCRIPTION,
+        docs_url=None,  # the Swagger/ReDoc pages load scripts from a CDN; /openapi.json stays
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = Store(settings.data_dir)
+    app.state.templates = load_templates()
+    app.state.policy_dir = settings.resolved_policy_dir
+    install_error_handlers(app)
+    app.include_router(api_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _build_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, adjusted to what the server really does.
+
+    - ``ConsentRecord`` (the POST body, validated by hand so the Idempotency-Key is checked
+      first) is added to the components.
+    - 422 answers use ``ErrorBody``, not FastAPI's ``HTTPValidationError``.
+    - ``Idempotency-Key`` is shown as required (it is checked by hand to answer 400, not 422).
+    """
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
+    record = ConsentRecord.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in record.pop("$defs", {}).items():
+        components.setdefault(name, sub)
+    components["ConsentRecord"] = record
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            for param in operation.get("parameters", []):
+                if method == "post" and param.get("name") == "Idempotency-Key":
+                    param["required"] = True
+                    param["schema"] = {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH}
+            answer = operation.get("responses", {}).get("422")
+            if answer is not None:
+                answer["content"] = {"application/json": {"schema": _ERROR_SCHEMA}}
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    return schema

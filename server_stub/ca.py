@@ -1,0 +1,292 @@
+"""Development CA of the stub: the TLS certificate for the server (and, later, user
+certificates from CSRs).
+
+Files in the data dir (PEM)::
+
+    ca.pem           self-signed CA certificate, EC P-256, 10 years; give it to clients as ca_bundle
+    ca-key.pem       the CA's private key (PKCS#8, unencrypted, mode 0600)
+    server.pem       TLS certificate for localhost, 127.0.0.1 and ::1, signed by the CA, 1 year
+    server-key.pem   its private key (mode 0600)
+
+The CA is made once and reused, so clients keep trusting it across restarts. The server
+certificate is made again when it is missing, expires within a day, or was not signed by the
+current CA. This is a development CA: its key is not encrypted; never trust it outside tests.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import logging
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ["DevCa", "CaSigner", "DevCaError", "ensure_dev_ca", "load_ca_signer"]
+
+logger = logging.getLogger("server_stub")
+
+CA_CERT = "ca.pem"
+CA_KEY = "ca-key.pem"
+SERVER_CERT = "server.pem"
+SERVER_KEY = "server-key.pem"
+
+CA_VALIDITY = _dt.timedelta(days=3650)
+SERVER_VALIDITY = _dt.timedelta(days=365)
+RENEW_BEFORE = _dt.timedelta(days=1)
+_BACKDATE = _dt.timedelta(minutes=5)  # tolerate small clock differences with clients
+SERVER_NAMES = ("localhost",)
+SERVER_IPS = ("127.0.0.1", "::1")
+
+
+class DevCaError(RuntimeError):
+    """The dev CA files are unusable (half missing, unreadable, expired); the message says
+    which file and how to fix it."""
+
+
+@dataclass(frozen=True)
+class DevCa:
+    """Paths of the dev CA's files.
+
+    Attributes:
+        ca_path: ``ca.pem``, the CA certificate clients trust.
+        cert_path: ``server.pem``, the server's TLS certificate.
+        key_path: ``server-key.pem``, the server's TLS private key.
+    """
+
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+
+    @property
+    def ca_key_path(self) -> Path:
+        """``ca-key.pem``, next to ``ca.pem``."""
+        return self.ca_path.with_name(CA_KEY)
+
+
+@dataclass(frozen=True)
+class CaSigner:
+    """The CA certificate with its private key: what signing a certificate needs."""
+
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    def issue(
+        self,
+        subject: x509.Name,
+        public_key: ec.EllipticCurvePublicKey,
+        extensions: list[tuple[x509.ExtensionType, bool]],
+        validity: _dt.timedelta,
+        now: _dt.datetime | None = None,
+    ) -> x509.Certificate:
+        """Sign a leaf certificate.
+
+        Args:
+            subject: the certificate's subject name.
+            public_key: the subject's public key.
+            extensions: ``(extension, critical)`` pairs besides BasicConstraints(ca=False),
+                SubjectKeyIdentifier and AuthorityKeyIdentifier, which are always added.
+            validity: how long it is valid from ``now`` (backdated 5 minutes).
+            now: aware UTC time; the current time by default.
+        """
+        now = now or _dt.datetime.now(_dt.timezone.utc)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.cert.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - _BACKDATE)
+            .not_valid_after(now + validity)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+        )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(self.key, hashes.SHA256())
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + rename) with ``mode`` from the start."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, mode)  # mkstemp makes it 0600; a public file is widened before any data
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _create_ca(data_dir: Path, now: _dt.datetime) -> CaSigner:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Privacy SDK stub (development only)"),
+            # A random suffix keeps CAs of different data dirs apart in one trust store.
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Privacy SDK stub dev CA {secrets.token_hex(4)}"),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write_atomic(data_dir / CA_KEY, _key_pem(key), 0o600)
+    _write_atomic(data_dir / CA_CERT, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    logger.info("created dev CA %s", data_dir / CA_CERT)
+    return CaSigner(cert=cert, key=key)
+
+
+def load_ca_signer(data_dir: Path) -> CaSigner:
+    """Load ``ca.pem`` and ``ca-key.pem`` from ``data_dir``.
+
+    Raises:
+        DevCaError: a file is missing or unreadable, the key does not match the certificate,
+            or the CA has expired. The message names the file.
+    """
+    data_dir = Path(data_dir)
+    cert_path, key_path = data_dir / CA_CERT, data_dir / CA_KEY
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise DevCaError(f"cannot read the dev CA certificate {cert_path}: {exc}") from exc
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise DevCaError(f"cannot read the dev CA key {key_path}: {exc}") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
+        raise DevCaError(
+            f"{key_path} is not the key of {cert_path}; delete both files to make a new dev CA "
+            "(clients must then trust the new ca.pem)"
+        )
+    if os.name == "posix" and key_path.stat().st_mode & 0o077:
+        logger.warning("%s was readable by others; setting mode 0600", key_path)
+        os.chmod(key_path, 0o600)
+    if cert.not_valid_after_utc <= _dt.datetime.now(_dt.timezone.utc):
+        raise DevCaError(
+            f"the dev CA {cert_path} has expired; delete {CA_CERT} and {CA_KEY} to make a new one"
+        )
+    return CaSigner(cert=cert, key=key)
+
+
+def _server_cert_usable(cert_path: Path, key_path: Path, ca: CaSigner, now: _dt.datetime) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return False
+    if cert.public_key() != key.public_key() or cert.not_valid_after_utc - RENEW_BEFORE <= now:
+        return False
+    try:
+        cert.verify_directly_issued_by(ca.cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _create_server_cert(data_dir: Path, ca: CaSigner, now: _dt.datetime) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in SERVER_NAMES]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
+    cert = ca.issue(
+        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
+        public_key=key.public_key(),
+        extensions=[
+            (x509.SubjectAlternativeName(sans), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            ),
+        ],
+        validity=SERVER_VALIDITY,
+        now=now,
+    )
+    _write_atomic(data_dir / SERVER_KEY, _key_pem(key), 0o600)
+    _write_atomic(data_dir / SERVER_CERT, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    logger.info("created TLS certificate %s", data_dir / SERVER_CERT)
+
+
+def ensure_dev_ca(data_dir: Path) -> DevCa:
+    """Make sure ``data_dir`` holds a dev CA and a valid server certificate; return their paths.
+
+    Creates ``data_dir`` (mode 0700) when missing. Reuses an existing CA; makes a new server
+    certificate when it is missing, expires within a day, or is not signed by the CA.
+    Not safe against two processes initialising the same empty data dir at the same moment.
+
+    Raises:
+        DevCaError: only one of ``ca.pem``/``ca-key.pem`` exists, or they are unusable.
+        OSError: ``data_dir`` cannot be created or written.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    now = _dt.datetime.now(_dt.timezone.utc)
+    have_cert, have_key = (data_dir / CA_CERT).exists(), (data_dir / CA_KEY).exists()
+    if have_cert != have_key:
+        present, missing = (CA_CERT, CA_KEY) if have_cert else (CA_KEY, CA_CERT)
+        raise DevCaError(
+            f"{data_dir} has {present} but no {missing}; restore it, or delete {present} to "
+            "make a new dev CA (clients must then trust the new ca.pem)"
+        )
+    ca = load_ca_signer(data_dir) if have_cert else _create_ca(data_dir, now)
+    dev_ca = DevCa(
+        ca_path=data_dir / CA_CERT,
+        cert_path=data_dir / SERVER_CERT,
+        key_path=data_dir / SERVER_KEY,
+    )
+    if not _server_cert_usable(dev_ca.cert_path, dev_ca.key_path, ca, now):
+        _create_server_cert(data_dir, ca, now)
+    return dev_ca

@@ -1,0 +1,116 @@
+"""FastAPI dependencies, as ``Annotated`` aliases to put in endpoint signatures.
+
+FastAPI resolves them in the order of the parameters, so put :data:`IdempotencyKey` before
+:data:`RawBody`: a POST without a key then answers 400 before its body is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from .content import Template
+from .errors import ApiError
+from .settings import Settings
+from .store import Store
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_IDEMPOTENCY_KEY_LENGTH",
+    "SettingsDep",
+    "StoreDep",
+    "PolicyDirDep",
+    "TemplatesDep",
+    "IdempotencyKey",
+    "RawBody",
+]
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's :class:`Settings`."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_store(request: Request) -> Store:
+    """The app's :class:`Store`."""
+    store: Store = request.app.state.store
+    return store
+
+
+def get_policy_dir(request: Request) -> Path:
+    """The folder of ``policy.md`` and ``manifest.toml`` (resolved when the app was made)."""
+    policy_dir: Path = request.app.state.policy_dir
+    return policy_dir
+
+
+def get_templates(request: Request) -> Mapping[str, Template]:
+    """The bundled templates, keyed by id."""
+    templates: Mapping[str, Template] = request.app.state.templates
+    return templates
+
+
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Required on every POST: a fresh uuid4 per logical request, reused on "
+            "retries (for consent records: the record_id).",
+        ),
+    ] = None,
+) -> str:
+    """The ``Idempotency-Key`` header of a POST.
+
+    Raises:
+        ApiError: 400 ``idempotency_key_required`` when missing or blank; 400
+            ``invalid_idempotency_key`` when longer than 255 or not visible ASCII.
+    """
+    if key is None or not key.strip():
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "every POST needs an Idempotency-Key header (a uuid4, the same on retries)",
+        )
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH or not all(33 <= ord(ch) <= 126 for ch in key):
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            f"the Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII "
+            "characters (a uuid4 is recommended)",
+        )
+    return key
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as bytes, at most :data:`MAX_BODY_BYTES`.
+
+    Raises:
+        ApiError: 413 ``body_too_large`` when the body is larger.
+    """
+    too_large = ApiError(
+        413, "body_too_large", f"the request body must be at most {MAX_BODY_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+PolicyDirDep = Annotated[Path, Depends(get_policy_dir)]
+TemplatesDep = Annotated[Mapping[str, Template], Depends(get_templates)]
+IdempotencyKey = Annotated[str, Depends(idempotency_key)]
+RawBody = Annotated[bytes, Depends(raw_body)]

@@ -1,0 +1,15 @@
+"""One router per area of the API; :data:`api_router` mounts them all under ``/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import consent, health, policy, templates
+
+__all__ = ["api_router"]
+
+api_router = APIRouter(prefix="/v1")
+api_router.include_router(health.router)
+api_router.include_router(policy.router)
+api_router.include_router(consent.router)
+api_router.include_router(templates.router)

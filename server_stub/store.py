@@ -1,0 +1,201 @@
+"""Persistence of the stub: SQLite in ``<data_dir>/stub.db`` (WAL mode).
+
+Each operation opens its own connection and closes it, so the store is safe to use from
+uvicorn's threadpool without sharing a connection between threads. Writes run in
+``BEGIN IMMEDIATE`` transactions: the idempotency check and the insert are atomic, so two
+concurrent POSTs with the same Idempotency-Key store one record.
+
+Tables::
+
+    consent_records(seq, record_id UNIQUE, subject_id, received_at, record)   record: JSON text as received
+    idempotency(key PRIMARY KEY, endpoint, body_sha256, status, response, created_at)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Store",
+    "IdempotentAnswer",
+    "IdempotencyKeyReused",
+    "ConsentRecordExists",
+    "utc_now_rfc3339",
+]
+
+DB_NAME = "stub.db"
+BUSY_TIMEOUT_MS = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS consent_records (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id   TEXT NOT NULL UNIQUE,
+    subject_id  TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    record      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consent_records_by_subject ON consent_records (subject_id, seq);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key         TEXT PRIMARY KEY,
+    endpoint    TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    response    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+"""
+
+
+def utc_now_rfc3339() -> str:
+    """The current time as RFC 3339 UTC with seconds, e.g. ``2026-11-30T03:22:25Z``."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was already used with a different body or on another endpoint."""
+
+
+class ConsentRecordExists(Exception):
+    """A consent record with this ``record_id`` is already stored (under another key)."""
+
+
+@dataclass(frozen=True)
+class IdempotentAnswer:
+    """The answer to give for an idempotent POST.
+
+    Attributes:
+        status: HTTP status of the first answer (e.g. 201); a replay answers 200 instead.
+        body: the JSON body of the first answer.
+        replayed: True when this is a stored answer given again.
+    """
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+#: Does the work of a POST inside the store's transaction and returns ``(status, body)``.
+#: Raising aborts the transaction and nothing is stored, the key included.
+Action = Callable[[sqlite3.Connection], "tuple[int, dict[str, Any]]"]
+
+
+class Store:
+    """The stub's SQLite database.
+
+    Args:
+        data_dir: folder of ``stub.db``; must exist.
+
+    Raises:
+        sqlite3.Error: when the database cannot be opened or created.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / DB_NAME
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            yield conn
+        finally:
+            conn.close()
+
+    def run_idempotent(
+        self, key: str, endpoint: str, body_sha256: str, action: Action
+    ) -> IdempotentAnswer:
+        """Run ``action`` once per Idempotency-Key and remember its answer.
+
+        Args:
+            key: the Idempotency-Key header.
+            endpoint: e.g. ``"POST /v1/consent-records"``; a key is bound to one endpoint.
+            body_sha256: hex SHA-256 fingerprint of the request body.
+            action: the work; called at most once per key, inside the transaction.
+
+        Returns:
+            the stored answer (``replayed=True``) when key, endpoint and body match an earlier
+            successful request; otherwise the new answer of ``action``, stored with the key.
+
+        Raises:
+            IdempotencyKeyReused: the key was used before with another body or endpoint.
+            Exception: whatever ``action`` raises; then nothing is stored.
+        """
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT endpoint, body_sha256, status, response FROM idempotency WHERE key = ?",
+                    (key,),
+                ).fetchone()
+                if row is not None:
+                    if (row[0], row[1]) != (endpoint, body_sha256):
+                        raise IdempotencyKeyReused(key)
+                    conn.execute("ROLLBACK")
+                    return IdempotentAnswer(status=row[2], body=json.loads(row[3]), replayed=True)
+                status, body = action(conn)
+                conn.execute(
+                    "INSERT INTO idempotency (key, endpoint, body_sha256, status, response, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, endpoint, body_sha256, status, json.dumps(body, ensure_ascii=False),
+                     utc_now_rfc3339()),
+                )
+                conn.execute("COMMIT")
+                return IdempotentAnswer(status=status, body=body, replayed=False)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def insert_consent_record(
+        conn: sqlite3.Connection, record_json: str, record_id: str, subject_id: str
+    ) -> str:
+        """Insert one consent record inside a transaction of :meth:`run_idempotent`.
+
+        Args:
+            conn: the transaction's connection (the ``action`` argument).
+            record_json: the record exactly as received (JSON text).
+            record_id: its ``record_id``; subject_id: its ``subject_id``.
+
+        Returns:
+            ``received_at``, RFC 3339 UTC.
+
+        Raises:
+            ConsentRecordExists: a record with this ``record_id`` is already stored.
+        """
+        received_at = utc_now_rfc3339()
+        try:
+            conn.execute(
+                "INSERT INTO consent_records (record_id, subject_id, received_at, record)"
+                " VALUES (?, ?, ?, ?)",
+                (record_id, subject_id, received_at, record_json),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConsentRecordExists(record_id) from exc
+        return received_at
+
+    def consent_records(self, subject_id: str) -> list[dict[str, Any]]:
+        """The subject's consent records in the order received, each with ``received_at``.
+
+        Returns:
+            ``[{...record as received..., "received_at": "2026-11-30T03:22:25Z"}, ...]``;
+            empty when the subject has none.
+        """
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT record, received_at FROM consent_records WHERE subject_id = ? ORDER BY seq",
+                (subject_id,),
+            ).fetchall()
+        return [{**json.loads(record), "received_at": received_at} for record, received_at in rows]

@@ -1,0 +1,1 @@
+"""Contract templates served by ``/v1/templates`` (Markdown, Chinese). Data only."""

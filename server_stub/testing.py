@@ -1,0 +1,109 @@
+"""Helpers for tests that need a real stub over real HTTPS (this package's and others').
+
+Example::
+
+    from server_stub.testing import running_stub, write_policy_dir
+
+    def test_sync(tmp_path):
+        with running_stub(tmp_path, write_policy_dir(tmp_path / "policy")) as stub:
+            config = SdkConfig(data_dir=tmp_path / "sdk", endpoint=stub.url, ca_bundle=stub.ca_path)
+            ...
+
+As a pytest fixture::
+
+    @pytest.fixture
+    def stub(tmp_path):
+        with running_stub(tmp_path) as server:
+            yield server
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .runner import RunningServer, start_in_thread
+from .settings import Settings
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["running_stub", "write_policy_dir", "https_session", "SAMPLE_POLICY_TEXT"]
+
+SAMPLE_POLICY_TEXT = """\
+# 隐私政策（测试用）
+
+本政策仅用于测试。我们只在您同意后处理个人信息。
+
+## 我们收集的信息
+- 账号信息：用于登录。
+"""
+
+
+@contextmanager
+def running_stub(tmp_path: Path, policy_dir: Path | None = None) -> Iterator[RunningServer]:
+    """Run a stub on a free port of 127.0.0.1 for the duration of a ``with`` block.
+
+    Args:
+        tmp_path: a fresh temporary folder; the server keeps its data (database, dev CA) in
+            ``tmp_path / "stub-data"``.
+        policy_dir: folder with ``policy.md`` and ``manifest.toml``; ``None`` serves the demo
+            app's bundled policy (see :func:`write_policy_dir` for a small test one).
+
+    Yields:
+        the :class:`~server_stub.runner.RunningServer`: ``.url`` (``https://127.0.0.1:<port>``),
+        ``.ca_path`` (give it to clients as the CA bundle), ``.port``. Stopped on exit.
+
+    Raises:
+        ServerStartError: the server could not start within 20 s.
+    """
+    settings = Settings(data_dir=Path(tmp_path) / "stub-data", policy_dir=policy_dir)
+    with start_in_thread(settings) as server:
+        yield server
+
+
+def write_policy_dir(
+    folder: Path,
+    *,
+    version: str = "2026.11",
+    effective_date: str = "2026-11-30",
+    language: str = "zh-CN",
+    text: str = SAMPLE_POLICY_TEXT,
+    manifest_extra: str = "",
+) -> Path:
+    """Write a small policy folder (``policy.md`` + ``manifest.toml``) and return it.
+
+    Args:
+        folder: where to write; created if missing.
+        version, effective_date (``YYYY-MM-DD``, written as a TOML date), language: the
+            manifest's top-level keys.
+        text: the Markdown policy.
+        manifest_extra: TOML appended to the manifest (tables, arrays of tables).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "policy.md").write_bytes(text.encode("utf-8"))
+    manifest = (
+        f'version = "{version}"\n'
+        f"effective_date = {effective_date}\n"
+        f'language = "{language}"\n'
+        f"{manifest_extra}"
+    )
+    (folder / "manifest.toml").write_bytes(manifest.encode("utf-8"))
+    return folder
+
+
+def https_session(server: RunningServer) -> requests.Session:
+    """A ``requests.Session`` that trusts only the stub's CA and ignores proxy/CA env vars.
+
+    Close it (or use it in a ``with`` block) before the server stops, so no pooled
+    connection is left open.
+    """
+    import requests  # imported here: only tests that talk HTTP need it
+
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(server.ca_path)
+    return session

@@ -1,0 +1,58 @@
+"""Fixtures for the stub server tests: a real server over real HTTPS on a free port."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from server_stub.runner import RunningServer
+from server_stub.testing import https_session, running_stub, write_policy_dir
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    """A small policy folder of its own (the demo app's policy may not exist yet)."""
+    return write_policy_dir(tmp_path / "policy", manifest_extra='\n[[purposes]]\nid = "account"\n')
+
+
+@pytest.fixture
+def stub(tmp_path: Path, policy_dir: Path) -> Iterator[RunningServer]:
+    """A running stub with its own data dir in ``tmp_path``."""
+    with running_stub(tmp_path, policy_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def client(stub: RunningServer) -> Iterator[requests.Session]:
+    """A session that trusts only the stub's CA; closed before the stub stops."""
+    with https_session(stub) as session:
+        yield session
+
+
+@pytest.fixture
+def make_record() -> Callable[..., dict[str, Any]]:
+    """Build a valid consent record; keyword arguments override fields."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "schema_version": 1,
+            "record_id": str(uuid.uuid4()),
+            "subject_id": str(uuid.uuid4()),
+            "notice": {"policy_version": "2026.11", "sha256": "ab" * 32, "language": "zh-CN"},
+            "controller": "示例电子签 (Demo e-Sign Ltd.)",
+            "decision": "granted",
+            "purposes": ["account", "esign_service"],
+            "lawful_basis": "consent",
+            "method": "explicit_button",
+            "jurisdiction": "CN",
+            "created_at": "2026-11-30T03:22:25Z",
+        }
+        record.update(overrides)
+        return record
+
+    return make

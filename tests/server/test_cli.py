@@ -1,0 +1,106 @@
+"""``python -m server_stub``: help, the listening line, clean Ctrl-C, one-line errors."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+CMD = [sys.executable, "-m", "server_stub"]
+LISTENING = re.compile(r"^server_stub listening on (https://127\.0\.0\.1:(\d+))  \(CA: (.+/ca\.pem)\)$")
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
+    return lines.get(timeout=timeout).rstrip("\n")
+
+
+@pytest.fixture
+def serving(tmp_path: Path, policy_dir: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    data = tmp_path / "cli-data"
+    proc = subprocess.Popen(
+        [*CMD, "--data-dir", str(data), "--port", "0", "--policy-dir", str(policy_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield proc, data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+
+
+def test_help_describes_the_options() -> None:
+    done = subprocess.run([*CMD, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for option in ("--data-dir", "--port", "--host", "--policy-dir"):
+        assert option in done.stdout
+
+
+def test_serving_prints_the_listening_line_and_answers(
+    serving: tuple[subprocess.Popen[str], Path],
+) -> None:
+    proc, data = serving
+    match = LISTENING.match(_first_line(proc))
+    assert match, "listening line missing or malformed"
+    url, ca = match.group(1), Path(match.group(3))
+    assert ca == data / "ca.pem"
+    assert requests.get(f"{url}/v1/health", verify=ca, timeout=10).json()["status"] == "ok"
+
+
+def test_ctrl_c_exits_0_without_traceback(serving: tuple[subprocess.Popen[str], Path]) -> None:
+    proc, _ = serving
+    assert LISTENING.match(_first_line(proc))
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+
+
+def test_port_in_use_exits_2_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*CMD, "--data-dir", str(tmp_path / "d"), "--port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert str(port) in done.stderr and "in use" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unusable_data_dir_exits_2_with_one_line(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    done = subprocess.run(
+        [*CMD, "--data-dir", str(not_a_dir / "data"), "--port", "0"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "data dir" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bad_port_argument_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*CMD, "--data-dir", str(tmp_path), "--port", "70000"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "--port" in done.stderr

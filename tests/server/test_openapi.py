@@ -1,0 +1,36 @@
+"""/openapi.json documents the whole API."""
+
+from __future__ import annotations
+
+import requests
+
+from server_stub.runner import RunningServer
+
+
+def test_openapi_lists_every_path(stub: RunningServer, client: requests.Session) -> None:
+    doc = client.get(f"{stub.url}/openapi.json", timeout=10).json()
+    assert doc["info"] == {**doc["info"], "title": "Privacy SDK stub server", "version": "1"}
+    assert set(doc["paths"]) == {
+        "/v1/health",
+        "/v1/policy",
+        "/v1/consent-records",
+        "/v1/templates",
+        "/v1/templates/{template_id}",
+        "/v1/templates/{template_id}/download",
+    }
+    assert set(doc["paths"]["/v1/consent-records"]) == {"get", "post"}
+
+
+def test_openapi_documents_the_consent_record_and_error_shapes(
+    stub: RunningServer, client: requests.Session
+) -> None:
+    doc = client.get(f"{stub.url}/openapi.json", timeout=10).json()
+    schemas = doc["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert set(schemas["ErrorBody"]["required"]) == {"error", "message"}
+    post = doc["paths"]["/v1/consent-records"]["post"]
+    body_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref == "#/components/schemas/ConsentRecord"
+    assert "created_at" in schemas["ConsentRecord"]["required"]
+    key = next(p for p in post["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["required"] is True
