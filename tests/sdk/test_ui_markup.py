@@ -28,3 +28,8 @@ def test_toc_links_become_refs_to_their_anchor():
     blocks = render_document(doc)
     assert "[ref=privacy_1]" in blocks[0].markup
     assert blocks[1].anchor == "privacy_1"
+
+
+def test_spaces_next_to_chinese_do_not_break_lines_early():
+    markup, _ = render_spans((Span("核实身份后 15 个工作日内答复 (Q&A)"),))
+    assert displayed_text(markup) == "核实身份后\u00a015\u00a0个工作日内答复\u00a0(Q&A)"

@@ -53,6 +53,27 @@ class RenderedBlock:
     plain: str
 
 
+def _wrap_friendly(text: str) -> str:
+    """Keep Kivy from breaking lines early around spaces next to Chinese text.
+
+    Kivy wraps only at ASCII spaces and moves any over-long "word" (a CJK run has no spaces)
+    to a new line before splitting it, so ``后 15 个工作日…`` would break after ``15``. A space
+    touching a CJK character becomes a no-break space (U+00A0), which looks the same.
+    """
+    if " " not in text:
+        return text
+    from mdit_py_cjk_friendly import is_cjk
+
+    chars = list(text)
+    for i, ch in enumerate(chars):
+        if ch == " ":
+            before = chars[i - 1] if i else ""
+            after = chars[i + 1] if i + 1 < len(chars) else ""
+            if is_cjk(before) or is_cjk(after):
+                chars[i] = "\u00a0"
+    return "".join(chars)
+
+
 def render_spans(spans: "tuple[Span, ...]", style: StyleSheet = StyleSheet()) -> tuple[str, int]:
     """Return ``(markup, number of highlighted strong runs)`` for a sequence of spans.
 
@@ -70,7 +91,7 @@ def render_spans(spans: "tuple[Span, ...]", style: StyleSheet = StyleSheet()) ->
         elif not span.strong and in_strong:
             out.append("[/color][/b]")
             in_strong = False
-        text = escape_markup(span.text)
+        text = escape_markup(_wrap_friendly(span.text))
         if span.emphasis:
             text = f"[i]{text}[/i]"
         if span.href and span.href.startswith("#") and len(span.href) > 1:
@@ -84,7 +105,7 @@ def render_spans(spans: "tuple[Span, ...]", style: StyleSheet = StyleSheet()) ->
 
 def _render_block(block: "Block", style: StyleSheet) -> RenderedBlock:
     markup, runs = render_spans(block.spans, style)
-    plain = "".join(span.text for span in block.spans)
+    plain = "".join(_wrap_friendly(span.text) for span in block.spans)
     size = style.body_size
     if block.kind == "heading":
         size = style.heading_sizes[min(max(block.level, 1), 6) - 1]
