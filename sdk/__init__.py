@@ -25,64 +25,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import errors as _errors
+from .config import SdkConfig
+from .errors import *  # noqa: F403  (small, dependency-free: the whole error tree is public)
+
 __version__ = "0.1.0"
 
-__all__ = [
-    "PrivacySdk",
-    "SdkConfig",
-    "__version__",
-    # errors (tree in sdk.errors)
-    "SdkError",
-    "ConfigError",
-    "PolicyError",
-    "ManifestError",
-    "ConsentError",
-    "ConsentRequired",
-    "StorageError",
-    "TransportError",
-    "TlsError",
-    "ServerUnavailable",
-    "ServerError",
-]
+__all__ = ["PrivacySdk", "SdkConfig", "__version__", *_errors.__all__]
 
 # name -> module that defines it; imported on first attribute access (PEP 562).
-_LAZY: dict[str, str] = {
-    "PrivacySdk": "sdk.core",
-    "SdkConfig": "sdk.config",
-    **{
-        name: "sdk.errors"
-        for name in (
-            "SdkError",
-            "ConfigError",
-            "PolicyError",
-            "ManifestError",
-            "ConsentError",
-            "ConsentRequired",
-            "StorageError",
-            "TransportError",
-            "TlsError",
-            "ServerUnavailable",
-            "ServerError",
-        )
-    },
-}
+_LAZY: dict[str, str] = {"PrivacySdk": "sdk.core"}
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import SdkConfig
     from .core import PrivacySdk
-    from .errors import (
-        ConfigError,
-        ConsentError,
-        ConsentRequired,
-        ManifestError,
-        PolicyError,
-        SdkError,
-        ServerError,
-        ServerUnavailable,
-        StorageError,
-        TlsError,
-        TransportError,
-    )
 
 
 def __getattr__(name: str) -> Any:

@@ -9,9 +9,21 @@ Tree::
     ├── ConfigError            SdkConfig is invalid (bad endpoint, missing CA bundle, ...)
     ├── PolicyError            the privacy policy text cannot be used
     │   └── ManifestError      the policy manifest (TOML) is invalid: names file, field, expectation
+    ├── InvalidInput (also ValueError)   user input is malformed; ``field`` names it
+    │   ├── InvalidIdentifier  not a valid phone number or email address
+    │   └── WeakPassword       the password fails the strength policy; ``reasons`` say why
     ├── ConsentError
-    │   └── ConsentRequired    an action needs a consent the user has not given
+    │   ├── ConsentRequired    an action needs a consent the user has not given
+    │   └── UndeclaredPurpose  a purpose the policy manifest does not declare (OBL-PURP-1, OBL-CK-2)
     ├── StorageError           the on-device store (SQLite) failed or is corrupt
+    │   └── IntegrityError     a sealed value was tampered with, moved or rolled back; ``key`` names it
+    ├── KeystoreError          the OS keystore cannot give the wrapping key
+    │   ├── KeystoreUnavailable  no viable keystore backend; the message says what to install or set
+    │   └── KeystoreTimeout    the keystore did not answer in time (e.g. a locked keyring)
+    ├── AccountError
+    │   ├── AuthenticationFailed  wrong identifier or password (one message for both)
+    │   ├── LoginThrottled     too many failed logins; ``retry_after`` in seconds
+    │   └── NotLoggedIn        the action needs a logged-in session
     └── TransportError         talking to the server failed
         ├── TlsError           the server's certificate did not verify against the configured CA
         ├── ServerUnavailable  connection refused, timed out, or 5xx after the retries
@@ -28,9 +40,21 @@ __all__ = [
     "ConfigError",
     "PolicyError",
     "ManifestError",
+    "InvalidInput",
+    "InvalidIdentifier",
+    "WeakPassword",
     "ConsentError",
     "ConsentRequired",
+    "UndeclaredPurpose",
     "StorageError",
+    "IntegrityError",
+    "KeystoreError",
+    "KeystoreUnavailable",
+    "KeystoreTimeout",
+    "AccountError",
+    "AuthenticationFailed",
+    "LoginThrottled",
+    "NotLoggedIn",
     "TransportError",
     "TlsError",
     "ServerUnavailable",
@@ -88,8 +112,104 @@ class ConsentRequired(ConsentError):
         )
 
 
+class UndeclaredPurpose(ConsentError):
+    """A purpose that the policy manifest does not declare (OBL-PURP-1, OBL-CK-2).
+
+    Attributes:
+        purpose: the undeclared purpose id.
+    """
+
+    def __init__(self, purpose: str, message: str | None = None) -> None:
+        self.purpose = purpose
+        super().__init__(
+            message
+            or f"purpose '{purpose}' is not declared in the policy manifest; declare it there "
+            "(with its lawful basis) before collecting or storing anything for it"
+        )
+
+
+class InvalidInput(SdkError, ValueError):
+    """User input is malformed. The message says what is expected; it never repeats the input.
+
+    Attributes:
+        field: which input, e.g. ``"phone"``, ``"email"``, ``"password"``.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class InvalidIdentifier(InvalidInput):
+    """Not a valid phone number or email address."""
+
+
+class WeakPassword(InvalidInput):
+    """The password fails the strength policy (OBL-SEC-4).
+
+    Attributes:
+        reasons: what to change, one short sentence each, in the user's language.
+    """
+
+    def __init__(self, reasons: list[str] | tuple[str, ...], field: str = "password") -> None:
+        self.reasons = tuple(reasons)
+        super().__init__(field, "password is too weak: " + "; ".join(self.reasons))
+
+
 class StorageError(SdkError):
     """The on-device store failed (disk full, corrupt file, permissions)."""
+
+
+class IntegrityError(StorageError):
+    """A sealed value failed authentication: tampered with, moved to another key, or rolled back.
+
+    Attributes:
+        key: ``namespace/key`` of the value (names chosen by the app, never a value).
+    """
+
+    def __init__(self, key: str, message: str | None = None) -> None:
+        self.key = key
+        super().__init__(
+            message
+            or f"stored value '{key}' failed its integrity check (tampered, moved or rolled back); "
+            "delete it and store it again; other keys are unaffected"
+        )
+
+
+class KeystoreError(SdkError):
+    """The OS keystore could not provide or use the wrapping key."""
+
+
+class KeystoreUnavailable(KeystoreError):
+    """No keystore backend is viable here; the message says what to install or set."""
+
+
+class KeystoreTimeout(KeystoreError):
+    """The keystore did not answer in time (a locked keyring can block forever)."""
+
+
+class AccountError(SdkError):
+    """An account operation was refused."""
+
+
+class AuthenticationFailed(AccountError):
+    """Wrong identifier or password. Deliberately the same for an unknown account."""
+
+
+class LoginThrottled(AccountError):
+    """Too many failed logins for this account or address.
+
+    Attributes:
+        retry_after: seconds until the next attempt is allowed.
+    """
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = int(retry_after)
+        super().__init__(message or f"too many failed logins; try again in {self.retry_after} s")
+
+
+class NotLoggedIn(AccountError):
+    """The action needs a logged-in session; log in first."""
 
 
 class TransportError(SdkError):
