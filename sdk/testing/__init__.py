@@ -1,0 +1,10 @@
+"""Fakes and contract tests shipped for app developers' own tests. Not for production.
+
+- :mod:`sdk.testing.keystore`: :class:`~sdk.testing.keystore.MemoryKeystore`, an in-memory
+  keystore backend (a fake at the OS edge: keys vanish with the process and are not
+  protected at all).
+- :mod:`sdk.testing.keystore_contract`: :class:`~sdk.testing.keystore_contract.KeystoreContract`,
+  the pytest contract every keystore backend passes; subclass it to check your own backend.
+
+Nothing here is imported by ``import sdk``; :mod:`sdk.testing.keystore_contract` needs pytest.
+"""
