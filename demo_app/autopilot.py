@@ -1,37 +1,141 @@
 """Scripted walkthroughs of the real app in its real window, for QA, `make demo` on a machine
 without a display, and the UI tests.
 
-A script is a JSON list of steps; each is an object with one key:
+A script is a JSON list of steps; each is an object with exactly one key, the step's name.
+Every step :func:`walkthrough_steps` uses is here; :data:`STEPS` is the same list in code.
 
-``{"wait_screen": "prompt"}``     wait (up to 20 s) until that screen is shown
+Waiting (each retried every frame, up to 20 s, then the script fails):
+
+``{"wait_screen": "prompt"}``     until that screen is shown (``prompt``, ``home``, ``templates``,
+                                 ``template``, ``policy``, ...)
+``{"wait_widgets": "list"}``      until the widget with that id on the current screen has
+                                 children (e.g. the template list has been filled)
+``{"wait_document": "body"}``     until the document view with that id has rendered its blocks
+                                 (e.g. a template's text has arrived)
+``{"wait_status": "已下载"}``      until the current screen's ``status`` text contains this text
+``{"wait_file": "path"}``         until a file exists (lets a test hold the app open)
+``{"sleep": 0.3}``                wait this many seconds (0 to 3600)
+
+Acting:
+
 ``{"press": "agree"}``            tap the widget with that id on the current screen (a touch
-                                 dispatched through the window's input queue, at its centre)
-``{"jump": "privacy_5"}``         tap the table-of-contents link to that anchor
-``{"screenshot": "01.png"}``      save the window as PNG (relative to the walkthrough dir)
-``{"probe": "name"}``             record facts about the current screen in the report
-``{"wait_file": "path"}``         wait until a file exists (lets a test hold the app open)
-``{"touch_file": "path"}``        create a file (tells a test the app reached this point)
-``{"sleep": 0.3}``                wait, in seconds
-``{"quit": 0}``                   stop the app with that exit code
+                                 dispatched through the window's input queue, at its centre);
+                                 waits while it is missing or disabled
+``{"press_template": 0}``         tap the n-th entry (from 0, top first) of the template list
+                                 (widget id ``list``); waits until the list has that entry
+``{"jump": "privacy_5"}``         tap the table-of-contents link to that anchor; fails at once
+                                 when the policy has no such link
 
-Every step's outcome goes into the report (``--report``); a step that fails stops the app
-with exit code 3 and the reason.
+Recording and control:
+
+``{"screenshot": "01.png"}``      save the window as PNG (relative to the current directory;
+                                 folders created as needed)
+``{"probe": "name"}``             record facts about the current screen in the report
+``{"touch_file": "path"}``        create a file (tells a test the app reached this point)
+``{"quit": 0}``                   stop the app with that exit code (0 to 255)
+
+:func:`validate_script` checks a script against these names and argument types before the
+app starts, so a typo is reported up front instead of after the window opened. Every step's
+outcome goes into the report (``--report``); a step that fails stops the app with exit code 3
+and the reason.
+
+Importing this module does not import Kivy (``python -m demo_app`` validates scripts before
+it starts Kivy); the app's classes are imported when a script runs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-from kivy.clock import Clock
-from kivy.core.window import Window
+from typing import Any
 
 log = logging.getLogger("demo_app.autopilot")
 
 STEP_TIMEOUT = 20.0
+MAX_SLEEP = 3600.0
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _seconds(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and 0 <= value <= MAX_SLEEP)
+
+
+def _exit_code(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
+
+
+#: Every step: name -> (what its argument must be, check of the argument).
+STEPS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "wait_screen": ("a screen name (string)", _text),
+    "wait_widgets": ("a widget id (string)", _text),
+    "wait_document": ("a widget id (string)", _text),
+    "wait_status": ("the status text to wait for (string)", _text),
+    "wait_file": ("a file path (string)", _text),
+    "sleep": (f"a number of seconds from 0 to {MAX_SLEEP:g}", _seconds),
+    "press": ("a widget id (string)", _text),
+    "press_template": ("the index of a template in the list (an integer from 0)", _index),
+    "jump": ("an anchor id (string)", _text),
+    "screenshot": ("a PNG file path (string)", _text),
+    "probe": ("a name for the facts in the report (string)", _text),
+    "touch_file": ("a file path (string)", _text),
+    "quit": ("an exit code from 0 to 255", _exit_code),
+}
+
+_EXAMPLE = '[{"wait_screen": "prompt"}, {"press": "agree"}, {"quit": 0}]'
+
+
+class ScriptError(ValueError):
+    """A script that is not a list of known one-key steps; the message says which and why."""
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def validate_script(script: Any) -> list[dict[str, Any]]:
+    """Check a script (decoded JSON) against :data:`STEPS`; return it as a list of steps.
+
+    Raises:
+        ScriptError: it is not a list, a step is not an object with exactly one key, the key
+            is not a known step (the message lists the valid ones), or the argument has the
+            wrong type. Steps are counted from 1 in the message.
+    """
+    if not isinstance(script, list):
+        raise ScriptError(
+            "a script must be a JSON list of steps, each an object with one key, e.g. "
+            + _EXAMPLE
+        )
+    for number, step in enumerate(script, start=1):
+        if not isinstance(step, dict) or len(step) != 1:
+            raise ScriptError(
+                f"step {number} ({_shown(step)}) must be an object with exactly one key, the "
+                f"step's name, e.g. {{\"sleep\": 0.3}}"
+            )
+        (name, arg), = step.items()
+        if name not in STEPS:
+            raise ScriptError(
+                f"step {number}: unknown step '{name}'; valid steps: {', '.join(STEPS)}"
+            )
+        expected, check = STEPS[name]
+        if not check(arg):
+            raise ScriptError(
+                f"step {number}: '{name}' takes {expected}, got {_shown(arg)}"
+            )
+    return list(script)
 
 
 def walkthrough_steps(out_dir: Path) -> list[dict]:
@@ -61,13 +165,15 @@ class Autopilot:
 
     def __init__(self, app, steps: list[dict], report_path: Path | None = None) -> None:
         self.app = app
-        self.steps = list(steps)
+        self.steps = validate_script(steps)
         self.report_path = report_path
         self.report: dict = {"steps": [], "probes": {}, "screens": []}
         self._index = 0
         self._started = 0.0
 
     def start(self) -> None:
+        from kivy.clock import Clock
+
         self._started = time.monotonic()
         Clock.schedule_interval(self._tick, 0.05)
 
@@ -90,7 +196,7 @@ class Autopilot:
             self._started = time.monotonic()
         elif time.monotonic() - self._started > STEP_TIMEOUT:
             self._record(kind, arg, "timeout")
-            self._finish(3, f"step {self._index} {step} did not complete in {STEP_TIMEOUT:.0f} s "
+            self._finish(3, f"step {self._index + 1} {step} did not complete in {STEP_TIMEOUT:.0f} s "
                             f"(screen: {self.app.root.current})")
             return False
         return None  # keep ticking
@@ -175,6 +281,8 @@ class Autopilot:
         raise StepFailed(f"no table-of-contents link to '{anchor}'")
 
     def _step_screenshot(self, path: str) -> bool:
+        from kivy.core.window import Window
+
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         made = Window.screenshot(name=str(target))
@@ -216,11 +324,15 @@ class Autopilot:
 
 
 def _markup_clean(label) -> bool:
-    """True when Kivy shows exactly the block's text: no tag leaked, no bracketed text lost."""
+    """True when Kivy shows exactly the block's text: no tag leaked, no bracketed text lost.
+
+    Whitespace is ignored: the reflow inserts line breaks and drops the space at a break."""
     from sdk.ui.kivy.markup import displayed_text
 
     block = getattr(label, "block", None)
-    return block is None or displayed_text(label.text) == block.plain
+    if block is None:
+        return True
+    return "".join(displayed_text(label.text).split()) == "".join(block.plain.split())
 
 
 def _font_name(view) -> str:

@@ -2,20 +2,46 @@
 
 Without ``--server`` the app starts an embedded stub server (HTTPS with a generated dev CA,
 SQLite) in the data dir, so one command shows every flow.
+
+Every argument is checked before anything happens (no folder made, no server started, no
+window opened); a bad one ends the program with one line ``demo_app: <what is wrong and how to
+fix it>`` on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 from .policy import MANIFEST_PATH as BUNDLED_MANIFEST
 from .policy import POLICY_PATH as BUNDLED_POLICY
 
 log = logging.getLogger("demo_app")
+
+EXIT_USAGE = 2
+#: Smallest and largest window side accepted by ``--size``, in pixels.
+MIN_SIDE, MAX_SIDE = 200, 10000
+#: First bytes of the font files Kivy (SDL2_ttf / FreeType) can load: TrueType, OpenType
+#: with CFF outlines, Apple TrueType, old PostScript-in-sfnt, and collections (.ttc).
+_FONT_SIGNATURES = (b"\x00\x01\x00\x00", b"OTTO", b"true", b"typ1", b"ttcf")
+
+
+class UsageError(Exception):
+    """A bad argument; the message says what is wrong and how to fix it (one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"demo_app: {message} (see --help)\n")
 
 
 def default_data_dir() -> Path:
@@ -25,7 +51,7 @@ def default_data_dir() -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m demo_app",
         description="Demo e-signature app showing every flow of the privacy SDK.",
     )
@@ -33,51 +59,77 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the app's data (default: the platform's user data dir)")
     p.add_argument("--policy", type=Path, default=None,
                    help="show this Markdown policy instead of the bundled one; its manifest is "
-                        "manifest.toml beside it, else --manifest, else the bundled manifest")
-    p.add_argument("--manifest", type=Path, default=None, help="policy manifest (TOML)")
+                        "--manifest, else manifest.toml beside it, else (with a warning) the "
+                        "bundled manifest")
+    p.add_argument("--manifest", type=Path, default=None,
+                   help="policy manifest (TOML); wins over a manifest.toml beside --policy")
     p.add_argument("--server", default=None,
                    help="base URL of a running server, e.g. https://127.0.0.1:8443 "
                         "(default: start an embedded stub server)")
     p.add_argument("--ca", type=Path, default=None,
-                   help="CA bundle (PEM) that signs --server's certificate")
+                   help="with --server: CA bundle (PEM) that signs the server's certificate")
     p.add_argument("--script", type=Path, default=None,
-                   help="run a scripted walkthrough (JSON list of steps) and exit")
+                   help="run a scripted walkthrough (JSON list of steps, see "
+                        "demo_app/autopilot.py) and exit")
     p.add_argument("--walkthrough", type=Path, default=None, metavar="DIR",
                    help="run the built-in walkthrough of every screen, saving screenshots in DIR")
     p.add_argument("--report", type=Path, default=None,
                    help="with --script/--walkthrough: write what happened as JSON here")
-    p.add_argument("--size", default="540x960", help="window size WIDTHxHEIGHT (default 540x960)")
-    p.add_argument("--font", type=Path, default=None, help="font file that can draw Chinese")
+    p.add_argument("--size", default="540x960",
+                   help=f"window size WIDTHxHEIGHT, each {MIN_SIDE} to {MAX_SIDE} "
+                        "(default 540x960)")
+    p.add_argument("--font", type=Path, default=None,
+                   help="font file (.ttf/.otf/.ttc) that can draw Chinese")
     return p
 
 
 def _fail(message: str) -> int:
-    print(f"demo_app: {message}", file=sys.stderr)
-    return 2
+    print(f"demo_app: {message}", file=sys.stderr, flush=True)
+    return EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The arguments, checked."""
+
+    size: tuple[int, int]
+    script: list[dict[str, Any]] | None
+    policy: Any  # sdk.policy.Policy
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("markdown_it").setLevel(logging.WARNING)
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        return _fail(f"--size must look like 540x960, got '{args.size}'")
-    if args.server and not args.ca:
-        return _fail("--server needs --ca, the CA bundle that signs the server's certificate")
 
     from sdk.errors import SdkError
 
     data_dir = (args.data_dir or default_data_dir()).resolve()
     try:
+        options = _check_arguments(args, data_dir)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except SdkError as exc:  # the policy or its manifest
+        return _fail(str(exc))
+
+    # Side effects start here.
+    try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return _fail(f"cannot create data dir '{data_dir}': {exc.strerror}")
+        return _fail(f"cannot create data dir '{data_dir}': {exc.strerror or exc}; "
+                     "pass --data-dir with a writable folder")
+    try:
+        if args.walkthrough is not None:
+            _make_folder(args.walkthrough, "the --walkthrough folder")
+        if args.report is not None:
+            _make_folder(args.report.parent, "the --report folder")
+    except UsageError as exc:
+        return _fail(str(exc))
+
+    from server_stub.runner import ServerStartError
 
     server = None
     try:
-        policy = _load_policy(args)
         if args.server:
             endpoint, ca = args.server, args.ca
         else:
@@ -87,37 +139,199 @@ def main(argv: list[str] | None = None) -> int:
             server = start_in_thread(Settings(data_dir=data_dir / "stub"))
             endpoint, ca = server.url, server.ca_path
             log.info("embedded stub server at %s", endpoint)
-        return _run_app(args, data_dir, policy, endpoint, ca, (width, height))
-    except SdkError as exc:
+        return _run_app(args, data_dir, options, endpoint, ca)
+    except (SdkError, ServerStartError, UsageError) as exc:
         return _fail(str(exc))
     finally:
         if server is not None:
             server.stop()
 
 
-def _load_policy(args):
-    from sdk.errors import PolicyError
-    from sdk.policy import Policy, load_manifest
+# ------------------------------------------------------------------------ argument checks
+
+
+def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
+    """Check every argument without changing anything on disk.
+
+    Raises:
+        UsageError: an argument is wrong.
+        sdk.errors.PolicyError: the policy or its manifest cannot be used.
+    """
+    size = _parse_size(args.size)
+    if args.server and not args.ca:
+        raise UsageError("--server needs --ca, the CA bundle that signs the server's certificate")
+    if args.ca and not args.server:
+        raise UsageError("--ca is only used with --server (the embedded stub brings its own CA)")
+    if args.server:
+        _check_server(args.server, args.ca, data_dir)
+    if args.font is not None:
+        _check_font(args.font)
+    if args.script is not None and args.walkthrough is not None:
+        raise UsageError("give either --script or --walkthrough, not both")
+    if args.report is not None and args.script is None and args.walkthrough is None:
+        raise UsageError("--report records what a script did; use it with --script or --walkthrough")
+    script = _read_script(args.script) if args.script is not None else None
+    if args.walkthrough is not None:
+        _check_folder(args.walkthrough, f"--walkthrough {args.walkthrough}")
+    if args.report is not None:
+        _check_report(args.report)
+    policy = _load_policy(args)
+    return _Options(size=size, script=script, policy=policy)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    expected = f"WIDTHxHEIGHT with each side from {MIN_SIDE} to {MAX_SIDE} pixels, e.g. 540x960"
+    parts = text.lower().split("x")
+    try:
+        width, height = (int(part.strip()) for part in parts)
+    except ValueError:
+        raise UsageError(f"--size must be {expected}; got '{text}'") from None
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise UsageError(f"--size {width}x{height} is out of range: it must be {expected}")
+    return width, height
+
+
+def _check_server(server: str, ca: Path, data_dir: Path) -> None:
+    """--server and --ca as the SDK will check them (URL form, PEM bundle)."""
+    from sdk import SdkConfig
+    from sdk.errors import ConfigError
+
+    try:
+        SdkConfig(data_dir=data_dir / "sdk", endpoint=server, ca_bundle=ca)
+    except ConfigError as exc:
+        raise UsageError(f"--server/--ca: {exc}") from None
+
+
+def _check_font(font: Path) -> None:
+    hint = "pass a TrueType/OpenType font file (.ttf, .otf or .ttc) that can draw Chinese"
+    if not font.exists():
+        raise UsageError(f"--font {font} does not exist; {hint}")
+    if not font.is_file():
+        raise UsageError(f"--font {font} is not a file; {hint}")
+    try:
+        with font.open("rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise UsageError(f"cannot read --font {font}: {exc.strerror or exc}") from None
+    if head not in _FONT_SIGNATURES:
+        raise UsageError(f"--font {font} is not a font file; {hint}")
+
+
+def _read_script(path: Path) -> list[dict[str, Any]]:
+    from .autopilot import ScriptError, validate_script
+
+    if not path.exists():
+        raise UsageError(f"--script {path} does not exist; pass a JSON file of steps")
+    if not path.is_file():
+        raise UsageError(f"--script {path} is not a file; pass a JSON file of steps")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"--script {path} is not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read --script {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--script {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); it must be a JSON list of steps"
+        ) from None
+    except (ValueError, RecursionError):
+        raise UsageError(f"--script {path} is not valid JSON; it must be a JSON list of steps") from None
+    try:
+        return validate_script(data)
+    except ScriptError as exc:
+        raise UsageError(f"--script {path}: {exc}") from None
+
+
+def _writable(folder: Path) -> str | None:
+    """None when a file can be created in the existing ``folder``; else the reason."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def _check_folder(folder: Path, what: str) -> None:
+    """``folder`` is a folder files can be created in, or can be made (its nearest existing
+    ancestor is such a folder). ``what`` names it in the message, e.g. ``--walkthrough DIR``."""
+    if folder.exists():
+        if not folder.is_dir():
+            raise UsageError(f"{what} is a file, not a folder")
+        problem = _writable(folder)
+        if problem:
+            raise UsageError(f"{what}: cannot create files in {folder} ({problem})")
+        return
+    ancestor = folder.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{what} cannot be created: {ancestor} is a file, not a folder")
+    problem = _writable(ancestor)
+    if problem:
+        raise UsageError(f"{what} cannot be created: cannot create files in {ancestor} "
+                         f"({problem})")
+
+
+def _check_report(report: Path) -> None:
+    if report.is_dir():
+        raise UsageError(f"--report {report} is a folder; pass the path of a JSON file to write")
+    _check_folder(report.parent, f"--report {report}: its folder {report.parent}")
+
+
+def _make_folder(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {what} {folder}: {exc.strerror or exc}") from None
+
+
+def _load_policy(args: argparse.Namespace) -> Any:
+    """The policy to show: --policy (else the bundled one) with --manifest, else the
+    manifest.toml beside the policy, else the bundled manifest (with a warning).
+
+    Raises:
+        sdk.errors.PolicyError: a file is missing or invalid (--manifest included).
+    """
+    from sdk.policy import MANIFEST_FILENAME, load_policy
 
     policy_path = args.policy or BUNDLED_POLICY
-    manifest_path = args.manifest or policy_path.with_name("manifest.toml")
-    if not manifest_path.is_file():
-        manifest_path = BUNDLED_MANIFEST
-    try:
-        text = policy_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"cannot read policy '{policy_path}': {exc}") from exc
-    return Policy.from_text(text, load_manifest(manifest_path))
+    fallback = False
+    if args.manifest is not None:
+        manifest_path = args.manifest
+    else:
+        beside = policy_path.with_name(MANIFEST_FILENAME)
+        if beside.is_file():
+            manifest_path = beside
+        else:
+            manifest_path, fallback = BUNDLED_MANIFEST, True
+    policy = load_policy(policy_path, manifest_path)
+    if fallback:
+        log.warning(
+            "policy %s has no manifest beside it (%s does not exist), so the demo app's bundled "
+            "manifest %s is used: consent records will carry that manifest's version (%s) and "
+            "purposes, not ones written for this policy; pass --manifest to give the policy's own",
+            policy_path, beside, BUNDLED_MANIFEST, policy.version,
+        )
+    _ = policy.document  # parse now: problems in the Markdown are logged (sdk.policy) before the UI
+    return policy
 
 
-def _run_app(args, data_dir: Path, policy, endpoint: str, ca: Path, size: tuple[int, int]) -> int:
+# ------------------------------------------------------------------------------- the app
+
+
+def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -> int:
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy leaves the logging setup to us
     os.environ.setdefault("KIVY_HOME", str(data_dir / "kivy"))
     from kivy.config import Config
 
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
+    width, height = options.size
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
     Config.set("graphics", "position", "custom")
     Config.set("graphics", "left", "0")
     Config.set("graphics", "top", "0")
@@ -127,26 +341,36 @@ def _run_app(args, data_dir: Path, policy, endpoint: str, ca: Path, size: tuple[
     from sdk import PrivacySdk, SdkConfig
     from sdk.ui.kivy import install_cjk_font
 
-    install_cjk_font(args.font)
-    from .app import DemoApp
-
+    _check_font_loads(install_cjk_font(args.font))
+    # Everything that can fail runs before the window opens (in app.run()).
     sdk = PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk", endpoint=endpoint, ca_bundle=ca),
-                          policy)
-    script = None
-    if args.walkthrough:
-        from .autopilot import walkthrough_steps
-
-        args.walkthrough.mkdir(parents=True, exist_ok=True)
-        script = walkthrough_steps(args.walkthrough)
-    elif args.script:
-        import json
-
-        script = json.loads(args.script.read_text(encoding="utf-8"))
-    app = DemoApp(sdk=sdk, script=script, report_path=args.report)
+                          options.policy)
     try:
+        script = options.script
+        if args.walkthrough:
+            from .autopilot import walkthrough_steps
+
+            script = walkthrough_steps(args.walkthrough)
+        from .app import DemoApp
+
+        app = DemoApp(sdk=sdk, script=script, report_path=args.report)
         app.run()
     finally:
         sdk.close()
     if args.walkthrough:
         print(f"demo_app: screenshots of every screen are in {args.walkthrough.resolve()}", flush=True)
     return app.exit_code
+
+
+def _check_font_loads(font: Path) -> None:
+    """Kivy can measure text with ``font`` (a damaged file passes the signature check but
+    would fail while the first screen is drawn)."""
+    from kivy.core.text import Label as CoreLabel
+
+    try:
+        CoreLabel(font_name=str(font)).get_extents("隐私")
+    except (ValueError, OSError, RuntimeError):
+        raise UsageError(
+            f"font {font} cannot be loaded: it is not a font file Kivy can read; pass a "
+            "TrueType/OpenType font (.ttf, .otf or .ttc) that can draw Chinese"
+        ) from None

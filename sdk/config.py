@@ -22,6 +22,28 @@ def _utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
+_PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
+
+
+def _check_pem_bundle(ca: Path) -> None:
+    """Raise ConfigError unless ``ca`` is a readable file holding a PEM certificate."""
+    if not ca.is_file():
+        raise ConfigError(
+            f"ca_bundle '{ca}' is not a file; pass the PEM file of the CA that signs "
+            "the server's certificate (the stub writes it as <data-dir>/ca.pem)"
+        )
+    try:
+        data = ca.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"ca_bundle '{ca}' cannot be read: {exc.strerror or exc}") from exc
+    if _PEM_CERTIFICATE not in data:
+        raise ConfigError(
+            f"ca_bundle '{ca}' is not a PEM CA bundle (no '-----BEGIN CERTIFICATE-----'); pass "
+            "the PEM file of the CA that signs the server's certificate (the stub writes it "
+            "as <data-dir>/ca.pem)"
+        )
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -37,10 +59,12 @@ class SdkConfig:
 
     Attributes:
         data_dir: folder for the SDK's files (consent ledger, install id). Created if missing.
-        endpoint: base URL of the app's backend, e.g. ``https://api.example.cn``; ``None`` runs
-            offline (decisions are kept and synced once an endpoint is configured).
-        ca_bundle: PEM file of the CA(s) that sign the backend's certificate; ``None`` uses the
-            system trust store. Environment variables never override it.
+        endpoint: base URL of the app's backend, e.g. ``https://api.example.cn``, without
+            credentials (``user:pass@`` is refused); ``None`` runs offline (decisions are
+            kept and synced once an endpoint is configured).
+        ca_bundle: PEM file of the CA(s) that sign the backend's certificate (it must hold at
+            least one ``-----BEGIN CERTIFICATE-----``); ``None`` uses the system trust store.
+            Environment variables never override it.
         region: data region the app declares (OBL-RES-1), ``"CN"`` by default.
         connect_timeout: seconds to wait for a TCP/TLS connection.
         read_timeout: seconds to wait for each read from the server.
@@ -71,11 +95,7 @@ class SdkConfig:
         if self.ca_bundle is not None:
             ca = Path(self.ca_bundle)
             object.__setattr__(self, "ca_bundle", ca)
-            if not ca.is_file():
-                raise ConfigError(
-                    f"ca_bundle '{ca}' is not a file; pass the PEM file of the CA that signs "
-                    "the server's certificate (the stub writes it as <data-dir>/ca.pem)"
-                )
+            _check_pem_bundle(ca)
         if self.endpoint is not None:
             self._check_endpoint(self.endpoint)
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
@@ -84,12 +104,31 @@ class SdkConfig:
             raise ConfigError("retries must be 0 or more")
 
     def _check_endpoint(self, endpoint: str) -> None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
+        if not isinstance(endpoint, str):
             raise ConfigError(
-                f"endpoint '{endpoint}' is not an absolute URL; use e.g. 'https://api.example.cn'"
+                f"endpoint must be a URL string such as 'https://api.example.cn', "
+                f"got {type(endpoint).__name__}"
             )
-        if parts.scheme == "http" and not (self.dev_mode and _is_loopback(parts.hostname)):
+        # Messages never repeat an endpoint that may hold a secret ("user:pass@host").
+        shown = "endpoint" if "@" in endpoint else f"endpoint '{endpoint}'"
+        try:
+            parts = urlsplit(endpoint)
+            hostname = parts.hostname
+        except ValueError:
+            raise ConfigError(
+                f"{shown} is not a valid URL; use e.g. 'https://api.example.cn'"
+            ) from None
+        if "@" in parts.netloc:
+            raise ConfigError(
+                "endpoint must not contain a user name or password ('user:pass@host'): "
+                "credentials in a URL leak into logs and error messages; give only the "
+                "scheme, host and port, e.g. 'https://api.example.cn'"
+            )
+        if parts.scheme not in ("https", "http") or not hostname:
+            raise ConfigError(
+                f"{shown} is not an absolute URL; use e.g. 'https://api.example.cn'"
+            )
+        if parts.scheme == "http" and not (self.dev_mode and _is_loopback(hostname)):
             raise ConfigError(
                 "endpoint uses plain http://; personal information only travels over HTTPS "
                 "(OBL-SEC-1). Use https://, or set dev_mode=True for a loopback test server."

@@ -25,10 +25,21 @@ from typing import TYPE_CHECKING, Any, Literal
 from .config import SdkConfig
 from .consent.ledger import LEDGER_FILENAME, ConsentLedger
 from .consent.record import ConsentRecord, Notice
-from .errors import ConfigError, ConsentError, ConsentRequired, PolicyError, TransportError
+from .errors import (
+    ConfigError,
+    ConsentError,
+    ConsentRequired,
+    KeystoreError,
+    PolicyError,
+    StorageError,
+    TransportError,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .account.client import Account, AccountClient, SessionInfo
     from .policy import Policy
+    from .storage.keystore import KeystoreBackend
+    from .storage.store import EncryptedStore
     from .transport.client import ApiClient
 
 __all__ = ["PrivacySdk", "Mode"]
@@ -53,24 +64,34 @@ class PrivacySdk:
             successful :meth:`refresh_policy`.
     """
 
-    def __init__(self, config: SdkConfig, policy: Policy, ledger: ConsentLedger) -> None:
+    def __init__(self, config: SdkConfig, policy: Policy, ledger: ConsentLedger,
+                 keystore: KeystoreBackend | None = None) -> None:
         """Use :meth:`open`; this constructor is for tests that bring their own ledger."""
         self.config = config
         self.policy = policy
         self._ledger = ledger
+        self._keystore = keystore
+        self._store: EncryptedStore | None = None
+        self._jar: Any = None
+        self._storage_lock = threading.RLock()
         self._client: ApiClient | None = None
         self._client_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._closed = False
 
     @classmethod
-    def open(cls, config: SdkConfig, policy: Policy) -> PrivacySdk:
+    def open(cls, config: SdkConfig, policy: Policy, *,
+             keystore: KeystoreBackend | None = None) -> PrivacySdk:
         """Open the SDK: create ``config.data_dir`` and the consent ledger in it if needed.
 
         Args:
             config: the SDK settings.
             policy: the privacy policy bundled with the app (used offline, and until
                 :meth:`refresh_policy` fetches the server's).
+            keystore: where the encrypted store's wrapping key lives; by default the OS
+                keystore chosen by :func:`sdk.storage.keystore.select_backend` (environment
+                variable ``PRIVACY_SDK_KEYSTORE`` overrides). Nothing touches it until the
+                store is first used, so the privacy prompt never waits on a keystore.
 
         Raises:
             StorageError: the ledger cannot be opened (the message says how to fix it).
@@ -88,7 +109,7 @@ class PrivacySdk:
         ledger = ConsentLedger(
             config.data_dir / LEDGER_FILENAME, config.clock, jurisdiction=config.region
         )
-        return cls(config, policy, ledger)
+        return cls(config, policy, ledger, keystore)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -224,23 +245,48 @@ class PrivacySdk:
             )
         record = self._record("granted", purposes, method)
         if sync and self.config.endpoint is not None:
-            try:
-                self.sync()
-            except TransportError as exc:
-                log.warning(
-                    "consent stored on the device; sending it failed (%s), it stays pending",
-                    type(exc).__name__,
-                )
+            self._try_sync()
         return self._ledger.get(record.record_id) or record
 
     def disagree(self, method: str = "explicit_button") -> ConsentRecord:
-        """Record that the user declined: basic mode. Stored on the device only; nothing is sent.
+        """Record that the user declined: basic mode.
+
+        If the user had agreed before, this is a withdrawal (PIPL art. 15, OBL-DSR-4): see
+        :meth:`withdraw`. Otherwise the refusal is stored on the device only; nothing is sent.
 
         Raises:
             StorageError: the decision could not be stored.
         """
-        purposes = self.consent_purposes()
-        return self._record("denied", purposes, method)
+        latest = self._ledger.latest()
+        if latest is not None and latest.decision == "granted":
+            return self.withdraw(method)
+        return self._record("denied", self.consent_purposes(), method)
+
+    def withdraw(self, method: str = "explicit_button", *, sync: bool = True) -> ConsentRecord:
+        """Withdraw the consent given with :meth:`agree` (PIPL art. 15; OBL-DSR-4).
+
+        Takes effect on the device at once (mode becomes ``basic``, :meth:`require` refuses),
+        offline too; the ``withdrawn`` record is then synced like a grant, exactly once.
+        Processing done before the withdrawal stays as it was.
+
+        Raises:
+            ConsentError: there is no grant to withdraw.
+            StorageError: the withdrawal could not be stored; nothing was recorded.
+        """
+        latest = self._ledger.latest()
+        if latest is None or latest.decision != "granted":
+            raise ConsentError("there is no consent to withdraw; the user has not agreed")
+        record = self._record("withdrawn", tuple(latest.purposes), method)
+        if sync and self.config.endpoint is not None:
+            self._try_sync()
+        return self._ledger.get(record.record_id) or record
+
+    def _try_sync(self) -> None:
+        try:
+            self.sync()
+        except TransportError as exc:
+            log.warning("consent stored on the device; sending it failed (%s), it stays pending",
+                        type(exc).__name__)
 
     def _record(self, decision: str, purposes: tuple[str, ...], method: str) -> ConsentRecord:
         if self._closed:
@@ -333,6 +379,115 @@ class PrivacySdk:
         """Download a template file into :attr:`downloads_dir`; return its path (OBL-ACC-2)."""
         return self._api().download_template(template_id, self.downloads_dir)
 
+    # -- accounts (OBL-ACC-1, OBL-SEC-4): thin delegation to sdk.account.AccountClient ------
+
+    # -- encrypted storage and cookies (OBL-CK-1..3, OBL-SEC-2) -----------------------------
+
+    @property
+    def store(self) -> EncryptedStore:
+        """The encrypted on-device store (``data_dir/store.db``), opened on first use.
+
+        Raises:
+            KeystoreError: no keystore can give the wrapping key (the message says what to do).
+            StorageError: the store file cannot be opened.
+        """
+        with self._storage_lock:
+            if self._store is None:
+                from .storage.keystore import select_backend
+                from .storage.store import EncryptedStore
+
+                keystore = self._keystore or select_backend("privacy-sdk", self.config.data_dir)
+                self._store = EncryptedStore(self.config.data_dir / "store.db", keystore,
+                                             self.policy.manifest, clock=self.config.clock)
+            return self._store
+
+    @property
+    def cookie_jar(self) -> Any:
+        """The cookie jar of the SDK's HTTP session: a :class:`sdk.storage.cookies.PersistentCookieJar`
+        in the encrypted store, where only the session cookie (purpose ``account``) is accepted.
+
+        When no keystore is available the jar is an in-memory one (nothing persists, the user
+        logs in again after a restart) and a warning says why; ``storage_error`` holds it.
+        """
+        with self._storage_lock:
+            if self._jar is None:
+                from .storage.cookies import MemoryCookieJar, PersistentCookieJar
+                from .transport.client import SESSION_COOKIE
+
+                try:
+                    self._jar = PersistentCookieJar(self.store, {SESSION_COOKIE: "account"})
+                    self.storage_error = None
+                except (KeystoreError, StorageError) as exc:
+                    log.warning("cookies kept in memory only: %s", type(exc).__name__)
+                    self.storage_error = exc
+                    self._jar = MemoryCookieJar({SESSION_COOKIE: "account"})
+                self._api().use_cookie_jar(self._jar)
+            return self._jar
+
+    storage_error: Exception | None = None
+
+    def storage_entries(self) -> list[Any]:
+        """What the encrypted store holds (namespace, key, purpose, size, dates; never values);
+        empty when the store is unavailable."""
+        try:
+            return self.store.entries()
+        except (KeystoreError, StorageError):
+            return []
+
+    def clear_local_data(self) -> None:
+        """"Clear all data" (OBL-CK-3, OBL-SEC-4): forget the session and every cookie, wipe the
+        encrypted store and its keys. The consent ledger stays (it records the user's choices)."""
+        jar = self.cookie_jar
+        jar.clear()
+        with self._storage_lock:
+            if self._store is not None:
+                self._store.wipe()
+                self._jar = None  # a new jar on the wiped store next time
+
+    @property
+    def account(self) -> AccountClient:
+        """The :class:`sdk.account.AccountClient` on this SDK's connection (and cookie jar).
+
+        Use it for what the four methods below do not cover, e.g.
+        ``privacy.account.use_cookie_jar(jar)`` to keep the session in a persistent jar.
+        """
+        from .account.client import AccountClient
+
+        self.cookie_jar  # the session cookie lives in the SDK's (persistent) jar
+        return AccountClient(self._api(), default_region=self.config.region)
+
+    def register(self, identifier: str, password: str) -> Account:
+        """Create an account from a phone number or an email address and a password.
+
+        Needs the user's agreement to the policy (purpose ``account``): no account in basic
+        mode (OBL-ACC-2). See :meth:`sdk.account.AccountClient.register` for the errors.
+
+        Raises:
+            ConsentRequired: the user has not agreed to the policy in force.
+        """
+        self.require("account")
+        return self.account.register(identifier, password)
+
+    def login(self, identifier: str, password: str, remember_me: bool = False) -> SessionInfo:
+        """Log in. ``remember_me`` is off by default and is not for shared devices: show
+        :data:`sdk.account.REMEMBER_ME_WARNING` next to it (OBL-SEC-4).
+        See :meth:`sdk.account.AccountClient.login`.
+
+        Raises:
+            ConsentRequired: the user has not agreed to the policy in force.
+        """
+        self.require("account")
+        return self.account.login(identifier, password, remember_me=remember_me)
+
+    def logout(self) -> bool:
+        """Log out on the server and forget the session cookie here (even when offline).
+        Returns True when the server confirmed. See :meth:`sdk.account.AccountClient.logout`."""
+        return self.account.logout()
+
+    def me(self) -> Account:
+        """The logged-in account; ``NotLoggedIn`` when there is none."""
+        return self.account.me()
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -342,6 +497,10 @@ class PrivacySdk:
             client, self._client = self._client, None
         if client is not None:
             client.close()
+        with self._storage_lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()
         self._ledger.close()
 
     def __enter__(self) -> PrivacySdk:

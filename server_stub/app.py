@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from .accounts import AccountService
 from .content import load_templates
 from .deps import MAX_IDEMPOTENCY_KEY_LENGTH
 from .errors import install_error_handlers
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = Store(settings.data_dir)
+    app.state.accounts = AccountService(settings, app.state.store)
     app.state.templates = load_templates()
     app.state.policy_dir = settings.resolved_policy_dir
     install_error_handlers(app)
@@ -85,8 +87,14 @@ def _build_openapi(app: FastAPI) -> dict[str, Any]:
                     param["required"] = True
                     param["schema"] = {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH}
             answer = operation.get("responses", {}).get("422")
-            if answer is not None:
+            if answer is not None and not _declares_own_422(answer):
                 answer["content"] = {"application/json": {"schema": _ERROR_SCHEMA}}
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     return schema
+
+
+def _declares_own_422(answer: dict[str, Any]) -> bool:
+    """True when a route declared its own 422 body model (e.g. ``WeakPasswordBody``)."""
+    ref = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+    return bool(ref) and not ref.endswith("/HTTPValidationError")

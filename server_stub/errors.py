@@ -8,21 +8,27 @@ Codes::
 
     400 idempotency_key_required   POST without an Idempotency-Key header
     400 invalid_idempotency_key    Idempotency-Key longer than 255 or not visible ASCII
-    404 not_found                  no such path
-    404 template_not_found         unknown template id
+    404 not_found                  no such path (a template id holding '/' included)
+    404 template_not_found         unknown template id (one path segment)
     405 method_not_allowed
     409 idempotency_key_reused     same key, different body (or different endpoint)
     409 consent_record_exists      record_id already stored under another Idempotency-Key
     413 body_too_large             request body over 64 KiB
-    422 invalid_consent_record     body is not a valid consent record
-    422 invalid_request            a query or path parameter is missing or wrong
+    422 invalid_consent_record     body is not a valid consent record (or not JSON, or JSON
+                                   nested deeper than MAX_JSON_DEPTH, or with NaN / a number
+                                   too large to hold)
+    422 invalid_request            a query or path parameter is missing or wrong; a request
+                                   nested too deeply for the parser
     500 internal_error
     503 policy_unavailable         policy.md / manifest.toml missing or invalid on the server
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -32,7 +38,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "error_response", "describe_errors", "install_error_handlers"]
+__all__ = [
+    "ApiError",
+    "MAX_JSON_DEPTH",
+    "decode_json_object",
+    "error_response",
+    "describe_errors",
+    "install_error_handlers",
+]
 
 logger = logging.getLogger("server_stub")
 
@@ -62,6 +75,16 @@ _SOURCE_NOUN: Mapping[str, str] = {
 }
 
 _MAX_ERRORS_SHOWN = 5
+
+#: Deepest nesting of objects and arrays accepted in a JSON body. A consent record needs 2;
+#: the limit leaves room for unknown extra fields while keeping the parser (and everything
+#: that walks the result) far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
+
+_JSON_TYPE_NAMES: Mapping[type, str] = {
+    list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+    type(None): "null",
+}
 
 
 class ApiError(Exception):
@@ -134,6 +157,101 @@ def describe_errors(errors: Iterable[Mapping[str, Any]], *, strip: int = 0) -> s
     return "; ".join(parts) or "the request is invalid"
 
 
+class _BadNumber(ValueError):
+    """A number JSON allows in syntax but the stub cannot hold (raised by the parse hooks)."""
+
+
+def _reject_constant(name: str) -> float:
+    raise _BadNumber(
+        f"the body contains {name}, which is not a JSON number; send finite numbers only"
+    )
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # over sys.get_int_max_str_digits() digits
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        raise _BadNumber(f"a number in the body has more than {limit} digits") from None
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _BadNumber("a number in the body is too large (it overflows a 64-bit float)")
+    return value
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """True when objects/arrays in the JSON ``text`` nest more than ``limit`` levels deep.
+
+    A linear scan that skips strings; it does not validate, so it is safe on any input and
+    runs before the (recursive) parser.
+    """
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def decode_json_object(body: bytes, code: str) -> dict[str, Any]:
+    """The JSON object in a request body, or a 422 ``code`` error saying exactly what is wrong.
+
+    Refused, each with its own message (which never quotes the body): not UTF-8; nested more
+    than :data:`MAX_JSON_DEPTH` levels; not valid JSON (with line and column); ``NaN`` or
+    ``Infinity``; an integer with too many digits or a float that overflows; valid JSON that
+    is not an object.
+
+    Args:
+        body: the raw request body.
+        code: the ``error`` code to answer with, e.g. ``"invalid_consent_record"``.
+
+    Raises:
+        ApiError: 422 ``code``.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, code, "the body is not UTF-8 text; send JSON encoded as UTF-8") from None
+    if _too_deep(text, MAX_JSON_DEPTH):
+        raise ApiError(
+            422, code,
+            f"the body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep",
+        )
+    try:
+        data = json.loads(
+            text, parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
+        )
+    except _BadNumber as exc:
+        raise ApiError(422, code, str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            422, code,
+            f"the body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+        ) from None
+    except (ValueError, RecursionError):  # pragma: no cover - guarded above
+        raise ApiError(422, code, "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        kind = _JSON_TYPE_NAMES.get(type(data), "not an object")
+        raise ApiError(422, code, f"the body must be a JSON object, got {kind}")
+    return data
+
+
 async def _api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, exc.message, exc.headers)
@@ -161,6 +279,19 @@ async def _validation_error_handler(request: Request, exc: Exception) -> JSONRes
     return error_response(422, "invalid_request", describe_errors(exc.errors(), strip=1))
 
 
+async def _recursion_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    # Only input nested too deeply for a recursive parser or validator gets here (the stub
+    # has no recursive code of its own); it is the caller's mistake, not a server bug, so it
+    # answers 422 without a traceback. Bodies are checked first by decode_json_object; this
+    # is the safety net for any route that parses JSON another way.
+    logger.warning("request nested too deeply on %s %s", request.method, request.url.path)
+    return error_response(
+        422, "invalid_request",
+        "the request nests objects and arrays too deeply to process; send only the fields "
+        "the endpoint expects (see /openapi.json)",
+    )
+
+
 async def _unexpected_error_handler(request: Request, exc: Exception) -> JSONResponse:
     # uvicorn logs the traceback; this line names the request (path only: the query string
     # may hold an identifier) and never the body.
@@ -173,4 +304,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(RecursionError, _recursion_error_handler)
     app.add_exception_handler(Exception, _unexpected_error_handler)

@@ -23,6 +23,10 @@ __all__ = [
     "TemplateSummary",
     "TemplateList",
     "TemplateDetail",
+    "WeakPasswordBody",
+    "AccountCreated",
+    "SessionOut",
+    "AccountOut",
 ]
 
 #: A uuid4 in canonical lowercase 8-4-4-4-12 form (version nibble 4, RFC 9562 variant).
@@ -176,3 +180,41 @@ class TemplateDetail(BaseModel):
     summary: str
     body: str = Field(description="the template, Markdown")
     media_type: str
+
+
+# -- accounts (docs/protocol.md, "Accounts") ------------------------------------------------
+
+IdentifierKind = Literal["phone", "email"]
+
+
+class WeakPasswordBody(ErrorBody):
+    """A 422 answer; ``reasons`` is present with ``error == "weak_password"``."""
+
+    reasons: list[str] | None = Field(
+        default=None, description="what to change, one short sentence each (Chinese)"
+    )
+
+
+class AccountCreated(BaseModel):
+    """Answer of ``POST /v1/accounts``."""
+
+    account_id: str = Field(description="uuid4")
+    identifier_kind: IdentifierKind
+
+
+class SessionOut(BaseModel):
+    """Answer of ``POST /v1/sessions`` (the token travels only in ``Set-Cookie``)."""
+
+    account_id: str
+    identifier_kind: IdentifierKind
+    identifier_masked: str = Field(examples=["138****8000", "a***@example.com"])
+    remember_me: bool
+    expires_at: str = Field(description="when the session ends on the server, RFC 3339 UTC")
+
+
+class AccountOut(BaseModel):
+    """Answer of ``GET /v1/me``."""
+
+    account_id: str
+    identifier_kind: IdentifierKind
+    identifier_masked: str = Field(examples=["138****8000", "a***@example.com"])

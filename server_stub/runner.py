@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import uvicorn
 from .app import create_app
 from .ca import ensure_dev_ca
 from .settings import Settings
+from .store import DB_NAME
 
 __all__ = ["RunningServer", "ServerStartError", "start_in_thread", "bind_socket"]
 
@@ -88,6 +90,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
         reason = exc.strerror or str(exc)
         raise ServerStartError(f"cannot listen on {_netloc(host, port)}: {reason}") from exc
     return sock
+
+
+#: SQLite's answers for a file that is not (or no longer) a usable database.
+_DAMAGED = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
+
+
+def _database_problem(path: Path, exc: sqlite3.Error) -> str:
+    """One line naming the database file, what is wrong with it and what to do."""
+    name = getattr(exc, "sqlite_errorname", "")
+    if name in _DAMAGED or "not a database" in str(exc) or "malformed" in str(exc):
+        return (
+            f"the stub database {path} is damaged or not a SQLite database ({exc}); move it "
+            f"aside (e.g. 'mv {path} {path}.broken') and start again: a new, empty one is "
+            "created"
+        )
+    return f"cannot open the stub database {path}: {exc}"
 
 
 def _netloc(host: str, port: int) -> str:
@@ -179,6 +197,8 @@ def start_in_thread(settings: Settings, startup_timeout: float = STARTUP_TIMEOUT
         raise ServerStartError(
             f"cannot use data dir {settings.data_dir}: {exc.strerror or exc}"
         ) from exc
+    except sqlite3.Error as exc:
+        raise ServerStartError(_database_problem(settings.data_dir / DB_NAME, exc)) from exc
     except Exception as exc:  # DevCaError, sqlite3.Error, RuntimeError: one clear line
         raise ServerStartError(f"cannot start the stub: {exc}") from exc
     sock = bind_socket(settings.host, settings.port)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Settings", "default_policy_dir"]
@@ -38,12 +40,29 @@ class Settings:
             ``GET /v1/policy``; ``None`` means the demo app's bundled policy.
         host: address to listen on; loopback by default.
         port: TCP port; 0 picks a free one.
+        login_max_failures_per_account: failed logins per identifier within
+            ``login_window_seconds`` before ``POST /v1/sessions`` answers 429 (known and
+            unknown identifiers alike, so the 429 reveals nothing).
+        login_max_failures_per_address: failed logins (and registrations refused as
+            ``account_exists``) per client address within the window before 429; higher than
+            the per-account limit because many users can share one address (NAT).
+        login_window_seconds: the sliding window of the two limits above.
+        session_ttl_seconds: server-side lifetime of a session without "remember me".
+        remember_me_seconds: lifetime (and cookie ``Max-Age``) of a "remember me" session.
+        clock: current time in seconds since the epoch (injectable for tests).
     """
 
     data_dir: Path
     policy_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 0
+    # -- accounts (docs/protocol.md, "Accounts") --
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_seconds: int = 15 * 60
+    session_ttl_seconds: int = 12 * 3600
+    remember_me_seconds: int = 30 * 24 * 3600
+    clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -51,6 +70,15 @@ class Settings:
             object.__setattr__(self, "policy_dir", Path(self.policy_dir))
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
+        for name in (
+            "login_max_failures_per_account",
+            "login_max_failures_per_address",
+            "login_window_seconds",
+            "session_ttl_seconds",
+            "remember_me_seconds",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be 1 or more, got {getattr(self, name)}")
 
     @property
     def resolved_policy_dir(self) -> Path:

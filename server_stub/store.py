@@ -9,6 +9,10 @@ Tables::
 
     consent_records(seq, record_id UNIQUE, subject_id, received_at, record)   record: JSON text as received
     idempotency(key PRIMARY KEY, endpoint, body_sha256, status, response, created_at)
+    accounts(account_id PRIMARY KEY, identifier UNIQUE, password_hash, created_at)
+        identifier: normalised (E.164 or lower-case email); password_hash: Argon2id only
+    sessions(token_sha256 PRIMARY KEY, account_id, expires_at)
+        token_sha256: hex SHA-256 of the session cookie; the token itself is never stored
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,8 @@ __all__ = [
     "IdempotentAnswer",
     "IdempotencyKeyReused",
     "ConsentRecordExists",
+    "AccountExists",
+    "AccountRow",
     "utc_now_rfc3339",
 ]
 
@@ -42,6 +49,18 @@ CREATE TABLE IF NOT EXISTS consent_records (
     record      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS consent_records_by_subject ON consent_records (subject_id, seq);
+CREATE TABLE IF NOT EXISTS accounts (
+    account_id    TEXT PRIMARY KEY,
+    identifier    TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL,
+    expires_at   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
 CREATE TABLE IF NOT EXISTS idempotency (
     key         TEXT PRIMARY KEY,
     endpoint    TEXT NOT NULL,
@@ -64,6 +83,19 @@ class IdempotencyKeyReused(Exception):
 
 class ConsentRecordExists(Exception):
     """A consent record with this ``record_id`` is already stored (under another key)."""
+
+
+class AccountExists(Exception):
+    """An account with this identifier already exists."""
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One row of ``accounts``. ``repr`` leaves out the identifier and the hash."""
+
+    account_id: str
+    identifier: str = field(repr=False)
+    password_hash: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -199,3 +231,94 @@ class Store:
                 (subject_id,),
             ).fetchall()
         return [{**json.loads(record), "received_at": received_at} for record, received_at in rows]
+
+    # -- accounts and sessions (docs/protocol.md, "Accounts") ------------------------------
+
+    @staticmethod
+    def insert_account(conn: sqlite3.Connection, identifier: str, password_hash: str) -> str:
+        """Insert an account inside a transaction of :meth:`run_idempotent`; return its id.
+
+        Only the normalised identifier, the Argon2id hash and the creation time are stored
+        (OBL-ACC-1).
+
+        Raises:
+            AccountExists: the identifier is already registered.
+        """
+        account_id = str(uuid.uuid4())
+        try:
+            conn.execute(
+                "INSERT INTO accounts (account_id, identifier, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (account_id, identifier, password_hash, utc_now_rfc3339()),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise AccountExists() from exc
+        return account_id
+
+    def account_by_identifier(self, identifier: str) -> AccountRow | None:
+        """The account registered with this normalised identifier, or None."""
+        return self._account("identifier", identifier)
+
+    def account_by_id(self, account_id: str) -> AccountRow | None:
+        """The account with this id, or None."""
+        return self._account("account_id", account_id)
+
+    def _account(self, column: str, value: str) -> AccountRow | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                f"SELECT account_id, identifier, password_hash FROM accounts WHERE {column} = ?",
+                (value,),
+            ).fetchone()
+        return AccountRow(*row) if row else None
+
+    def replace_password_hash(self, account_id: str, old_hash: str, new_hash: str) -> bool:
+        """Store a re-computed hash (new Argon2 parameters) unless the hash changed meanwhile.
+
+        Returns:
+            True when the hash was replaced.
+        """
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "UPDATE accounts SET password_hash = ? WHERE account_id = ? AND password_hash = ?",
+                (new_hash, account_id, old_hash),
+            )
+        return cursor.rowcount == 1
+
+    def create_session(
+        self, token_sha256: str, account_id: str, expires_at: float, now: float,
+        replaces: str | None = None,
+    ) -> None:
+        """Store a new session; in the same transaction end the session it ``replaces`` (the
+        caller's previous one: rotation on login) and purge expired sessions."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if replaces is not None:
+                    conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (replaces,))
+                conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+                conn.execute(
+                    "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES (?, ?, ?)",
+                    (token_sha256, account_id, expires_at),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def session_account(self, token_sha256: str, now: float) -> AccountRow | None:
+        """The account of an unexpired session, or None."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT a.account_id, a.identifier, a.password_hash FROM sessions s"
+                " JOIN accounts a ON a.account_id = s.account_id"
+                " WHERE s.token_sha256 = ? AND s.expires_at > ?",
+                (token_sha256, now),
+            ).fetchone()
+        return AccountRow(*row) if row else None
+
+    def delete_session(self, token_sha256: str) -> bool:
+        """End a session; True when there was one."""
+        with self._connect() as conn:
+            cursor = conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
+        return cursor.rowcount == 1

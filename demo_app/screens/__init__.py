@@ -1,9 +1,11 @@
 """One screen = one ``.py`` + one ``.kv``. Screens talk to the SDK through ``App.get_running_app()``
 and never reach into each other's ids."""
 
+from .account import AccountScreen
 from .home import HomeScreen
 from .policy import PolicyScreen
 from .prompt import PromptScreen
+from .storage import StorageScreen
 from .template import TemplateScreen
 from .templates import TemplatesScreen
 
@@ -13,6 +15,8 @@ SCREENS = {
     "templates": TemplatesScreen,
     "template": TemplateScreen,
     "policy": PolicyScreen,
+    "account": AccountScreen,
+    "storage": StorageScreen,
 }
 
 __all__ = ["SCREENS"]

@@ -24,21 +24,19 @@ class BaseScreen(Screen):
                           failed: Callable[[str], None]) -> None:
         """Run ``work()`` on a worker thread; ``done(result)`` or ``failed(message)`` on the UI thread.
 
-        Only :class:`sdk.errors.SdkError` messages are shown (they never carry personal data);
-        anything else is logged by type and shown as a generic failure.
+        ``message`` is a user-facing Chinese sentence from :func:`describe_error`; SDK errors never
+        carry personal data, and anything unexpected is logged by type only.
         """
 
         def runner() -> None:
-            from sdk.errors import SdkError
-
             try:
                 result = work()
-            except SdkError as exc:
-                _call(failed, str(exc))
-                return
             except Exception as exc:  # noqa: BLE001 - a user never sees a traceback
-                log.exception("unexpected error in %s", type(self).__name__)
-                _call(failed, f"出错了（{type(exc).__name__}），请重试")
+                from sdk.errors import SdkError
+
+                if not isinstance(exc, SdkError):
+                    log.error("unexpected %s in %s", type(exc).__name__, type(self).__name__)
+                _call(failed, describe_error(exc))
                 return
             _call(done, result)
 
@@ -48,3 +46,36 @@ class BaseScreen(Screen):
 @mainthread
 def _call(fn: Callable[[Any], None], arg: Any) -> None:
     fn(arg)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short Chinese sentence for the user, chosen by the error's type (never its values)."""
+    from sdk import errors as e
+
+    if isinstance(exc, e.WeakPassword):
+        return "密码强度不足：" + "；".join(exc.reasons)
+    if isinstance(exc, e.InvalidIdentifier):
+        return "请输入有效的手机号码（如 13800138000）或电子邮箱地址"
+    if isinstance(exc, e.AuthenticationFailed):
+        return "账号或密码不正确"
+    if isinstance(exc, e.LoginThrottled):
+        return f"登录失败次数过多，请在 {max(exc.retry_after // 60, 1)} 分钟后再试"
+    if isinstance(exc, e.NotLoggedIn):
+        return "请先登录"
+    if isinstance(exc, e.ConsentRequired):
+        return "此功能需要你先同意隐私政策中的相应用途"
+    if isinstance(exc, e.TlsError):
+        return "无法验证服务器的安全证书，请检查网络或稍后再试"
+    if isinstance(exc, e.ServerUnavailable):
+        return "暂时无法连接服务器，请检查网络后重试"
+    if isinstance(exc, e.ServerError):
+        if exc.code == "account_exists":
+            return "该账号已注册，请直接登录"
+        return f"服务器未能处理请求（{exc.code}），请稍后再试"
+    if isinstance(exc, e.KeystoreError):
+        return "无法访问设备的安全存储，请解锁设备后重试"
+    if isinstance(exc, e.StorageError):
+        return "无法读写本地数据，请检查存储空间后重试"
+    if isinstance(exc, e.SdkError):
+        return "操作未完成，请重试"
+    return f"出错了（{type(exc).__name__}），请重试"

@@ -12,9 +12,14 @@ class TemplatesScreen(BaseScreen):
     templates = ListProperty([])
     status = StringProperty("")
     basic_mode = BooleanProperty(False)
+    failed = BooleanProperty(False)
 
     def on_pre_enter(self, *args) -> None:
         self.basic_mode = self.app.sdk.mode != "full"
+        self.load()
+
+    def load(self) -> None:
+        self.failed = False
         self.status = "正在加载合同模板…"
         self.run_in_background(self.app.sdk.list_templates, self._loaded, self._failed)
 
@@ -30,6 +35,7 @@ class TemplatesScreen(BaseScreen):
             box.add_widget(button)
 
     def _failed(self, message: str) -> None:
+        self.failed = True
         self.status = f"无法加载合同模板：{message}"
 
     def open(self, template_id: str) -> None:

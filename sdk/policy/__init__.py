@@ -11,6 +11,7 @@ is imported the first time a document is parsed.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,6 +69,8 @@ __all__ = [
 
 MANIFEST_FILENAME = "manifest.toml"
 
+log = logging.getLogger("sdk.policy")
+
 
 def _check_text(text: Any) -> str:
     if not isinstance(text, str):
@@ -120,8 +123,23 @@ class Policy:
 
     @cached_property
     def document(self) -> PolicyDocument:
-        """The text parsed into a :class:`PolicyDocument` (parsed once, on first use)."""
-        return parse_policy(self.text)
+        """The text parsed into a :class:`PolicyDocument` (parsed once, on first use).
+
+        When the document has :meth:`~PolicyDocument.problems` (a table-of-contents link to
+        an anchor that does not exist, an anchor defined twice, ...), they are logged once, as
+        a WARNING on the ``sdk.policy`` logger: the policy is still shown (a dangling link as
+        plain text), but its author should fix the Markdown. The problems quote only the
+        policy's own text (link titles, anchor ids), never personal data.
+        """
+        document = parse_policy(self.text)
+        problems = document.problems()
+        if problems:
+            log.warning(
+                "privacy policy %s (sha256 %s...) has %d problem(s) in its Markdown; fix the "
+                "policy text: %s",
+                self.manifest.version, self.sha256[:12], len(problems), "; ".join(problems),
+            )
+        return document
 
     def to_json(self) -> dict[str, Any]:
         """The ``GET /v1/policy`` answer body for this policy (docs/protocol.md)."""
@@ -170,8 +188,44 @@ class Policy:
         return policy
 
 
+def _read_policy_file(policy_file: Path) -> str:
+    """The policy file's text, decoded as it is (line endings and all), so the sha256 matches
+    the file's bytes. Raises PolicyError naming the file and saying how to fix it."""
+    if not policy_file.exists():
+        raise PolicyError(
+            f"privacy policy file not found: {policy_file}; pass the path of the policy's "
+            "Markdown file"
+        )
+    if policy_file.is_dir():
+        raise PolicyError(
+            f"privacy policy {policy_file} is a folder; pass the policy's Markdown file itself"
+        )
+    try:
+        raw = policy_file.read_bytes()
+    except OSError as exc:
+        raise PolicyError(
+            f"cannot read the privacy policy {policy_file}: {exc.strerror or exc}"
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PolicyError(
+            f"privacy policy {policy_file} is not UTF-8 text (first bad byte on line {line}); "
+            "save it as UTF-8"
+        ) from exc
+    if not text.strip():
+        raise PolicyError(
+            f"privacy policy {policy_file} is empty; it must hold the policy's Markdown"
+        )
+    return text
+
+
 def load_policy(policy_path: str | Path, manifest_path: str | Path | None = None) -> Policy:
     """Load a policy's Markdown file and its manifest.
+
+    The policy file is checked first (it exists, is a file, is UTF-8, is not empty), then
+    the manifest.
 
     Args:
         policy_path: the Markdown file (UTF-8).
@@ -182,6 +236,7 @@ def load_policy(policy_path: str | Path, manifest_path: str | Path | None = None
         ManifestError: the manifest is invalid.
     """
     policy_file = Path(policy_path)
+    text = _read_policy_file(policy_file)
     if manifest_path is None:
         manifest_file = policy_file.parent / MANIFEST_FILENAME
         if not manifest_file.is_file():
@@ -191,13 +246,4 @@ def load_policy(policy_path: str | Path, manifest_path: str | Path | None = None
             )
     else:
         manifest_file = Path(manifest_path)
-    try:
-        # Bytes decoded as they are (line endings and all), so the sha256 matches the file's.
-        text = policy_file.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise PolicyError(f"privacy policy file not found: {policy_file}") from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"privacy policy {policy_file} is not UTF-8 text") from exc
-    except OSError as exc:
-        raise PolicyError(f"cannot read the privacy policy {policy_file}: {exc.strerror}") from exc
     return Policy.from_text(text, load_manifest(manifest_file))

@@ -23,7 +23,7 @@ Raw HTML in the Markdown is not interpreted either: it stays visible as literal 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
@@ -56,7 +56,10 @@ class Span:
         text: the raw text (never escaped). Soft and hard line breaks are ``"\\n"``.
         strong: inside ``**…**`` (bold).
         emphasis: inside ``*…*`` (italic).
-        href: the link destination when the run is link text, e.g. ``"#privacy_1"``.
+        href: the link destination when the run is link text, e.g. ``"#privacy_1"``. A
+            ``#anchor`` link whose anchor the document does not define has no ``href``: it is
+            plain text (a link that goes nowhere would look live and do nothing), and
+            :meth:`PolicyDocument.problems` reports it.
     """
 
     text: str
@@ -107,7 +110,8 @@ class PolicyDocument:
     Attributes:
         blocks: the blocks in document order.
         notes: problems the parser noticed that the blocks cannot show (e.g. a second anchor
-            in one block); included in :meth:`problems`.
+            in one block, a link to an unknown anchor that was turned into plain text);
+            included in :meth:`problems`.
     """
 
     blocks: tuple[Block, ...]
@@ -142,8 +146,8 @@ class PolicyDocument:
     def toc(self) -> list[TocEntry]:
         """Links to known anchors (``[title](#anchor)``), in document order.
 
-        Links to anchors that do not exist are left out here and reported by
-        :meth:`problems`.
+        Links to anchors that do not exist are left out here (the parser turns them into plain
+        text) and reported by :meth:`problems`.
         """
         known = self.anchors()
         return [
@@ -416,4 +420,30 @@ def parse_policy(text: str, *, cjk_friendly: bool = True) -> PolicyDocument:
             builder.add_text(token.content)
             emit("paragraph", builder, 0, None)
 
-    return PolicyDocument(blocks=tuple(blocks), notes=tuple(notes))
+    return _unlink_dangling(tuple(blocks), notes)
+
+
+def _unlink_dangling(blocks: tuple[Block, ...], notes: list[str]) -> PolicyDocument:
+    """The document, with every ``#anchor`` link to an anchor it does not define turned into
+    plain text (its spans lose their ``href``); each such link is added to ``notes``."""
+    draft = PolicyDocument(blocks=blocks)
+    known = draft.anchors()
+    dangling = [(title, target) for title, target in draft._fragment_links() if target not in known]
+    if not dangling:
+        return PolicyDocument(blocks=blocks, notes=tuple(notes))
+    for title, target in dangling:
+        notes.append(f"link '{title}' points to unknown anchor '{target}'")
+
+    def goes_nowhere(href: str | None) -> bool:
+        return href is not None and href.startswith("#") and unquote(href[1:]) not in known
+
+    fixed: list[Block] = []
+    for block in blocks:
+        if not any(goes_nowhere(span.href) for span in block.spans):
+            fixed.append(block)
+            continue
+        builder = _InlineBuilder()
+        for span in block.spans:
+            builder.add_span(replace(span, href=None) if goes_nowhere(span.href) else span)
+        fixed.append(replace(block, spans=tuple(builder.spans)))
+    return PolicyDocument(blocks=tuple(fixed), notes=tuple(notes))

@@ -812,6 +812,30 @@ _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_EOF_RE = re.compile(r"\s*\(at end of document\)\s*$")
 
 
+class _ManifestSyntaxError(ManifestError):
+    """A manifest that cannot even be read as TOML (or as UTF-8): no field to blame, a place.
+
+    Keeps :class:`ManifestError`'s attributes (``field`` is ``"line N"``, or ``"(document)"``
+    when the parser gives no position; ``expected`` is ``"valid TOML"`` or ``"UTF-8 text"``;
+    ``problem`` is the parser's reason) and adds ``line`` and ``column`` (``None`` when
+    unknown). The message reads ``manifest.toml: line 1, column 5: invalid TOML (reason)``.
+    """
+
+    def __init__(
+        self, file: str, expected: str, what: str, problem: str,
+        line: int | None = None, column: int | None = None, at_end: bool = False,
+    ) -> None:
+        super().__init__(file, f"line {line}" if line else "(document)", expected, problem)
+        self.line = line
+        self.column = column
+        where = ""
+        if line and column:
+            where = f"line {line}, column {column}: "
+        elif line:
+            where = f"line {line} (end of the document): " if at_end else f"line {line}: "
+        self.args = (f"{self.file}: {where}{what} ({problem})",)
+
+
 def parse_manifest(text: str, file: str = "manifest.toml") -> Manifest:
     """Parse and validate manifest TOML.
 
@@ -820,7 +844,9 @@ def parse_manifest(text: str, file: str = "manifest.toml") -> Manifest:
         file: the name used in error messages.
 
     Raises:
-        ManifestError: TOML syntax error (``field`` is ``"line N"``) or invalid content.
+        ManifestError: TOML syntax error (message ``<file>: line N, column M: invalid TOML
+            (reason)``, ``field`` is ``"line N"``, attributes ``line`` and ``column``) or
+            invalid content.
     """
     if not isinstance(text, str):
         raise ManifestError(file, "(document)", "TOML text (str)", f"got {type(text).__name__}")
@@ -830,19 +856,18 @@ def parse_manifest(text: str, file: str = "manifest.toml") -> Manifest:
         message = str(exc)
         position = _TOML_POSITION_RE.search(message)
         if position:
-            line, column = position.groups()
-            raise ManifestError(
-                file, f"line {line}", "valid TOML",
-                f"{message[: position.start()]} at line {line}, column {column}",
+            line, column = (int(v) for v in position.groups())
+            raise _ManifestSyntaxError(
+                file, "valid TOML", "invalid TOML", message[: position.start()], line, column
             ) from exc
         at_end = _TOML_EOF_RE.search(message)
         if at_end:
             line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            raise ManifestError(
-                file, f"line {max(line, 1)}", "valid TOML",
-                f"{message[: at_end.start()]} at the end of the document",
+            raise _ManifestSyntaxError(
+                file, "valid TOML", "invalid TOML", message[: at_end.start()], max(line, 1),
+                at_end=True,
             ) from exc
-        raise ManifestError(file, "(document)", "valid TOML", message) from exc
+        raise _ManifestSyntaxError(file, "valid TOML", "invalid TOML", message) from exc
     return _build(data, file)
 
 
@@ -875,12 +900,17 @@ def load_manifest(path: str | Path) -> Manifest:
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
-        raise PolicyError(f"policy manifest not found: {file}") from None
+        raise PolicyError(
+            f"policy manifest not found: {file}; pass the path of the policy's manifest "
+            "(TOML)"
+        ) from None
     except OSError as exc:
         raise PolicyError(f"cannot read the policy manifest {file}: {exc.strerror}") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ManifestError(str(path), f"line {line}", "UTF-8 text", "invalid UTF-8") from exc
+        raise _ManifestSyntaxError(
+            str(path), "UTF-8 text", "not UTF-8 text", "save the file as UTF-8", line
+        ) from exc
     return parse_manifest(text, file=str(path))

@@ -44,7 +44,7 @@ from typing import Any
 from ..errors import IntegrityError, StorageError, UndeclaredPurpose
 from .store import EncryptedStore
 
-__all__ = ["COOKIE_NAMESPACE", "CookieInfo", "PersistentCookieJar"]
+__all__ = ["COOKIE_NAMESPACE", "CookieInfo", "MemoryCookieJar", "PersistentCookieJar"]
 
 logger = logging.getLogger("sdk.storage")
 
@@ -362,3 +362,43 @@ class PersistentCookieJar(http.cookiejar.CookieJar):
         return f"<PersistentCookieJar {len(self)} cookie(s), {mode}>"
 
     __str__ = __repr__
+
+
+class MemoryCookieJar(http.cookiejar.CookieJar):
+    """The fallback when no keystore is available: cookies in memory only, with the same
+    purposes rule and user controls as :class:`PersistentCookieJar`. Always session-only:
+    without a keystore nothing may be written to disk (never a plaintext cookie file).
+    """
+
+    session_only = True
+
+    def __init__(self, purposes: Mapping[str, str],
+                 policy: http.cookiejar.CookiePolicy | None = None) -> None:
+        super().__init__(policy)
+        self._purposes = dict(purposes)
+
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        if cookie.name not in self._purposes:
+            logger.warning("cookie '%s' refused: no purpose declared for it", cookie.name)
+            return
+        super().set_cookie(cookie)
+
+    def list(self) -> list[CookieInfo]:
+        """The cookies held, without values."""
+        return [
+            CookieInfo(c.name, c.domain, c.path, None, self._purposes[c.name],
+                       len(c.name.encode()) + len((c.value or "").encode()), bool(c.secure),
+                       c.has_nonstandard_attr("HttpOnly"))
+            for c in self
+        ]
+
+    def delete(self, name: str, domain: str, path: str) -> bool:
+        """Delete one cookie; False when there was none."""
+        try:
+            self.clear(domain, path, name)
+        except KeyError:
+            return False
+        return True
+
+    def set_session_only(self, session_only: bool) -> None:
+        """Nothing to change: this jar never writes to disk."""

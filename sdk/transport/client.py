@@ -6,6 +6,11 @@
 - ``requests.exceptions.SSLError`` -> :class:`TlsError` (check ``SdkConfig.ca_bundle``);
 - connection errors, timeouts, exhausted retries, and 502/503/504 after the retries ->
   :class:`ServerUnavailable`;
+- account answers (docs/protocol.md, "Accounts"): 401 ``invalid_credentials`` ->
+  :class:`AuthenticationFailed`; any other 401 -> :class:`NotLoggedIn`; 429
+  ``too_many_attempts`` -> :class:`LoginThrottled` with ``retry_after`` from the ``Retry-After``
+  header; 422 ``weak_password`` -> :class:`WeakPassword` with the server's ``reasons``; 422
+  ``invalid_identifier`` -> :class:`InvalidIdentifier`;
 - any other answer >= 400 -> :class:`ServerError` with the ``error`` code and ``message`` of the
   server's ``{"error", "message"}`` body.
 
@@ -14,9 +19,13 @@ Messages name the endpoint path, never a query string or body (which may hold id
 
 from __future__ import annotations
 
+import datetime as _dt
+import email.utils
+import math
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,21 +33,33 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import (
+    AuthenticationFailed,
     ConfigError,
+    InvalidIdentifier,
+    LoginThrottled,
+    NotLoggedIn,
     ServerError,
     ServerUnavailable,
     StorageError,
     TlsError,
     TransportError,
+    WeakPassword,
 )
 from .session import RETRY_STATUSES, make_session
 
 if TYPE_CHECKING:  # pragma: no cover
+    from http.cookiejar import CookieJar
+
     import requests
 
     from ..config import SdkConfig
 
-__all__ = ["ApiClient"]
+__all__ = ["ApiClient", "SESSION_COOKIE"]
+
+#: Name of the session cookie the server sets at login (docs/protocol.md, "Accounts").
+SESSION_COOKIE = "sid"
+#: ``retry_after`` used when a 429 carries no usable ``Retry-After`` header.
+_DEFAULT_RETRY_AFTER = 60
 
 _CHUNK = 64 * 1024
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -86,16 +107,27 @@ class ApiClient:
         config: the SDK configuration; ``config.endpoint`` must be set.
         session: a ``requests.Session`` to use instead of :func:`make_session` (tests, custom
             adapters); the client closes only a session it made itself.
+        cookie_jar: the cookie jar to keep the session cookie in (an ``http.cookiejar.CookieJar``,
+            e.g. a persistent encrypted one); ``None`` keeps the session's own in-memory jar.
+            Can be changed later with :meth:`use_cookie_jar`.
 
     Raises:
         ConfigError: no endpoint configured.
     """
 
-    def __init__(self, config: SdkConfig, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        config: SdkConfig,
+        session: requests.Session | None = None,
+        cookie_jar: CookieJar | None = None,
+    ) -> None:
         self._base = config.base_url + "/v1"  # raises ConfigError when there is no endpoint
         self._config = config
         self._session = session
         self._own_session = session is None
+        self._cookie_jar = cookie_jar
+        if session is not None and cookie_jar is not None:
+            session.cookies = cookie_jar  # type: ignore[assignment]
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -103,7 +135,50 @@ class ApiClient:
     def session(self) -> requests.Session:
         if self._session is None:
             self._session = make_session(self._config)
+            if self._cookie_jar is not None:
+                self._session.cookies = self._cookie_jar  # type: ignore[assignment]
         return self._session
+
+    def use_cookie_jar(self, cookie_jar: CookieJar) -> None:
+        """Keep cookies in *cookie_jar* from now on (cookies of the old jar are not copied)."""
+        self._cookie_jar = cookie_jar
+        if self._session is not None:
+            self._session.cookies = cookie_jar  # type: ignore[assignment]
+
+    @property
+    def cookie_jar(self) -> CookieJar:
+        """The jar the session's cookies live in."""
+        return self.session.cookies
+
+    def _own_cookies(self, name: str) -> list[Any]:
+        """Cookies called *name* that belong to the endpoint's host.
+
+        ``http.cookiejar`` files a dotless host such as ``localhost`` under ``localhost.local``.
+        """
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self._base).hostname or "").lower()
+        hosts = {host, f"{host}.local"}
+        return [
+            c for c in list(self.cookie_jar)
+            if c.name == name and c.domain.lstrip(".").lower() in hosts
+        ]
+
+    def has_cookie(self, name: str = SESSION_COOKIE) -> bool:
+        """True when the jar holds a cookie called *name* for the endpoint (values unread)."""
+        return bool(self._own_cookies(name))
+
+    def clear_cookie(self, name: str = SESSION_COOKIE) -> int:
+        """Remove the endpoint's cookies called *name* from the jar; return how many."""
+        jar = self.cookie_jar
+        removed = 0
+        for cookie in self._own_cookies(name):
+            try:
+                jar.clear(cookie.domain, cookie.path, cookie.name)
+                removed += 1
+            except KeyError:  # removed meanwhile by another thread
+                pass
+        return removed
 
     @property
     def _timeout(self) -> tuple[float, float]:
@@ -172,6 +247,7 @@ class ApiClient:
         if isinstance(body, Mapping):
             code = str(body.get("error") or code)
             message = str(body.get("message") or message)
+        self._raise_account_error(what, status, code, body, response)
         if status in RETRY_STATUSES:
             raise ServerUnavailable(
                 f"{what}: the server kept answering {status} {code} after "
@@ -180,6 +256,29 @@ class ApiClient:
         if status < 400:
             raise ServerError(status, "unexpected_redirect", f"{what}: redirects are not followed")
         raise ServerError(status, code, f"{what}: {message}")
+
+    @staticmethod
+    def _raise_account_error(
+        what: str, status: int, code: str, body: Any, response: requests.Response
+    ) -> None:
+        """Raise the account error for an account answer (module docstring); else return."""
+        if status == 401:
+            if code == "invalid_credentials":
+                raise AuthenticationFailed(f"{what}: the identifier or the password is wrong")
+            raise NotLoggedIn(f"{what}: not logged in, or the session ended; log in again")
+        if status == 429 and code == "too_many_attempts":
+            raise LoginThrottled(_retry_after(response.headers.get("Retry-After")))
+        if status == 422 and code == "weak_password":
+            reasons = body.get("reasons") if isinstance(body, Mapping) else None
+            if not isinstance(reasons, list) or not reasons:
+                reasons = ["密码强度不足"]
+            raise WeakPassword([str(r) for r in reasons])
+        if status == 422 and code == "invalid_identifier":
+            raise InvalidIdentifier(
+                "identifier",
+                f"{what}: the server refused the identifier; expected a mobile phone number "
+                "or an email address",
+            )
 
     def _json(self, what: str, response: requests.Response) -> Any:
         try:
@@ -291,6 +390,64 @@ class ApiClient:
             response.close()
         return final
 
+    # -- accounts (docs/protocol.md, "Accounts") -------------------------------------------
+
+    def _post_json(self, path: str, body: Mapping[str, Any], key: str | None = None) -> Any:
+        what = f"POST /v1{path}"
+        headers = {"Content-Type": "application/json", "Idempotency-Key": key or str(uuid.uuid4())}
+        return self._json(what, self._request("POST", path, json=dict(body), headers=headers))
+
+    def create_account(self, identifier: str, password: str) -> dict[str, Any]:
+        """``POST /v1/accounts``: ``{"account_id", "identifier_kind"}`` (also on a replay).
+
+        A fresh ``Idempotency-Key`` per call, the same on the transport's retries.
+
+        Raises:
+            WeakPassword, InvalidIdentifier: the server's checks refused the input.
+            ServerError: ``code == "account_exists"`` when the identifier is registered.
+            LoginThrottled: too many refused attempts from this address.
+        """
+        what = "POST /v1/accounts"
+        body = self._post_json("/accounts", {"identifier": identifier, "password": password})
+        self._field(what, body, "account_id", str)
+        self._field(what, body, "identifier_kind", str)
+        return dict(body)
+
+    def create_session(self, identifier: str, password: str, remember_me: bool = False) -> dict[str, Any]:
+        """``POST /v1/sessions``: log in; the session cookie lands in :attr:`cookie_jar`.
+
+        Returns:
+            ``{"account_id", "identifier_kind", "identifier_masked", "remember_me", "expires_at"}``.
+
+        Raises:
+            AuthenticationFailed: wrong identifier or password (one error for both).
+            LoginThrottled: too many failed logins; ``retry_after`` seconds.
+        """
+        what = "POST /v1/sessions"
+        body = self._post_json(
+            "/sessions",
+            {"identifier": identifier, "password": password, "remember_me": bool(remember_me)},
+        )
+        for key in ("account_id", "identifier_kind", "identifier_masked"):
+            self._field(what, body, key, str)
+        return dict(body)
+
+    def delete_current_session(self) -> None:
+        """``DELETE /v1/sessions/current``: end the session on the server (204)."""
+        self._request("DELETE", "/sessions/current").close()
+
+    def get_me(self) -> dict[str, Any]:
+        """``GET /v1/me``: ``{"account_id", "identifier_kind", "identifier_masked"}``.
+
+        Raises:
+            NotLoggedIn: no session cookie, or the session ended or expired.
+        """
+        what = "GET /v1/me"
+        body = self._get_json("/me")
+        for key in ("account_id", "identifier_kind", "identifier_masked"):
+            self._field(what, body, key, str)
+        return dict(body)
+
     def close(self) -> None:
         """Close the session if this client made it. Idempotent."""
         if self._own_session and self._session is not None:
@@ -320,3 +477,21 @@ def _filename(disposition: str | None, template_id: str) -> str:
                 return candidate
     fallback = re.sub(r"[^A-Za-z0-9._-]", "_", template_id).lstrip(".") or "template"
     return f"{fallback[:120]}.md"
+
+
+def _retry_after(value: str | None) -> int:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); at least 1."""
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return max(1, int(value))
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=_dt.timezone.utc)
+            delta = (when - _dt.datetime.now(_dt.timezone.utc)).total_seconds()
+            return max(1, math.ceil(delta))
+    return _DEFAULT_RETRY_AFTER

@@ -10,6 +10,7 @@ and ``.netrc`` never change whom the SDK trusts or where its traffic goes (OBL-S
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,6 +25,11 @@ RETRY_STATUSES = (502, 503, 504)
 
 #: Every method is retried: each POST carries an ``Idempotency-Key`` (docs/protocol.md).
 _RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "POST", "PATCH"})
+
+#: Statuses whose ``Retry-After`` makes urllib3 wait and retry. urllib3's default also has
+#: 413 and 429: a ``429 too_many_attempts`` from a throttled login says "Retry-After: 900",
+#: and urllib3 would sleep 15 minutes per retry instead of telling the user at once.
+_RETRY_AFTER_STATUSES = frozenset({503})
 
 
 def user_agent() -> str:
@@ -44,11 +50,11 @@ def make_session(config: SdkConfig) -> requests.Session:
     - connection errors and read errors are retried ``config.retries`` times, POST included
       (idempotency keys make that safe), and so are 502/503/504 answers, with exponential
       backoff from ``config.backoff`` seconds and ``Retry-After`` honoured; TLS failures are
-      never retried (a bad certificate does not fix itself).
+      never retried (a bad certificate does not fix itself); a 429 is never retried (a
+      throttled login must reach the user at once, not after ``Retry-After`` seconds).
     """
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
 
     session = requests.Session()
     session.trust_env = False
@@ -56,7 +62,7 @@ def make_session(config: SdkConfig) -> requests.Session:
     session.headers["User-Agent"] = user_agent()
     session.headers["Accept"] = "application/json"
 
-    retry = Retry(
+    retry = _retry_class()(
         total=config.retries,
         connect=config.retries,
         read=config.retries,
@@ -76,3 +82,17 @@ def make_session(config: SdkConfig) -> requests.Session:
     if config.dev_mode:
         session.mount("http://", HTTPAdapter(max_retries=retry))
     return session
+
+
+@functools.cache
+def _retry_class() -> type:
+    """urllib3's ``Retry`` honouring ``Retry-After`` only on 503 (see ``_RETRY_AFTER_STATUSES``).
+
+    A subclass, not an instance attribute: urllib3 makes a new ``Retry`` for every attempt.
+    """
+    from urllib3.util.retry import Retry
+
+    class SdkRetry(Retry):
+        RETRY_AFTER_STATUS_CODES = _RETRY_AFTER_STATUSES
+
+    return SdkRetry

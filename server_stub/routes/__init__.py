@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import consent, health, policy, templates
+from . import accounts, consent, health, policy, templates
 
 __all__ = ["api_router"]
 
@@ -13,3 +13,4 @@ api_router.include_router(health.router)
 api_router.include_router(policy.router)
 api_router.include_router(consent.router)
 api_router.include_router(templates.router)
+api_router.include_router(accounts.router)

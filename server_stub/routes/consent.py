@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from ..deps import IdempotencyKey, RawBody, StoreDep
-from ..errors import ApiError, describe_errors
+from ..errors import ApiError, decode_json_object, describe_errors
 from ..models import ConsentRecord, ConsentRecordList, ErrorBody, StoredConsentRecord, Uuid4Str
 from ..store import ConsentRecordExists, IdempotencyKeyReused
 
@@ -26,10 +26,6 @@ def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorBody, "description": description}}
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
-
-
 def parse_consent_record(body: bytes) -> dict[str, Any]:
     """Parse and validate a consent record (schema: :class:`ConsentRecord`).
 
@@ -40,15 +36,11 @@ def parse_consent_record(body: bytes) -> dict[str, Any]:
         the record as received (a dict in the order sent, unknown fields kept).
 
     Raises:
-        ApiError: 422 ``invalid_consent_record``; the message names the wrong fields and
-            never contains their values.
+        ApiError: 422 ``invalid_consent_record``; the message says what is wrong (not UTF-8,
+            not JSON, nested too deeply, NaN or an oversized number, not an object, or which
+            fields are wrong) and never contains the values.
     """
-    try:
-        record = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError(422, _INVALID, "the body must be a JSON object in UTF-8") from None
-    if not isinstance(record, dict):
-        raise ApiError(422, _INVALID, "the body must be a JSON object")
+    record = decode_json_object(body, _INVALID)
     try:
         ConsentRecord.model_validate(record)
     except ValidationError as exc:

@@ -2,6 +2,11 @@
 
 These endpoints read nothing about the caller and log nothing: basic mode collects no
 personal information.
+
+A template id is one path segment. An id of the route that is not in the catalogue answers
+404 ``template_not_found``; an id holding ``/`` (also sent as ``%2F``, which is decoded before
+routing), e.g. ``../../etc/passwd``, makes a path no route matches and answers 404
+``not_found`` like any unknown path (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -15,7 +20,13 @@ from ..models import ErrorBody, TemplateDetail, TemplateList, TemplateSummary
 
 router = APIRouter(tags=["templates"])
 
-_NOT_FOUND = {404: {"model": ErrorBody, "description": "no template with this id"}}
+_NOT_FOUND = {
+    404: {
+        "model": ErrorBody,
+        "description": "template_not_found: no template with this id (an id holding '/' is "
+        "another path: not_found)",
+    }
+}
 
 
 def _lookup(templates: TemplatesDep, template_id: str) -> Template:

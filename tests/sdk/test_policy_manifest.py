@@ -395,7 +395,8 @@ def test_toml_syntax_error_names_the_line():
         parse_manifest(text, file="broken.toml")
     assert caught.value.field == f"line {line}"
     assert caught.value.expected == "valid TOML"
-    assert str(caught.value).startswith(f"broken.toml: field 'line {line}' must be valid TOML")
+    assert str(caught.value).startswith(f"broken.toml: line {line}, column ")
+    assert ": invalid TOML (" in str(caught.value)
 
 
 def test_load_manifest_missing_file_raises_policy_error(tmp_path):

@@ -17,6 +17,10 @@ def test_openapi_lists_every_path(stub: RunningServer, client: requests.Session)
         "/v1/templates",
         "/v1/templates/{template_id}",
         "/v1/templates/{template_id}/download",
+        "/v1/accounts",
+        "/v1/sessions",
+        "/v1/sessions/current",
+        "/v1/me",
     }
     assert set(doc["paths"]["/v1/consent-records"]) == {"get", "post"}
 

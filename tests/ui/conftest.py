@@ -20,7 +20,6 @@ from demo_app.xvfb import has_display, virtual_display
 REPO = Path(__file__).resolve().parents[2]
 SEED_POLICY = REPO.parent / "shared" / "seed" / "000_105f4bc9759c57dd.txt"
 
-pytestmark = pytest.mark.ui
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +81,11 @@ def start_app(display: str, data_dir: Path, stub, steps: list[dict], tmp_path: P
         env=dict(os.environ, DISPLAY=display), stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, cwd=REPO,
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test under tests/ui as ``ui`` (``pytestmark`` in a conftest has no effect)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.ui)

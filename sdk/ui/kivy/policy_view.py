@@ -12,7 +12,7 @@ from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.utils import get_color_from_hex
 
-from .markup import RenderedBlock, StyleSheet, render_document
+from .markup import RenderedBlock, StyleSheet, reflow, render_document
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...policy.document import PolicyDocument
@@ -45,9 +45,58 @@ Builder.load_string(
 
 
 class PolicyBlockLabel(Label):
-    """A Label showing one rendered block. ``block`` is its :class:`RenderedBlock`."""
+    """A Label showing one rendered block. ``block`` is its :class:`RenderedBlock`.
+
+    Line breaks are computed by :func:`~sdk.ui.kivy.markup.reflow` whenever the width changes,
+    so Chinese paragraphs with bold runs flow as one paragraph.
+    """
 
     block = ObjectProperty(None, allownone=True)
+    style = ObjectProperty(StyleSheet())
+
+    def on_width(self, _instance, width: float) -> None:
+        self._reflow()
+
+    def on_block(self, _instance, _block) -> None:
+        self._reflow()
+
+    def _reflow(self) -> None:
+        if self.block is None:
+            return
+        usable = self.width - self.padding[0] - self.padding[2] - 2  # 2 px against rounding
+        if usable <= 20:
+            self.text = self.block.markup
+            return
+        self.text = reflow(self.block, usable, _measurer(self.font_name, self.font_size), self.style)
+
+
+_MEASURERS: dict[tuple[str, float], "_Measurer"] = {}
+
+
+class _Measurer:
+    """Widths in pixels of text runs in one font and size, cached (CJK repeats a lot)."""
+
+    def __init__(self, font_name: str, font_size: float) -> None:
+        from kivy.core.text import Label as CoreLabel
+
+        self._labels = {bold: CoreLabel(font_name=font_name, font_size=font_size, bold=bold)
+                        for bold in (False, True)}
+        self._cache: dict[tuple[str, bool], float] = {}
+
+    def __call__(self, text: str, bold: bool) -> float:
+        key = (text, bold)
+        width = self._cache.get(key)
+        if width is None:
+            width = float(self._labels[bold].get_extents(text)[0])
+            self._cache[key] = width
+        return width
+
+
+def _measurer(font_name: str, font_size: float) -> _Measurer:
+    key = (font_name, float(font_size))
+    if key not in _MEASURERS:
+        _MEASURERS[key] = _Measurer(font_name, font_size)
+    return _MEASURERS[key]
 
 
 class PolicyView(ScrollView):
@@ -77,11 +126,12 @@ class PolicyView(ScrollView):
         self.rendered = render_document(document, self.style) if document is not None else []
         color = get_color_from_hex(self.style.text)
         for block in self.rendered:
-            label = PolicyBlockLabel(text=block.markup, block=block, font_size=sp(block.font_size),
-                                     color=color)
+            label = PolicyBlockLabel(text=block.markup, font_size=sp(block.font_size),
+                                     color=color, style=self.style)
             label.bind(on_ref_press=self._on_ref_press)
             if block.kind == "heading":
                 label.padding = (0, dp(8), 0, 0)
+            label.block = block
             if block.anchor:
                 self._anchors[block.anchor] = label
             column.add_widget(label)
