@@ -18,6 +18,8 @@ Waiting (each retried every frame, up to 20 s, then the script fails):
 
 Acting:
 
+``{"type": ["identifier", "13800138000"]}``  set the text of that text input
+``{"wait_text": ["account", "已登录"]}``  wait until that widget's text contains the text
 ``{"press": "agree"}``            tap the widget with that id on the current screen (a touch
                                  dispatched through the window's input queue, at its centre);
                                  waits while it is missing or disabled
@@ -73,6 +75,11 @@ def _seconds(value: Any) -> bool:
             and math.isfinite(value) and 0 <= value <= MAX_SLEEP)
 
 
+def _pair(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, str) for v in value) and bool(value[0]))
+
+
 def _exit_code(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
 
@@ -86,6 +93,8 @@ STEPS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "wait_file": ("a file path (string)", _text),
     "sleep": (f"a number of seconds from 0 to {MAX_SLEEP:g}", _seconds),
     "press": ("a widget id (string)", _text),
+    "type": ("[widget id, text]: a list of two strings", _pair),
+    "wait_text": ("[widget id, text to wait for]: a list of two strings", _pair),
     "press_template": ("the index of a template in the list (an integer from 0)", _index),
     "jump": ("an anchor id (string)", _text),
     "screenshot": ("a PNG file path (string)", _text),
@@ -138,6 +147,11 @@ def validate_script(script: Any) -> list[dict[str, Any]]:
     return list(script)
 
 
+#: The fictional account the walkthrough registers (a reserved test number, not a person's).
+DEMO_PHONE = "13800138000"
+DEMO_PASSWORD = "Xk9#mQ2vLp8w-river"
+
+
 def walkthrough_steps(out_dir: Path) -> list[dict]:
     """The built-in tour of every screen used by ``make demo`` without a display."""
     shots = lambda name: {"screenshot": str(out_dir / name)}  # noqa: E731
@@ -150,9 +164,17 @@ def walkthrough_steps(out_dir: Path) -> list[dict]:
         {"sleep": 0.3}, shots("04-template.png"),
         {"press": "download"}, {"wait_status": "已下载"}, shots("05-template-downloaded.png"),
         {"press": "back"}, {"wait_screen": "templates"}, {"press": "review_policy"},
-        {"wait_screen": "prompt"}, {"press": "agree"}, {"wait_screen": "home"}, {"sleep": 0.3},
-        shots("06-home.png"), {"press": "policy"}, {"wait_screen": "policy"}, {"sleep": 0.3},
-        shots("07-policy.png"), {"quit": 0},
+        {"wait_screen": "prompt"}, {"press": "agree"}, {"wait_screen": "home"},
+        {"wait_text": ["account", "未登录"]}, shots("06-home.png"),
+        {"press": "login"}, {"wait_screen": "account"}, {"press": "switch_mode"},
+        {"type": ["identifier", DEMO_PHONE]}, {"type": ["password", DEMO_PASSWORD]},
+        {"sleep": 0.3}, shots("07-register.png"), {"press": "submit"}, {"wait_screen": "home"},
+        {"wait_text": ["account", "已登录"]}, shots("08-home-logged-in.png"),
+        {"press": "storage"}, {"wait_screen": "storage"}, {"sleep": 0.3},
+        shots("09-storage-and-cookies.png"), {"press": "clear_cookies"}, {"sleep": 0.5},
+        shots("10-confirm-clear-cookies.png"), {"press": "confirm_cancel"}, {"press": "back"},
+        {"wait_screen": "home"}, {"press": "policy"}, {"wait_screen": "policy"}, {"sleep": 0.3},
+        shots("11-policy.png"), {"quit": 0},
     ]
 
 
@@ -222,7 +244,10 @@ class Autopilot:
 
     def _find(self, widget_id: str):
         """Find a widget by kv id anywhere under the current screen."""
-        stack = [self.screen]
+        from kivy.core.window import Window
+
+        # The current screen first, then anything on top of it (popups live on the window).
+        stack = [w for w in Window.children if w is not self.app.root] + [self.screen]
         while stack:
             w = stack.pop()
             ids = getattr(w, "ids", {})
@@ -256,12 +281,36 @@ class Autopilot:
 
     def _step_press(self, widget_id: str) -> bool:
         w = self._find(widget_id)
-        if w is None:
-            return False
-        if w.disabled:
+        if w is None or w.disabled or self._covered(w):
             return False
         self._tap(w)
         return True
+
+    @staticmethod
+    def _covered(widget) -> bool:
+        """True while a dialog (opening, open or closing) lies over ``widget``: a tap now would
+        land on the dialog, as it would for a person."""
+        from kivy.core.window import Window
+        from kivy.uix.modalview import ModalView
+
+        dialogs = [w for w in Window.children if isinstance(w, ModalView)]
+        node = widget
+        while node is not None and node.parent is not node:
+            if node in dialogs:
+                return False
+            node = node.parent
+        return bool(dialogs)
+
+    def _step_type(self, arg: list[str]) -> bool:
+        widget = self._find(arg[0])
+        if widget is None:
+            return False
+        widget.text = arg[1]
+        return True
+
+    def _step_wait_text(self, arg: list[str]) -> bool:
+        widget = self._find(arg[0])
+        return widget is not None and arg[1] in getattr(widget, "text", "")
 
     def _step_press_template(self, index: int) -> bool:
         box = self._find("list")

@@ -8,6 +8,8 @@ from typing import Any, Callable
 
 from kivy.app import App
 from kivy.clock import mainthread
+from kivy.properties import StringProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
 log = logging.getLogger("demo_app")
@@ -41,6 +43,34 @@ class BaseScreen(Screen):
             _call(done, result)
 
         threading.Thread(target=runner, name=f"{self.name}-worker", daemon=True).start()
+
+
+class ConfirmContent(BoxLayout):
+    """Body of a confirmation dialog: the consequence, then 取消 / a confirm button."""
+
+    message = StringProperty("")
+    confirm_text = StringProperty("确认")
+    __events__ = ("on_answer",)
+
+    def on_answer(self, yes: bool) -> None:
+        """Fired with the user's answer."""
+
+
+def confirm(title: str, message: str, confirm_text: str, on_yes: Callable[[], None]) -> None:
+    """Tell the user the consequence before it happens; run ``on_yes`` only if they confirm."""
+    from kivy.uix.popup import Popup
+
+    content = ConfirmContent(message=message, confirm_text=confirm_text)
+    popup = Popup(title=title, content=content, size_hint=(0.9, None), height="280dp",
+                  auto_dismiss=False)
+
+    def answered(_content, yes: bool) -> None:
+        popup.dismiss()
+        if yes:
+            on_yes()
+
+    content.bind(on_answer=answered)
+    popup.open()
 
 
 @mainthread

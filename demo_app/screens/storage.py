@@ -7,7 +7,7 @@ from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from .base import BaseScreen
+from .base import BaseScreen, confirm
 
 
 class StorageRow(BoxLayout):
@@ -36,7 +36,7 @@ class StorageScreen(BaseScreen):
     def refresh(self) -> None:
         sdk = self.app.sdk
         self.session_only = sdk.cookie_jar.session_only
-        self.notice = ("本机没有可用的安全密钥存储（系统钥匙串），Cookie 只保存在内存中，关闭应用即失效；"
+        self.notice = ("本机没有可用的安全密钥存储（系统钥匙串），Cookie只保存在内存中，关闭应用即失效；"
                        "我们不会把它们以明文写入磁盘。" if sdk.storage_error is not None else "")
         cookies = self.ids.cookies
         cookies.clear_widgets()
@@ -65,15 +65,21 @@ class StorageScreen(BaseScreen):
             return purpose_id
 
     def delete_cookie(self, info) -> None:
-        self.app.sdk.cookie_jar.delete(info.name, info.domain, info.path)
-        self.status = f"已删除 Cookie：{info.name}"
-        self.refresh()
+        def delete() -> None:
+            self.app.sdk.cookie_jar.delete(info.name, info.domain, info.path)
+            self.status = f"已删除 Cookie：{info.name}"
+            self.refresh()
+
+        confirm("删除 Cookie", f"删除“{info.name}”后你将退出登录，需要重新登录。", "删除", delete)
 
     def clear_cookies(self) -> None:
-        self.app.sdk.cookie_jar.clear()
-        self.status = "已清除全部 Cookie；你需要重新登录，之前的设置需重新填写。"
-        self.app.refresh_state()
-        self.refresh()
+        def clear() -> None:
+            self.app.sdk.cookie_jar.clear()
+            self.status = "已清除全部Cookie。"
+            self.app.refresh_state()
+            self.refresh()
+
+        confirm("清除全部 Cookie", "清除后你将退出登录，之前的设置需要重新填写。", "清除", clear)
 
     def toggle_session_only(self, active: bool) -> None:
         if active == self.app.sdk.cookie_jar.session_only:
@@ -84,7 +90,11 @@ class StorageScreen(BaseScreen):
         self.refresh()
 
     def clear_all(self) -> None:
-        self.app.sdk.clear_local_data()
-        self.status = "已清除本机上的全部数据（Cookie、登录状态和加密存储）。"
-        self.app.refresh_state()
-        self.refresh()
+        def clear() -> None:
+            self.app.sdk.clear_local_data()
+            self.status = "已清除本机上的全部数据（Cookie、登录状态和加密存储）。"
+            self.app.refresh_state()
+            self.refresh()
+
+        confirm("清除本机全部数据", "将删除本机保存的 Cookie、登录状态和加密数据，并退出登录；"
+                "之前的设置需要重新填写。你的隐私政策选择会保留。", "全部清除", clear)

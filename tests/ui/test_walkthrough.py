@@ -10,7 +10,9 @@ from .conftest import REPO
 
 SCREENS = [
     "01-privacy-prompt.png", "02-privacy-prompt-section-5.png", "03-basic-mode-templates.png",
-    "04-template.png", "05-template-downloaded.png", "06-home.png", "07-policy.png",
+    "04-template.png", "05-template-downloaded.png", "06-home.png", "07-register.png",
+    "08-home-logged-in.png", "09-storage-and-cookies.png", "10-confirm-clear-cookies.png",
+    "11-policy.png",
 ]
 
 
