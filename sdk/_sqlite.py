@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import StorageError
 
-__all__ = ["BUSY_TIMEOUT_MS", "connect", "storage_errors"]
+__all__ = ["BUSY_TIMEOUT_MS", "SqliteOwner", "connect", "storage_errors"]
 
 #: How long a writer waits for another process holding the database lock.
 BUSY_TIMEOUT_MS = 5000
@@ -109,3 +110,41 @@ def connect(path: Path, what: str) -> sqlite3.Connection:
             conn.close()
             raise
         return conn
+
+
+class SqliteOwner:
+    """Transactions and reads on one connection, shared by the SDK's SQLite-backed classes.
+
+    Subclasses set ``path``, ``_lock`` (an ``RLock``), ``_conn`` and the class attributes
+    ``_WHAT`` (what the file is, for error messages) and ``_CLOSED`` (the message when used
+    after ``close``).
+    """
+
+    path: Path
+    _lock: threading.RLock
+    _conn: sqlite3.Connection | None
+    _WHAT: str = "database"
+    _CLOSED: str = "the database is closed; open it again"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; committed (and fsynced) when the block ends without error."""
+        with self._lock, storage_errors(self.path, self._WHAT):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, storage_errors(self.path, self._WHAT):
+            yield self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(self._CLOSED)
+        return self._conn

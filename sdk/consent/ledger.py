@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .._sqlite import connect, storage_errors
+from .._sqlite import SqliteOwner, connect, storage_errors
 from ..errors import ConfigError, ConsentError, StorageError
 from .record import DECISIONS, ConsentRecord, Notice
 
@@ -76,7 +76,7 @@ def _utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
 
 
-class ConsentLedger:
+class ConsentLedger(SqliteOwner):
     """Append-only store of consent records, safe to share between threads.
 
     Args:
@@ -87,6 +87,9 @@ class ConsentLedger:
     Raises:
         StorageError: the file cannot be opened, is locked, corrupt, or from a newer SDK.
     """
+
+    _WHAT = _WHAT
+    _CLOSED = "the consent ledger is closed; open the SDK again (PrivacySdk.open)"
 
     def __init__(
         self,
@@ -108,29 +111,6 @@ class ConsentLedger:
             raise
 
     # -- plumbing -------------------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; committed (and fsynced) when the block ends without error."""
-        with self._lock, storage_errors(self.path, _WHAT):
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, storage_errors(self.path, _WHAT):
-            yield self._connection()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StorageError("the consent ledger is closed; open the SDK again (PrivacySdk.open)")
-        return self._conn
 
     def _initialise(self) -> str:
         with self._transaction() as conn:

@@ -53,7 +53,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .._sqlite import connect, storage_errors
+from .._sqlite import SqliteOwner, connect, storage_errors
 from ..errors import ConfigError, IntegrityError, StorageError, UndeclaredPurpose
 from ..policy.manifest import Manifest
 from .keystore import KeystoreBackend
@@ -158,7 +158,7 @@ def _aad(namespace: str, key: str, version: int, purpose: str, expires_at: str |
     ).encode("utf-8")
 
 
-class EncryptedStore:
+class EncryptedStore(SqliteOwner):
     """Small values sealed with AES-256-GCM in an SQLite file; see the module docstring.
 
     Args:
@@ -177,6 +177,9 @@ class EncryptedStore:
             unreadable file so the app can start again.
         ConfigError: the file was created with another ``key_id``.
     """
+
+    _WHAT = _WHAT
+    _CLOSED = "the encrypted store is closed; open it again"
 
     def __init__(
         self,
@@ -205,29 +208,6 @@ class EncryptedStore:
             raise
 
     # -- plumbing -------------------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed (and fsynced) when the block ends without error."""
-        with self._lock, storage_errors(self.path, _WHAT):
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, storage_errors(self.path, _WHAT):
-            yield self._connection()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StorageError("the encrypted store is closed; open it again")
-        return self._conn
 
     def _now(self) -> _dt.datetime:
         now = self._clock()
