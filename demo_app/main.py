@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 540x960)")
     p.add_argument("--font", type=Path, default=None,
                    help="font file (.ttf/.otf/.ttc) that can draw Chinese")
+    p.add_argument("--passphrase-file", type=Path, default=None,
+                   help="opt into the passphrase keystore (for machines without an OS keyring, "
+                        "e.g. QA under Xvfb): the file's first line is the passphrase")
     return p
 
 
@@ -95,6 +98,7 @@ class _Options:
     size: tuple[int, int]
     script: list[dict[str, Any]] | None
     policy: Any  # sdk.policy.Policy
+    passphrase: str | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,8 +179,21 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
         _check_folder(args.walkthrough, f"--walkthrough {args.walkthrough}")
     if args.report is not None:
         _check_report(args.report)
+    passphrase = _read_passphrase(args.passphrase_file) if args.passphrase_file else None
     policy = _load_policy(args)
-    return _Options(size=size, script=script, policy=policy)
+    return _Options(size=size, script=script, policy=policy, passphrase=passphrase)
+
+
+def _read_passphrase(path: Path) -> str:
+    """The first line of ``path``; never echoed in a message."""
+    try:
+        line = path.read_text(encoding="utf-8").splitlines()[0].strip() if path.is_file() else ""
+    except (OSError, UnicodeDecodeError, IndexError):
+        line = ""
+    if not line:
+        raise UsageError(f"--passphrase-file {path}: expected a readable UTF-8 file whose first "
+                         "line is the passphrase")
+    return line
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -343,8 +360,13 @@ def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -
 
     _check_font_loads(install_cjk_font(args.font))
     # Everything that can fail runs before the window opens (in app.run()).
+    keystore = None
+    if options.passphrase:
+        from sdk.storage.backends.passphrase import PassphraseKeystore
+
+        keystore = PassphraseKeystore(data_dir / "sdk", options.passphrase)
     sdk = PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk", endpoint=endpoint, ca_bundle=ca),
-                          options.policy)
+                          options.policy, keystore=keystore)
     try:
         script = options.script
         if args.walkthrough:

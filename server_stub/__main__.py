@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder with policy.md and manifest.toml to serve (default: the demo app's policy)",
     )
     parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="also serve the development-only endpoints (/v1/dev/cookies/...); never in production",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="warning",
@@ -119,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = Settings(
-            data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port
+            data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port,
+            dev_mode=args.dev,
         )
         server = start_in_thread(settings)
     except (ServerStartError, ValueError) as exc:

@@ -50,6 +50,8 @@ class Settings:
         session_ttl_seconds: server-side lifetime of a session without "remember me".
         remember_me_seconds: lifetime (and cookie ``Max-Age``) of a "remember me" session.
         clock: current time in seconds since the epoch (injectable for tests).
+        dev_mode: serve the development-only endpoints (``/v1/dev/cookies/...``, see
+            :mod:`server_stub.routes.dev_cookies`); off by default, ``--dev`` on the command line.
     """
 
     data_dir: Path
@@ -63,6 +65,7 @@ class Settings:
     session_ttl_seconds: int = 12 * 3600
     remember_me_seconds: int = 30 * 24 * 3600
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
+    dev_mode: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

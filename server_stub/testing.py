@@ -59,7 +59,7 @@ def running_stub(tmp_path: Path, policy_dir: Path | None = None) -> Iterator[Run
     Raises:
         ServerStartError: the server could not start within 20 s.
     """
-    settings = Settings(data_dir=Path(tmp_path) / "stub-data", policy_dir=policy_dir)
+    settings = Settings(data_dir=Path(tmp_path) / "stub-data", policy_dir=policy_dir, dev_mode=True)
     with start_in_thread(settings) as server:
         yield server
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import accounts, consent, health, policy, templates
+from . import accounts, consent, dev_cookies, health, policy, templates
 
 __all__ = ["api_router"]
 
@@ -14,3 +14,4 @@ api_router.include_router(policy.router)
 api_router.include_router(consent.router)
 api_router.include_router(templates.router)
 api_router.include_router(accounts.router)
+api_router.include_router(dev_cookies.router)  # 404 unless Settings.dev_mode

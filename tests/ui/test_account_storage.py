@@ -44,3 +44,16 @@ def test_clearing_cookies_asks_first_and_then_signs_out(run_app, answer, expecte
         {"wait_text": ["account", expected]}, {"quit": 0},
     ])
     assert run.code == 0, run.stderr
+
+
+def test_remembered_login_survives_a_restart_with_the_passphrase_keystore(run_app):  # OBL-CK-1
+    secret = run_app.tmp_path / "passphrase.txt"
+    secret.write_text("correct horse battery staple\n", encoding="utf-8")
+    login = AGREED + REGISTER[:-3] + [{"press": "remember"}, *REGISTER[-3:], {"quit": 0}]
+    first = run_app(login, "--passphrase-file", str(secret))
+    assert first.code == 0, first.stderr
+    again = run_app([{"wait_screen": "home"}, {"wait_text": ["account", "已登录"]}, {"quit": 0}],
+                    "--passphrase-file", str(secret))
+    assert again.code == 0, again.stderr
+    store = (run_app.data_dir / "sdk" / "store.db").read_bytes()
+    assert DEMO_PHONE.encode() not in store and DEMO_PASSWORD.encode() not in store
