@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("markdown_it").setLevel(logging.WARNING)
+    # Kivy logs probe failures of optional providers (xclip, xsel) with tracebacks at INFO.
+    logging.getLogger("kivy").setLevel(logging.WARNING)
 
     from sdk.errors import SdkError
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +31,7 @@ from .errors import (
     ConsentRequired,
     KeystoreError,
     PolicyError,
+    SdkError,
     StorageError,
     TransportError,
 )
@@ -65,12 +66,15 @@ class PrivacySdk:
     """
 
     def __init__(self, config: SdkConfig, policy: Policy, ledger: ConsentLedger,
-                 keystore: KeystoreBackend | None = None) -> None:
+                 keystore: KeystoreBackend | None = None, *, app_id: str = "privacy-sdk",
+                 passphrase: str | Callable[[], str] | None = None) -> None:
         """Use :meth:`open`; this constructor is for tests that bring their own ledger."""
         self.config = config
         self.policy = policy
         self._ledger = ledger
         self._keystore = keystore
+        self._app_id = app_id
+        self._passphrase = passphrase
         self._store: EncryptedStore | None = None
         self._jar: Any = None
         self._storage_lock = threading.RLock()
@@ -81,7 +85,8 @@ class PrivacySdk:
 
     @classmethod
     def open(cls, config: SdkConfig, policy: Policy, *,
-             keystore: KeystoreBackend | None = None) -> PrivacySdk:
+             keystore: KeystoreBackend | None = None, app_id: str = "privacy-sdk",
+             passphrase: str | Callable[[], str] | None = None) -> PrivacySdk:
         """Open the SDK: create ``config.data_dir`` and the consent ledger in it if needed.
 
         Args:
@@ -92,6 +97,10 @@ class PrivacySdk:
                 keystore chosen by :func:`sdk.storage.keystore.select_backend` (environment
                 variable ``PRIVACY_SDK_KEYSTORE`` overrides). Nothing touches it until the
                 store is first used, so the privacy prompt never waits on a keystore.
+            app_id: names this app's entry in the OS keystore (e.g. ``"cn.example.esign"``);
+                give each app its own.
+            passphrase: opt into the passphrase keystore where no OS keystore is viable
+                (a string, or a callable that asks the user); never stored.
 
         Raises:
             StorageError: the ledger cannot be opened (the message says how to fix it).
@@ -109,7 +118,7 @@ class PrivacySdk:
         ledger = ConsentLedger(
             config.data_dir / LEDGER_FILENAME, config.clock, jurisdiction=config.region
         )
-        return cls(config, policy, ledger, keystore)
+        return cls(config, policy, ledger, keystore, app_id=app_id, passphrase=passphrase)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -277,9 +286,21 @@ class PrivacySdk:
         if latest is None or latest.decision != "granted":
             raise ConsentError("there is no consent to withdraw; the user has not agreed")
         record = self._record("withdrawn", tuple(latest.purposes), method)
+        self._end_session()
         if sync and self.config.endpoint is not None:
             self._try_sync()
         return self._ledger.get(record.record_id) or record
+
+    def _end_session(self) -> None:
+        """After a withdrawal nothing more is processed for the account: forget the session
+        cookie on the device at once, and end the session on the server when it is reachable."""
+        if self._jar is None and self._store is None:
+            return  # never logged in on this run, and no jar opened: nothing to end
+        try:
+            self.account.logout()
+        except SdkError as exc:
+            log.warning("session cookie forgotten; logging out on the server failed (%s)",
+                        type(exc).__name__)
 
     def _try_sync(self) -> None:
         try:
@@ -396,7 +417,8 @@ class PrivacySdk:
                 from .storage.keystore import select_backend
                 from .storage.store import EncryptedStore
 
-                keystore = self._keystore or select_backend("privacy-sdk", self.config.data_dir)
+                keystore = self._keystore or select_backend(
+                    self._app_id, self.config.data_dir, passphrase=self._passphrase)
                 self._store = EncryptedStore(self.config.data_dir / "store.db", keystore,
                                              self.policy.manifest, clock=self.config.clock)
             return self._store
@@ -417,7 +439,7 @@ class PrivacySdk:
                 try:
                     self._jar = PersistentCookieJar(self.store, {SESSION_COOKIE: "account"})
                     self.storage_error = None
-                except (KeystoreError, StorageError) as exc:
+                except (KeystoreError, StorageError, ConfigError) as exc:
                     log.warning("cookies kept in memory only: %s", type(exc).__name__)
                     self.storage_error = exc
                     self._jar = MemoryCookieJar({SESSION_COOKIE: "account"})
@@ -431,7 +453,7 @@ class PrivacySdk:
         empty when the store is unavailable."""
         try:
             return self.store.entries()
-        except (KeystoreError, StorageError):
+        except (KeystoreError, StorageError, ConfigError):
             return []
 
     def clear_local_data(self) -> None:
@@ -485,7 +507,12 @@ class PrivacySdk:
         return self.account.logout()
 
     def me(self) -> Account:
-        """The logged-in account; ``NotLoggedIn`` when there is none."""
+        """The logged-in account; ``NotLoggedIn`` when there is none.
+
+        Raises:
+            ConsentRequired: the user has not agreed to the policy, or withdrew (OBL-DSR-4).
+        """
+        self.require("account")
         return self.account.me()
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Tree::
     │   ├── KeystoreUnavailable  no viable keystore backend; the message says what to install or set
     │   └── KeystoreTimeout    the keystore did not answer in time (e.g. a locked keyring)
     ├── AccountError
+    │   ├── AccountExists     the identifier is already registered
     │   ├── AuthenticationFailed  wrong identifier or password (one message for both)
     │   ├── LoginThrottled     too many failed logins; ``retry_after`` in seconds
     │   └── NotLoggedIn        the action needs a logged-in session
@@ -52,6 +53,7 @@ __all__ = [
     "KeystoreUnavailable",
     "KeystoreTimeout",
     "AccountError",
+    "AccountExists",
     "AuthenticationFailed",
     "LoginThrottled",
     "NotLoggedIn",
@@ -190,6 +192,10 @@ class KeystoreTimeout(KeystoreError):
 
 class AccountError(SdkError):
     """An account operation was refused."""
+
+
+class AccountExists(AccountError):
+    """Registration refused: an account with this identifier exists; log in instead."""
 
 
 class AuthenticationFailed(AccountError):

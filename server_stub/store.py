@@ -130,6 +130,8 @@ class Store:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / DB_NAME
+        if not self.path.exists():  # identifiers live here: owner-only from the first byte
+            self.path.touch(mode=0o600)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)

@@ -86,6 +86,8 @@ def describe_error(exc: BaseException) -> str:
         return "密码强度不足：" + "；".join(exc.reasons)
     if isinstance(exc, e.InvalidIdentifier):
         return "请输入有效的手机号码（如 13800138000）或电子邮箱地址"
+    if isinstance(exc, e.AccountExists):
+        return "该账号已注册，请直接登录"
     if isinstance(exc, e.AuthenticationFailed):
         return "账号或密码不正确"
     if isinstance(exc, e.LoginThrottled):

@@ -108,7 +108,7 @@ class AccountClient:
         Raises:
             InvalidIdentifier: not a mobile phone number or email address.
             WeakPassword: ``reasons`` (Chinese) say what to change.
-            ServerError: ``code == "account_exists"`` when the identifier is registered.
+            AccountExists: the identifier is already registered.
             LoginThrottled: too many refused attempts from this address.
             TransportError: the server could not be reached.
         """

@@ -157,6 +157,28 @@ def _is_session(cookie: http.cookiejar.Cookie) -> bool:
     return cookie.expires is None or cookie.discard
 
 
+def _localhost_domain_fix(cookies: list[http.cookiejar.Cookie], request: Any) -> list[http.cookiejar.Cookie]:
+    """Make ``Domain=localhost`` (a dotless host) cookies match when they are sent back.
+
+    For a request host without a dot, :mod:`http.cookiejar` accepts ``Domain=localhost`` but
+    compares the cookie domain with ``localhost.local`` (its name for such hosts) when
+    sending, so the cookie would be kept, even stored, and never sent. RFC 6265 (5.1.3, 5.4)
+    sends it: the host equals the domain. The domain is rewritten to ``.localhost.local``,
+    which the standard policy matches for ``localhost`` (requests copies the jar into its own
+    ``RequestsCookieJar`` with the default policy to build the ``Cookie`` header, so a custom
+    policy would not help). Such a cookie then reaches ``localhost`` only, not
+    ``*.localhost``.
+    """
+    req_host, erhn = http.cookiejar.eff_request_host(request)
+    if "." in req_host:
+        return cookies
+    for cookie in cookies:
+        if cookie.domain_specified and cookie.domain.lstrip(".").lower() == req_host.lower():
+            cookie.domain = "." + erhn
+            cookie.domain_initial_dot = True
+    return cookies
+
+
 class PersistentCookieJar(http.cookiejar.CookieJar):
     """An :class:`http.cookiejar.CookieJar` that keeps persistent cookies in an
     :class:`~sdk.storage.store.EncryptedStore`; see the module docstring for the rules.
@@ -238,6 +260,11 @@ class PersistentCookieJar(http.cookiejar.CookieJar):
                         expires_at=expires)
 
     # -- CookieJar overrides ---------------------------------------------------------------
+
+    def make_cookies(self, response: Any, request: Any) -> list[http.cookiejar.Cookie]:
+        """The standard parsing, with ``Domain=localhost`` made to match (see
+        :func:`_localhost_domain_fix`)."""
+        return _localhost_domain_fix(super().make_cookies(response, request), request)
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
         """Keep *cookie* (and persist it when it is persistent), if its name has a purpose.
@@ -376,6 +403,10 @@ class MemoryCookieJar(http.cookiejar.CookieJar):
                  policy: http.cookiejar.CookiePolicy | None = None) -> None:
         super().__init__(policy)
         self._purposes = dict(purposes)
+
+    def make_cookies(self, response: Any, request: Any) -> list[http.cookiejar.Cookie]:
+        """As :meth:`PersistentCookieJar.make_cookies`."""
+        return _localhost_domain_fix(super().make_cookies(response, request), request)
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
         if cookie.name not in self._purposes:

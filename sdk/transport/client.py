@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import (
+    AccountExists,
     AuthenticationFailed,
     ConfigError,
     InvalidIdentifier,
@@ -266,6 +267,8 @@ class ApiClient:
             if code == "invalid_credentials":
                 raise AuthenticationFailed(f"{what}: the identifier or the password is wrong")
             raise NotLoggedIn(f"{what}: not logged in, or the session ended; log in again")
+        if status == 409 and code == "account_exists":
+            raise AccountExists(f"{what}: an account with this identifier exists; log in instead")
         if status == 429 and code == "too_many_attempts":
             raise LoginThrottled(_retry_after(response.headers.get("Retry-After")))
         if status == 422 and code == "weak_password":
@@ -404,7 +407,7 @@ class ApiClient:
 
         Raises:
             WeakPassword, InvalidIdentifier: the server's checks refused the input.
-            ServerError: ``code == "account_exists"`` when the identifier is registered.
+            AccountExists: the identifier is already registered.
             LoginThrottled: too many refused attempts from this address.
         """
         what = "POST /v1/accounts"

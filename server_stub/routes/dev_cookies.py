@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import secrets
 from email.utils import formatdate
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["router", "CASES", "COOKIE_NAMES", "REDIRECT_COOKIE"]
+__all__ = ["CASES", "COOKIE_NAMES", "REDIRECT_COOKIE", "router"]
 
 #: Cookie name set by each case of ``GET /v1/dev/cookies/set``.
 COOKIE_NAMES = {
@@ -103,7 +103,7 @@ def _set_cookie_header(case: str, request: Request) -> str:
 
 
 @router.get("/set", summary="Set the cookie of one case (dev mode only)")
-def set_cookie(request: Request, case: Case = Query(...)) -> Response:
+def set_cookie(request: Request, case: Annotated[Case, Query()]) -> Response:
     """``200 {"case": ..., "name": ...}`` with the case's ``Set-Cookie`` header."""
     response = JSONResponse({"case": case, "name": COOKIE_NAMES[case]})
     response.headers.append("Set-Cookie", _set_cookie_header(case, request))
@@ -111,9 +111,9 @@ def set_cookie(request: Request, case: Case = Query(...)) -> Response:
 
 
 @router.get("/redirect", summary="Redirect to echo, setting a cookie on the redirect (dev mode only)")
-def redirect(status: Literal[302, 307] = Query(302)) -> Response:
+def redirect(status: Annotated[Literal["302", "307"], Query()] = "302") -> Response:
     """``302``/``307`` to :data:`ECHO_PATH`, whose response carries ``Set-Cookie: ck_redirect=...``."""
-    response = RedirectResponse(ECHO_PATH, status_code=status)
+    response = RedirectResponse(ECHO_PATH, status_code=int(status))
     response.headers.append(
         "Set-Cookie",
         f"{REDIRECT_COOKIE}={_value()}; Max-Age=3600; Path=/; Secure; HttpOnly; SameSite=Lax",

@@ -105,11 +105,13 @@ def test_server_checks_again_and_the_sdk_maps_its_answers(agreed: PrivacySdk) ->
         api.create_account("+86101234567", PASSWORD)
 
 
-def test_duplicate_registration(agreed: PrivacySdk) -> None:
+def test_duplicate_registration(agreed: PrivacySdk) -> None:  # OBL-ACC-1
+    from sdk import AccountExists
+
     agreed.register(PHONE, PASSWORD)
-    with pytest.raises(ServerError) as info:
+    with pytest.raises(AccountExists) as info:
         agreed.register("13800138000", "Tz4!plum-Harbor-77")
-    assert info.value.status == 409 and info.value.code == "account_exists"
+    assert "13800138000" not in str(info.value)
 
 
 def test_wrong_password_and_unknown_account_raise_the_same_error(agreed: PrivacySdk) -> None:

@@ -105,3 +105,23 @@ def test_withdrawal_offline_takes_effect_at_once_and_syncs_later(stub, make_conf
         with start_in_thread(Settings(data_dir=stub.data_dir, policy_dir=None, port=port)):
             assert sdk.sync() == 1
         assert sdk.pending_sync() == 0
+
+
+def test_withdrawal_ends_the_session(stub, make_config, bundled_policy) -> None:  # OBL-DSR-4
+    from sdk import ConsentRequired
+
+    with _open(make_config, stub, bundled_policy, MemoryKeystore()) as sdk:
+        _registered(sdk).login(PHONE, PASSWORD, remember_me=True)
+        sdk.withdraw()
+        assert sdk.cookie_jar.list() == []
+        with pytest.raises(ConsentRequired):
+            sdk.me()
+
+
+def test_unknown_keystore_setting_still_lets_the_user_clear_data(stub, make_config, bundled_policy,
+                                                                 monkeypatch) -> None:  # OBL-CK-3
+    monkeypatch.setenv("PRIVACY_SDK_KEYSTORE", "bogus")
+    with PrivacySdk.open(make_config(stub), bundled_policy) as sdk:
+        assert sdk.storage_entries() == []
+        sdk.clear_local_data()
+        assert isinstance(sdk.cookie_jar, MemoryCookieJar)

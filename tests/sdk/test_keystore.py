@@ -256,7 +256,9 @@ def test_passphrase_salt_file_is_private_and_holds_no_secret(tmp_path: Path) -> 
 
 
 def test_empty_passphrase_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    from sdk.errors import ConfigError
+
+    with pytest.raises(ConfigError):
         PassphraseKeystore(tmp_path, "")
 
 

@@ -29,6 +29,7 @@ EXPECTED_ALL = [
     "KeystoreUnavailable",
     "KeystoreTimeout",
     "AccountError",
+    "AccountExists",
     "AuthenticationFailed",
     "LoginThrottled",
     "NotLoggedIn",

@@ -72,7 +72,9 @@ class PassphraseKeystore(KekWrapBackend):
 
     def __init__(self, data_dir: Path | str, passphrase: str | Callable[[], str]) -> None:
         if not callable(passphrase) and not (isinstance(passphrase, str) and passphrase):
-            raise ValueError("passphrase must be a non-empty string or a callable returning one")
+            from ...errors import ConfigError
+
+            raise ConfigError("passphrase must be a non-empty string or a callable returning one")
         self.path = Path(data_dir) / SALT_FILENAME
         self._passphrase = passphrase
         self._keks: dict[str, bytes] = {}  # derived KEKs, this process only
