@@ -95,7 +95,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, e.NotLoggedIn):
         return "请先登录"
     if isinstance(exc, e.ConsentRequired):
-        return "此功能需要你先同意隐私政策中的相应用途"
+        return "此功能需要您先同意隐私政策中的相应用途"
     if isinstance(exc, e.TlsError):
         return "无法验证服务器的安全证书，请检查网络或稍后再试"
     if isinstance(exc, e.ServerUnavailable):

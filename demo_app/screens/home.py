@@ -17,7 +17,7 @@ class HomeScreen(BaseScreen):
         app.refresh_state()
         version = app.sdk.policy.manifest.version
         sync = "已同步到服务器" if app.pending_sync == 0 else f"待同步 {app.pending_sync} 条（联网后自动同步）"
-        self.status = f"你已同意隐私政策（版本 {version}）。同意记录：{sync}。"
+        self.status = f"您已同意隐私政策（版本 {version}）。同意记录：{sync}。"
         self.account = "正在检查登录状态…"
         self.run_in_background(app.sdk.me, self._account, self._no_account)
 

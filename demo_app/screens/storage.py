@@ -70,7 +70,7 @@ class StorageScreen(BaseScreen):
             self.status = f"已删除 Cookie：{info.name}"
             self.refresh()
 
-        confirm("删除 Cookie", f"删除“{info.name}”后你将退出登录，需要重新登录。", "删除", delete)
+        confirm("删除 Cookie", f"删除“{info.name}”后您将退出登录，需要重新登录。", "删除", delete)
 
     def clear_cookies(self) -> None:
         def clear() -> None:
@@ -79,7 +79,7 @@ class StorageScreen(BaseScreen):
             self.app.refresh_state()
             self.refresh()
 
-        confirm("清除全部 Cookie", "清除后你将退出登录，之前的设置需要重新填写。", "清除", clear)
+        confirm("清除全部 Cookie", "清除后您将退出登录，之前的设置需要重新填写。", "清除", clear)
 
     def toggle_session_only(self, active: bool) -> None:
         if active == self.app.sdk.cookie_jar.session_only:
@@ -97,4 +97,4 @@ class StorageScreen(BaseScreen):
             self.refresh()
 
         confirm("清除本机全部数据", "将删除本机保存的 Cookie、登录状态和加密数据，并退出登录；"
-                "之前的设置需要重新填写。你的隐私政策选择会保留。", "全部清除", clear)
+                "之前的设置需要重新填写。您的隐私政策选择会保留。", "全部清除", clear)

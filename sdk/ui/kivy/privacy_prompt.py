@@ -104,8 +104,8 @@ class PrivacyPrompt(BoxLayout):
     document = ObjectProperty(None, allownone=True)
     title = StringProperty("隐私政策")
     lead = StringProperty(
-        "请完整阅读以下政策。点“同意”表示你同意我们按本政策处理你的个人信息；"
-        "点“不同意”仍可浏览和下载合同模板（基本功能模式），我们不会收集你的个人信息。"
+        "请完整阅读以下政策。点“同意”表示您同意我们按本政策处理您的个人信息；"
+        "点“不同意”仍可浏览和下载合同模板（基本功能模式），我们不会收集您的个人信息。"
     )
     agree_text = StringProperty("同意")
     disagree_text = StringProperty("不同意")
@@ -153,7 +153,7 @@ class PrivacyPrompt(BoxLayout):
     @mainthread
     def _failed(self, message: str) -> None:
         self.busy = False
-        self.status = f"未能保存你的选择，请重试。({message})"
+        self.status = f"未能保存您的选择，请重试。({message})"
 
     @mainthread
     def _done(self) -> None:
