@@ -328,14 +328,8 @@ class Manifest:
             PolicyError: the manifest declares no such purpose (OBL-PURP-1: processing for
                 an undeclared purpose is refused).
         """
-        for purpose in self.purposes:
-            if purpose.id == purpose_id:
-                return purpose
-        raise PolicyError(
-            f"purpose '{purpose_id}' is not declared in policy {self.version}; declared: "
-            f"{_names(p.id for p in self.purposes)}. A new purpose needs a new policy "
-            "version and fresh consent"
-        )
+        return self._lookup("purpose", self.purposes, purpose_id,
+                            ". A new purpose needs a new policy version and fresh consent")
 
     def item(self, item_id: str) -> DataItem:
         """The data item with this id.
@@ -343,32 +337,23 @@ class Manifest:
         Raises:
             PolicyError: the manifest declares no such item (OBL-SEC-3).
         """
-        for item in self.data_items:
-            if item.id == item_id:
-                return item
-        raise PolicyError(
-            f"data item '{item_id}' is not declared in policy {self.version}; declared: "
-            f"{_names(i.id for i in self.data_items)}"
-        )
+        return self._lookup("data item", self.data_items, item_id)
 
     def recipient(self, recipient_id: str) -> Recipient:
         """The recipient with this id; :class:`PolicyError` if not declared."""
-        for recipient in self.recipients:
-            if recipient.id == recipient_id:
-                return recipient
-        raise PolicyError(
-            f"recipient '{recipient_id}' is not declared in policy {self.version}; declared: "
-            f"{_names(r.id for r in self.recipients)}"
-        )
+        return self._lookup("recipient", self.recipients, recipient_id)
 
     def feature(self, feature_id: str) -> Feature:
         """The feature with this id; :class:`PolicyError` if not declared."""
-        for feature in self.features:
-            if feature.id == feature_id:
-                return feature
+        return self._lookup("feature", self.features, feature_id)
+
+    def _lookup(self, kind: str, entries: tuple[Any, ...], wanted: str, hint: str = "") -> Any:
+        for entry in entries:
+            if entry.id == wanted:
+                return entry
         raise PolicyError(
-            f"feature '{feature_id}' is not declared in policy {self.version}; declared: "
-            f"{_names(f.id for f in self.features)}"
+            f"{kind} '{wanted}' is not declared in policy {self.version}; declared: "
+            f"{_names(e.id for e in entries)}{hint}"
         )
 
     def purposes_for(self, feature_id: str) -> tuple[Purpose, ...]:
