@@ -84,30 +84,23 @@ def describe_error(exc: BaseException) -> str:
 
     if isinstance(exc, e.WeakPassword):
         return "密码强度不足：" + "；".join(exc.reasons)
-    if isinstance(exc, e.InvalidIdentifier):
-        return "请输入有效的手机号码（如 13800138000）或电子邮箱地址"
-    if isinstance(exc, e.AccountExists):
-        return "该账号已注册，请直接登录"
-    if isinstance(exc, e.AuthenticationFailed):
-        return "账号或密码不正确"
     if isinstance(exc, e.LoginThrottled):
         return f"登录失败次数过多，请在 {max(exc.retry_after // 60, 1)} 分钟后再试"
-    if isinstance(exc, e.NotLoggedIn):
-        return "请先登录"
-    if isinstance(exc, e.ConsentRequired):
-        return "此功能需要您先同意隐私政策中的相应用途"
-    if isinstance(exc, e.TlsError):
-        return "无法验证服务器的安全证书，请检查网络或稍后再试"
-    if isinstance(exc, e.ServerUnavailable):
-        return "暂时无法连接服务器，请检查网络后重试"
     if isinstance(exc, e.ServerError):
-        if exc.code == "account_exists":
-            return "该账号已注册，请直接登录"
         return f"服务器未能处理请求（{exc.code}），请稍后再试"
-    if isinstance(exc, e.KeystoreError):
-        return "无法访问设备的安全存储，请解锁设备后重试"
-    if isinstance(exc, e.StorageError):
-        return "无法读写本地数据，请检查存储空间后重试"
-    if isinstance(exc, e.SdkError):
-        return "操作未完成，请重试"
+    fixed = (  # most specific first
+        (e.InvalidIdentifier, "请输入有效的手机号码（如 13800138000）或电子邮箱地址"),
+        (e.AccountExists, "该账号已注册，请直接登录"),
+        (e.AuthenticationFailed, "账号或密码不正确"),
+        (e.NotLoggedIn, "请先登录"),
+        (e.ConsentRequired, "此功能需要您先同意隐私政策中的相应用途"),
+        (e.TlsError, "无法验证服务器的安全证书，请检查网络或稍后再试"),
+        (e.ServerUnavailable, "暂时无法连接服务器，请检查网络后重试"),
+        (e.KeystoreError, "无法访问设备的安全存储，请解锁设备后重试"),
+        (e.StorageError, "无法读写本地数据，请检查存储空间后重试"),
+        (e.SdkError, "操作未完成，请重试"),
+    )
+    for kind, message in fixed:
+        if isinstance(exc, kind):
+            return message
     return f"出错了（{type(exc).__name__}），请重试"
