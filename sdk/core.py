@@ -515,6 +515,85 @@ class PrivacySdk:
         self.require("account")
         return self.account.me()
 
+    # -- the one gate for personal data, and its audit trail (OBL-PURP-1, OBL-SEC-3, OBL-BASIS-1)
+
+    _audit: Any = None
+
+    @property
+    def audit(self) -> Any:
+        """The audit trail (``data_dir/audit.db``, an :class:`sdk.audit.AuditTrail`), opened on
+        first use. It records every :meth:`collect`, never the value collected.
+
+        Raises:
+            ConfigError: the SDK is closed.
+            StorageError: the audit trail cannot be opened.
+        """
+        with self._storage_lock:
+            if self._audit is None:
+                if self._closed:
+                    raise ConfigError(
+                        "this PrivacySdk is closed; open a new one with PrivacySdk.open")
+                from .audit import AUDIT_FILENAME, AuditTrail
+
+                self._audit = AuditTrail(self.config.data_dir / AUDIT_FILENAME, self.config.clock)
+            return self._audit
+
+    def collect(self, item_id: str, purpose: str) -> Any:
+        """The one gate in front of personal data: call it right before reading the value, e.g.
+        ``privacy.collect("device_ip", "device_security")``; never pass it the value.
+
+        Allowed when *item_id* and *purpose* are declared in the manifest, the item is declared
+        for that purpose, and either the purpose's lawful basis is ``consent`` and the user
+        granted it, or its basis is another one (contract, legal_obligation, ...) and the user
+        agreed to the policy in force (mode ``full``; no processing before the user agrees).
+        Every outcome, refusals too, is written to :attr:`audit` before this returns or raises.
+
+        Returns:
+            the :class:`sdk.audit.AuditEntry` written (``lawful_basis`` says on which basis).
+
+        Raises:
+            UndeclaredPurpose: the manifest declares no such purpose (OBL-PURP-1).
+            UndeclaredDataItem: (a ``ConsentError``) no such data item (OBL-SEC-3).
+            ConsentError: the item is not declared for that purpose (OBL-PURP-1).
+            ConsentRequired: consent not granted, or the user has not agreed to the policy.
+            StorageError: the audit entry could not be written; do not collect.
+        """
+        from .errors import UndeclaredDataItem
+        from .errors import UndeclaredPurpose
+
+        if self._closed:
+            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
+        trail = self.audit
+        manifest = self.policy.manifest
+        declared = {str(p.id): p for p in manifest.purposes}
+        items = {str(i.id): i for i in manifest.data_items}
+        basis = str(declared[purpose].lawful_basis) if purpose in declared else None
+        error: ConsentError | None = None
+        if purpose not in declared:
+            reason, error = "undeclared_purpose", UndeclaredPurpose(purpose)
+        elif item_id not in items:
+            reason, error = "undeclared_item", UndeclaredDataItem(item_id)
+        elif purpose not in tuple(items[item_id].purposes):
+            reason, error = "item_not_for_purpose", ConsentError(
+                f"data item '{item_id}' is not declared for purpose '{purpose}'; declared "
+                f"purposes: {', '.join(items[item_id].purposes)} (OBL-PURP-1)")
+        elif basis == "consent":
+            if purpose in self.granted_purposes():
+                reason = "consent_granted"
+            else:
+                reason, error = "consent_required", ConsentRequired(purpose)
+        elif self.mode == "full":
+            reason = "lawful_basis"
+        else:
+            reason, error = "policy_not_accepted", ConsentRequired(
+                purpose, f"purpose '{purpose}' (lawful basis {basis}) needs the user to agree to "
+                "the privacy policy first; show the privacy prompt and retry after they agree")
+        entry = trail.record(item_id, purpose, basis,
+                             "refused" if error is not None else "allowed", reason)
+        if error is not None:
+            raise error
+        return entry
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -526,8 +605,11 @@ class PrivacySdk:
             client.close()
         with self._storage_lock:
             store, self._store = self._store, None
+            audit, self._audit = self._audit, None
         if store is not None:
             store.close()
+        if audit is not None:
+            audit.close()
         self._ledger.close()
 
     def __enter__(self) -> PrivacySdk:

@@ -14,7 +14,8 @@ Tree::
     │   └── WeakPassword       the password fails the strength policy; ``reasons`` say why
     ├── ConsentError
     │   ├── ConsentRequired    an action needs a consent the user has not given
-    │   └── UndeclaredPurpose  a purpose the policy manifest does not declare (OBL-PURP-1, OBL-CK-2)
+    │   ├── UndeclaredPurpose  a purpose the policy manifest does not declare (OBL-PURP-1, OBL-CK-2)
+    │   └── UndeclaredDataItem a data item the policy manifest does not declare (OBL-SEC-3)
     ├── StorageError           the on-device store (SQLite) failed or is corrupt
     │   └── IntegrityError     a sealed value was tampered with, moved or rolled back; ``key`` names it
     ├── KeystoreError          the OS keystore cannot give the wrapping key
@@ -47,6 +48,7 @@ __all__ = [
     "ConsentError",
     "ConsentRequired",
     "UndeclaredPurpose",
+    "UndeclaredDataItem",
     "StorageError",
     "IntegrityError",
     "KeystoreError",
@@ -127,6 +129,22 @@ class UndeclaredPurpose(ConsentError):
             message
             or f"purpose '{purpose}' is not declared in the policy manifest; declare it there "
             "(with its lawful basis) before collecting or storing anything for it"
+        )
+
+
+class UndeclaredDataItem(ConsentError):
+    """A data item the policy manifest does not declare (OBL-SEC-3): collecting it is refused.
+
+    Attributes:
+        item: the undeclared data item id.
+    """
+
+    def __init__(self, item: str, message: str | None = None) -> None:
+        self.item = item
+        super().__init__(
+            message
+            or f"data item '{item}' is not declared in the policy manifest; declare it there "
+            "(with its purposes, lawful basis and retention) before collecting it"
         )
 
 

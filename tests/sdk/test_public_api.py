@@ -23,6 +23,7 @@ EXPECTED_ALL = [
     "ConsentError",
     "ConsentRequired",
     "UndeclaredPurpose",
+    "UndeclaredDataItem",
     "StorageError",
     "IntegrityError",
     "KeystoreError",
