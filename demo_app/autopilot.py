@@ -310,7 +310,10 @@ class Autopilot:
 
     def _step_wait_text(self, arg: list[str]) -> bool:
         widget = self._find(arg[0])
-        return widget is not None and arg[1] in getattr(widget, "text", "")
+        if widget is None:
+            return False
+        shown = getattr(widget, "content", "") or getattr(widget, "text", "")  # before line breaks
+        return arg[1] in shown
 
     def _step_press_template(self, index: int) -> bool:
         box = self._find("list")

@@ -47,16 +47,16 @@ class StorageScreen(BaseScreen):
             row.bind(on_delete=lambda _row, i=info: self.delete_cookie(i))
             cookies.add_widget(row)
         if not cookies.children:
-            cookies.add_widget(Factory.BodyLabel(text="没有 Cookie"))
+            cookies.add_widget(Factory.BodyLabel(content="没有Cookie"))
         entries = self.ids.entries
         entries.clear_widgets()
         for entry in sdk.storage_entries():
             label = Factory.BodyLabel(font_size="13sp")
-            label.text = (f"{entry.namespace}/{entry.key}  ·  用途：{self._purpose_name(entry.purpose)}"
+            label.content = (f"{entry.namespace}/{entry.key}  ·  用途：{self._purpose_name(entry.purpose)}"
                           f"  ·  {entry.size} 字节  ·  到期：{_when(entry.expires_at)}")
             entries.add_widget(label)
         if not entries.children:
-            entries.add_widget(Factory.BodyLabel(text="没有本地数据"))
+            entries.add_widget(Factory.BodyLabel(content="没有本地数据"))
 
     def _purpose_name(self, purpose_id: str) -> str:
         try:

@@ -6,18 +6,19 @@ from typing import TYPE_CHECKING
 
 from kivy.lang import Builder
 from kivy.metrics import dp, sp
-from kivy.properties import ListProperty, ObjectProperty
+from kivy.factory import Factory
+from kivy.properties import ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
-from kivy.utils import get_color_from_hex
+from kivy.utils import escape_markup, get_color_from_hex
 
 from .markup import RenderedBlock, StyleSheet, reflow, render_document
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...policy.document import PolicyDocument
 
-__all__ = ["PolicyView", "PolicyBlockLabel"]
+__all__ = ["PolicyView", "PolicyBlockLabel", "ReflowLabel"]
 
 Builder.load_string(
     """
@@ -44,17 +45,32 @@ Builder.load_string(
 )
 
 
-class PolicyBlockLabel(Label):
-    """A Label showing one rendered block. ``block`` is its :class:`RenderedBlock`.
+class ReflowLabel(Label):
+    """A Label for Chinese text: line breaks come from :func:`~sdk.ui.kivy.markup.reflow`
+    (UAX #14, measured with the label's font) whenever the text or the width changes, so lines
+    fill the width and never start with "，" or "；".
 
-    Line breaks are computed by :func:`~sdk.ui.kivy.markup.reflow` whenever the width changes,
-    so Chinese paragraphs with bold runs flow as one paragraph.
+    Set ``content`` (plain text; markup characters are shown as text), not ``text``.
     """
 
+    content = StringProperty("")
     block = ObjectProperty(None, allownone=True)
     style = ObjectProperty(StyleSheet())
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault("markup", True)
+        super().__init__(**kwargs)
+
+    def on_content(self, _instance, content: str) -> None:
+        from ...policy.document import Span
+
+        self.block = RenderedBlock("paragraph", escape_markup(content), 0, 0, None, 0, content,
+                                   (Span(content),), "", bool(self.bold))
+
     def on_width(self, _instance, width: float) -> None:
+        self._reflow()
+
+    def on_font_size(self, _instance, _size) -> None:
         self._reflow()
 
     def on_block(self, _instance, _block) -> None:
@@ -68,6 +84,13 @@ class PolicyBlockLabel(Label):
             self.text = self.block.markup
             return
         self.text = reflow(self.block, usable, _measurer(self.font_name, self.font_size), self.style)
+
+
+class PolicyBlockLabel(ReflowLabel):
+    """A Label showing one rendered policy block; ``block`` is its :class:`RenderedBlock`."""
+
+
+Factory.register("ReflowLabel", cls=ReflowLabel)
 
 
 _MEASURERS: dict[tuple[str, float], "_Measurer"] = {}
