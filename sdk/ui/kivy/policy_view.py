@@ -73,13 +73,17 @@ class ReflowLabel(Label):
     def on_font_size(self, _instance, _size) -> None:
         self._reflow()
 
+    def on_text_size(self, _instance, _size) -> None:
+        self._reflow()
+
     def on_block(self, _instance, _block) -> None:
         self._reflow()
 
     def _reflow(self) -> None:
         if self.block is None:
             return
-        usable = self.width - self.padding[0] - self.padding[2] - 2  # 2 px against rounding
+        box = self.text_size[0] if self.text_size[0] else self.width  # text_size wins in Kivy
+        usable = box - self.padding[0] - self.padding[2] - 2  # 2 px against rounding
         if usable <= 20:
             self.text = self.block.markup
             return

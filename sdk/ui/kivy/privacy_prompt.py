@@ -49,8 +49,8 @@ Builder.load_string(
         font_size: sp(20)
         bold: True
         color: 0.12, 0.12, 0.12, 1
-    Label:
-        text: root.lead
+    ReflowLabel:
+        content: root.lead
         size_hint_y: None
         text_size: self.width - dp(32), None
         height: self.texture_size[1] + dp(8)
