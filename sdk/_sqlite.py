@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,3 +148,37 @@ class SqliteOwner:
         if self._conn is None:
             raise StorageError(self._CLOSED)
         return self._conn
+
+    def _apply_schema(self, conn: sqlite3.Connection, statements: Iterable[str], version: int) -> None:
+        """Create or upgrade the tables inside the caller's transaction (``PRAGMA user_version``).
+
+        Raises:
+            StorageError: the file was written by a newer SDK (schema above ``version``).
+        """
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > version:
+            raise StorageError(
+                f"the {self._WHAT} at '{self.path}' was written by a newer SDK "
+                f"(schema {found}, this SDK knows {version}); update the app"
+            )
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
+
+    def _forget(self) -> None:
+        """Hook for subclasses: drop in-memory secrets when closing (called under the lock)."""
+
+    def close(self) -> None:
+        """Close the database. Further calls raise :class:`StorageError`. Idempotent."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            self._forget()
+            if conn is not None:
+                with storage_errors(self.path, self._WHAT):
+                    conn.close()
+
+    def __enter__(self):  # -> Self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ._sqlite import SqliteOwner, connect, storage_errors
+from ._sqlite import SqliteOwner, connect
 from .consent.ledger import _rfc3339, _utcnow
-from .errors import StorageError, UndeclaredDataItem
+from .errors import UndeclaredDataItem
 
 __all__ = [
     "AUDIT_FILENAME",
@@ -134,15 +134,7 @@ class AuditTrail(SqliteOwner):
 
     def _initialise(self) -> None:
         with self._transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise StorageError(
-                    f"the audit trail at '{self.path}' was written by a newer SDK "
-                    f"(schema {version}, this SDK knows {_SCHEMA_VERSION}); update the app"
-                )
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            self._apply_schema(conn, _SCHEMA, _SCHEMA_VERSION)
 
     def record(self, item: str, purpose: str, lawful_basis: str | None,
                outcome: str, reason: str) -> AuditEntry:
@@ -173,16 +165,3 @@ class AuditTrail(SqliteOwner):
             rows = conn.execute(f"SELECT {_COLUMNS} FROM audit_entries ORDER BY seq").fetchall()
         return [AuditEntry(*row) for row in rows]
 
-    def close(self) -> None:
-        """Close the database. Further calls raise :class:`StorageError`. Idempotent."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                with storage_errors(self.path, _WHAT):
-                    conn.close()
-
-    def __enter__(self) -> AuditTrail:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -18,12 +18,11 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._sqlite import SqliteOwner, connect, storage_errors
+from .._sqlite import SqliteOwner, connect
 from ..errors import ConfigError, ConsentError, StorageError
 from .record import DECISIONS, ConsentRecord, Notice
 
@@ -114,15 +113,7 @@ class ConsentLedger(SqliteOwner):
 
     def _initialise(self) -> str:
         with self._transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise StorageError(
-                    f"the consent ledger at '{self.path}' was written by a newer SDK "
-                    f"(schema {version}, this SDK knows {_SCHEMA_VERSION}); update the app"
-                )
-            for statement in _split_sql(_SCHEMA):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            self._apply_schema(conn, _split_sql(_SCHEMA), _SCHEMA_VERSION)
             row = conn.execute("SELECT value FROM meta WHERE key = 'subject_id'").fetchone()
             if row is None:
                 subject_id = str(uuid.uuid4())
@@ -276,19 +267,6 @@ class ConsentLedger(SqliteOwner):
                     (synced_at, received_at, record_id),
                 )
 
-    def close(self) -> None:
-        """Close the database. Further calls raise :class:`StorageError`. Idempotent."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                with storage_errors(self.path, _WHAT):
-                    conn.close()
-
-    def __enter__(self) -> ConsentLedger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _split_sql(script: str) -> list[str]:

@@ -45,15 +45,14 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .._sqlite import SqliteOwner, connect, storage_errors
+from .._sqlite import SqliteOwner, connect
 from ..errors import ConfigError, IntegrityError, StorageError, UndeclaredPurpose
 from ..policy.manifest import Manifest
 from .keystore import KeystoreBackend
@@ -219,15 +218,7 @@ class EncryptedStore(SqliteOwner):
         with self._reading() as conn:
             conn.execute("PRAGMA secure_delete = ON")
         with self._transaction() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise StorageError(
-                    f"the encrypted store at '{self.path}' was written by a newer SDK "
-                    f"(schema {version}, this SDK knows {_SCHEMA_VERSION}); update the app"
-                )
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            self._apply_schema(conn, _SCHEMA, _SCHEMA_VERSION)
 
     def _load_or_create_dek(self) -> AESGCM:
         """Unwrap the stored data key, or make, wrap and store a new one."""
@@ -528,20 +519,8 @@ class EncryptedStore(SqliteOwner):
 
     # -- life cycle -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close the database and forget the data key. Idempotent."""
-        with self._lock:
-            conn, self._conn = self._conn, None
-            self._aead = None
-            if conn is not None:
-                with storage_errors(self.path, _WHAT):
-                    conn.close()
-
-    def __enter__(self) -> EncryptedStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _forget(self) -> None:
+        self._aead = None  # the data key leaves memory with the connection
 
     @staticmethod
     def destroy(path: Path | str) -> None:

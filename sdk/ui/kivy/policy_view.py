@@ -8,7 +8,6 @@ from kivy.lang import Builder
 from kivy.metrics import dp, sp
 from kivy.factory import Factory
 from kivy.properties import ListProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
 from kivy.uix.scrollview import ScrollView
 from kivy.utils import escape_markup, get_color_from_hex
