@@ -23,7 +23,7 @@ def tagged_tests() -> dict[str, set[str]]:
             if not match:
                 continue
             signature, j = line, i
-            while not signature.rstrip().endswith(":") and j + 1 < len(lines):
+            while not signature.split("#")[0].rstrip().endswith(":") and j + 1 < len(lines):
                 j += 1
                 signature += lines[j]
             for tag in re.findall(r"OBL-[A-Z]+-\d+", signature):

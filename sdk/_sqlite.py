@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,8 +149,19 @@ class SqliteOwner:
             raise StorageError(self._CLOSED)
         return self._conn
 
-    def _apply_schema(self, conn: sqlite3.Connection, statements: Iterable[str], version: int) -> None:
+    def _apply_schema(
+        self,
+        conn: sqlite3.Connection,
+        statements: Iterable[str],
+        version: int,
+        migrations: Mapping[int, Sequence[str]] | None = None,
+    ) -> None:
         """Create or upgrade the tables inside the caller's transaction (``PRAGMA user_version``).
+
+        A file at schema ``n`` (``0 < n < version``) first runs ``migrations[n + 1]``, …,
+        ``migrations[version]`` (e.g. ``ALTER TABLE … ADD COLUMN``), then *statements*
+        (``CREATE … IF NOT EXISTS``), all in the caller's transaction: an upgrade either
+        completes or leaves the file as it was.
 
         Raises:
             StorageError: the file was written by a newer SDK (schema above ``version``).
@@ -161,6 +172,10 @@ class SqliteOwner:
                 f"the {self._WHAT} at '{self.path}' was written by a newer SDK "
                 f"(schema {found}, this SDK knows {version}); update the app"
             )
+        if found:
+            for step in range(found + 1, version + 1):
+                for statement in (migrations or {}).get(step, ()):
+                    conn.execute(statement)
         for statement in statements:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {version}")

@@ -74,6 +74,14 @@ class SdkConfig:
         backoff: base of the exponential backoff between retries, in seconds.
         dev_mode: allow plain ``http://`` to a loopback address (never to anything else).
         clock: returns the current time as an aware UTC datetime (injectable for tests).
+        strict: raise :class:`sdk.errors.ComplianceViolation` at the moment an event the
+            compliance check (:mod:`sdk.compliance`) would report happens - a permission asked
+            for before the user agreed to the policy, outside a feature that needs it, or
+            again within 48 hours of a refusal; a collection or transfer before consent or
+            after a withdrawal. The audit entry is written first. ``False`` (the default)
+            records and carries on; run ``python -m sdk.compliance DATA_DIR`` or
+            :func:`sdk.testing.compliance.assert_compliant` to see the findings. Meant for
+            development builds and tests.
 
     Raises:
         ConfigError: when a setting is invalid; the message names it.
@@ -89,6 +97,7 @@ class SdkConfig:
     backoff: float = 0.2
     dev_mode: bool = False
     clock: Callable[[], _dt.datetime] = field(default=_utcnow, compare=False, repr=False)
+    strict: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -102,6 +111,8 @@ class SdkConfig:
             raise ConfigError("connect_timeout and read_timeout must be positive numbers of seconds")
         if self.retries < 0:
             raise ConfigError("retries must be 0 or more")
+        if not isinstance(self.strict, bool):
+            raise ConfigError("strict must be True or False")
 
     def _check_endpoint(self, endpoint: str) -> None:
         if not isinstance(endpoint, str):

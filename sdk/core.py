@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .config import SdkConfig
 from .consent.ledger import LEDGER_FILENAME, ConsentLedger
-from .consent.record import ConsentRecord, Notice
+from .consent.facade import _MINORS_NAMESPACE, ConsentMixin, _missing_message
+from .consent.record import ConsentRecord
 from .errors import (
     ConfigError,
     ConsentError,
@@ -53,7 +54,7 @@ Mode = Literal["undecided", "full", "basic"]
 DOWNLOADS_DIRNAME = "downloads"
 
 
-class PrivacySdk:
+class PrivacySdk(ConsentMixin):
     """Consent, policy and basic-mode services for one app.
 
     Create it with :meth:`open`; close it with :meth:`close` or use it as a context manager.
@@ -82,6 +83,9 @@ class PrivacySdk:
         self._client_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._closed = False
+        self._keystore_backend: KeystoreBackend | None = None
+        self._init_consent()
+        ledger.use_keystore(self._signing_keystore)
 
     @classmethod
     def open(cls, config: SdkConfig, policy: Policy, *,
@@ -143,17 +147,6 @@ class PrivacySdk:
         """The pseudonymous install id (random uuid4) that consent records carry."""
         return self._ledger.subject_id
 
-    def _purposes(self) -> tuple[Any, ...]:
-        return tuple(self.policy.manifest.purposes)
-
-    def _notice(self) -> Notice:
-        manifest = self.policy.manifest
-        return Notice(
-            policy_version=str(manifest.version),
-            sha256=str(self.policy.sha256),
-            language=str(manifest.language),
-        )
-
     # -- policy ---------------------------------------------------------------------------
 
     def refresh_policy(self) -> Policy:
@@ -185,112 +178,6 @@ class PrivacySdk:
         self.policy = _policy_from_answer(answer)
         return self.policy
 
-    # -- consent state --------------------------------------------------------------------
-
-    @property
-    def mode(self) -> Mode:
-        """``undecided``: no decision for this policy version yet (prompt the user);
-        ``full``: the user agreed to the policy version in force;
-        ``basic``: the user declined (or withdrew): only basic functions (OBL-ACC-2).
-
-        A ``granted`` record for an older policy version counts as undecided: the user must
-        agree to the version in force (affirmative action, never "continued use"). A refusal
-        stays in force across versions; the user can agree later from the privacy centre.
-        """
-        latest = self._ledger.latest()
-        if latest is None:
-            return "undecided"
-        if latest.decision == "granted":
-            if latest.notice.policy_version == str(self.policy.manifest.version):
-                return "full"
-            return "undecided"
-        return "basic"
-
-    def needs_prompt(self) -> bool:
-        """True when the privacy prompt must be shown: no decision for this policy yet."""
-        return self.mode == "undecided"
-
-    def consent_purposes(self) -> tuple[str, ...]:
-        """Ids of the purposes :meth:`agree` grants: lawful basis ``consent`` and no separate
-        consent (those, e.g. sensitive data under PIPL art. 28-29, are asked for in context)."""
-        return tuple(
-            str(p.id)
-            for p in self._purposes()
-            if p.lawful_basis == "consent" and not getattr(p, "separate_consent", False)
-        )
-
-    def granted_purposes(self) -> frozenset[str]:
-        """Purposes the user has granted for the policy in force (empty unless mode is full)."""
-        latest = self._ledger.latest()
-        if (
-            latest is None
-            or latest.decision != "granted"
-            or latest.notice.policy_version != str(self.policy.manifest.version)
-        ):
-            return frozenset()
-        return frozenset(latest.purposes)
-
-    def agree(self, method: str = "explicit_button", *, sync: bool = True) -> ConsentRecord:
-        """Record that the user agreed to the policy in force (full mode).
-
-        The ``granted`` record covers :meth:`consent_purposes`. It is on disk before the SDK
-        tries to :meth:`sync` it. If the server cannot be reached the record stays pending and
-        is synced later, exactly once. The sync can take up to the configured timeouts and
-        retries: call this off the UI thread, or pass ``sync=False`` and call :meth:`sync`
-        from a worker.
-
-        Returns:
-            the stored record (``synced_at`` set when the sync succeeded).
-
-        Raises:
-            PolicyError: the policy declares no purpose that needs consent.
-            StorageError: the decision could not be stored; nothing was recorded.
-        """
-        purposes = self.consent_purposes()
-        if not purposes:
-            raise PolicyError(
-                "the policy manifest declares no purpose with lawful_basis 'consent' and "
-                "separate_consent false; there is nothing for the user to agree to"
-            )
-        record = self._record("granted", purposes, method)
-        if sync and self.config.endpoint is not None:
-            self._try_sync()
-        return self._ledger.get(record.record_id) or record
-
-    def disagree(self, method: str = "explicit_button") -> ConsentRecord:
-        """Record that the user declined: basic mode.
-
-        If the user had agreed before, this is a withdrawal (PIPL art. 15, OBL-DSR-4): see
-        :meth:`withdraw`. Otherwise the refusal is stored on the device only; nothing is sent.
-
-        Raises:
-            StorageError: the decision could not be stored.
-        """
-        latest = self._ledger.latest()
-        if latest is not None and latest.decision == "granted":
-            return self.withdraw(method)
-        return self._record("denied", self.consent_purposes(), method)
-
-    def withdraw(self, method: str = "explicit_button", *, sync: bool = True) -> ConsentRecord:
-        """Withdraw the consent given with :meth:`agree` (PIPL art. 15; OBL-DSR-4).
-
-        Takes effect on the device at once (mode becomes ``basic``, :meth:`require` refuses),
-        offline too; the ``withdrawn`` record is then synced like a grant, exactly once.
-        Processing done before the withdrawal stays as it was.
-
-        Raises:
-            ConsentError: there is no grant to withdraw.
-            StorageError: the withdrawal could not be stored; nothing was recorded.
-        """
-        latest = self._ledger.latest()
-        if latest is None or latest.decision != "granted":
-            raise ConsentError("there is no consent to withdraw; the user has not agreed")
-        record = self._record("withdrawn", tuple(latest.purposes), method)
-        self._end_session()
-        if sync and self.config.endpoint is not None:
-            self._try_sync()
-        return self._ledger.get(record.record_id) or record
-
     def _end_session(self) -> None:
         """After a withdrawal nothing more is processed for the account: forget the session
         cookie on the device at once, and end the session on the server when it is reachable."""
@@ -309,42 +196,6 @@ class PrivacySdk:
             log.warning("consent stored on the device; sending it failed (%s), it stays pending",
                         type(exc).__name__)
 
-    def _record(self, decision: str, purposes: tuple[str, ...], method: str) -> ConsentRecord:
-        if self._closed:
-            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
-        return self._ledger.record(
-            decision,
-            purposes,
-            self._notice(),
-            str(self.policy.manifest.controller.name),
-            method,
-        )
-
-    def require(self, purpose: str) -> None:
-        """Raise unless processing for *purpose* may go ahead.
-
-        Purposes with lawful basis ``consent`` need a ``granted`` record covering them for the
-        policy in force. Purposes with another lawful basis (e.g. contract necessity) still
-        need the user to have agreed to the policy (no processing before the user agrees,
-        MIIT rules) - i.e. mode ``full``.
-
-        Raises:
-            ConsentError: *purpose* is not declared in the policy manifest (OBL-PURP-1).
-            ConsentRequired: the user has not given that consent (``.purpose`` names it).
-        """
-        declared = {str(p.id): p for p in self._purposes()}
-        if purpose not in declared:
-            raise ConsentError(
-                f"purpose '{purpose}' is not declared in the policy manifest; declare it "
-                "(a new purpose needs a new policy version and fresh consent, OBL-PURP-1)"
-            )
-        granted = self.granted_purposes()
-        if declared[purpose].lawful_basis == "consent":
-            if purpose not in granted:
-                raise ConsentRequired(purpose)
-        elif not granted:
-            raise ConsentRequired(purpose)
-
     # -- sync -----------------------------------------------------------------------------
 
     def pending_sync(self) -> int:
@@ -352,14 +203,16 @@ class PrivacySdk:
         return self._ledger.pending_count()
 
     def sync(self) -> int:
-        """Send pending records to the server, oldest first, and mark each one synced.
+        """Send pending records to the server, oldest first, and mark each one synced; then,
+        when the user is logged in, pull the records made on the user's other devices and apply
+        them (latest wins; a withdrawal wins a tie; docs/consent.md "Sync").
 
         Safe to call repeatedly and from several threads: a record is sent with its
         ``record_id`` as ``Idempotency-Key``, so the server stores it once even when an answer
         was lost and the record is sent again.
 
         Returns:
-            how many records were synced by this call.
+            how many records were sent by this call.
 
         Raises:
             ConfigError: no endpoint is configured.
@@ -375,7 +228,24 @@ class PrivacySdk:
                     record.record_id, str(received_at) if received_at is not None else None
                 )
                 synced += 1
+            self._pull_remote(api)
         return synced
+
+    def _pull_remote(self, api: ApiClient) -> None:
+        """Apply the records of the account's other devices (only with a session cookie)."""
+        from .errors import NotLoggedIn
+
+        if not api.has_cookie():
+            return
+        try:
+            records, cursor = api.my_consent_records(after=self._ledger.remote_cursor)
+        except NotLoggedIn:
+            return
+        if records or cursor is not None:
+            before = self._snapshot()
+            added = self._ledger.add_remote(records, cursor)
+            if added:
+                self._notify(before, added[-1])
 
     # -- basic mode (OBL-ACC-2): no account, no consent, no identifier, no cookie -------------
 
@@ -404,6 +274,20 @@ class PrivacySdk:
 
     # -- encrypted storage and cookies (OBL-CK-1..3, OBL-SEC-2) -----------------------------
 
+    def _keystore_or_select(self) -> KeystoreBackend:
+        """The keystore given to :meth:`open`, else the one :func:`select_backend` picks (once)."""
+        with self._storage_lock:
+            if self._keystore_backend is None:
+                from .storage.keystore import select_backend
+
+                self._keystore_backend = self._keystore or select_backend(
+                    self._app_id, self.config.data_dir, passphrase=self._passphrase)
+            return self._keystore_backend
+
+    def _signing_keystore(self) -> KeystoreBackend:
+        """Where the consent ledger's device signing key is kept (docs/protocol.md "Proof")."""
+        return self._keystore_or_select()
+
     @property
     def store(self) -> EncryptedStore:
         """The encrypted on-device store (``data_dir/store.db``), opened on first use.
@@ -414,11 +298,9 @@ class PrivacySdk:
         """
         with self._storage_lock:
             if self._store is None:
-                from .storage.keystore import select_backend
                 from .storage.store import EncryptedStore
 
-                keystore = self._keystore or select_backend(
-                    self._app_id, self.config.data_dir, passphrase=self._passphrase)
+                keystore = self._keystore_or_select()
                 self._store = EncryptedStore(self.config.data_dir / "store.db", keystore,
                                              self.policy.manifest, clock=self.config.clock)
             return self._store
@@ -499,7 +381,14 @@ class PrivacySdk:
             ConsentRequired: the user has not agreed to the policy in force.
         """
         self.require("account")
-        return self.account.login(identifier, password, remember_me=remember_me)
+        session = self.account.login(identifier, password, remember_me=remember_me)
+        try:  # link this install to the account, so consent made elsewhere reaches it
+            self._api().link_subject(self.subject_id)
+            self.sync()
+        except TransportError as exc:
+            log.warning("logged in; linking consent records to the account failed (%s)",
+                        type(exc).__name__)
+        return session
 
     def logout(self) -> bool:
         """Log out on the server and forget the session cookie here (even when offline).
@@ -538,15 +427,21 @@ class PrivacySdk:
                 self._audit = AuditTrail(self.config.data_dir / AUDIT_FILENAME, self.config.clock)
             return self._audit
 
-    def collect(self, item_id: str, purpose: str) -> Any:
+    def collect(self, item_id: str, purpose: str, feature: str | None = None) -> Any:
         """The one gate in front of personal data: call it right before reading the value, e.g.
         ``privacy.collect("device_ip", "device_security")``; never pass it the value.
 
         Allowed when *item_id* and *purpose* are declared in the manifest, the item is declared
-        for that purpose, and either the purpose's lawful basis is ``consent`` and the user
-        granted it, or its basis is another one (contract, legal_obligation, ...) and the user
-        agreed to the policy in force (mode ``full``; no processing before the user agrees).
-        Every outcome, refusals too, is written to :attr:`audit` before this returns or raises.
+        for that purpose, and :meth:`require` allows the purpose (the policy agreed to; the
+        purpose's own consent when its lawful basis is consent; a guardian's consent for a
+        child), and, for sensitive personal information, the item's separate consent
+        (``item:<id>``, PIPL art. 29). Every outcome, refusals too, is written to :attr:`audit`
+        before this returns or raises.
+
+        Args:
+            item_id, purpose: manifest ids.
+            feature: the manifest feature (scenario) collecting it, shown in the
+                "personal information collected" list.
 
         Returns:
             the :class:`sdk.audit.AuditEntry` written (``lawful_basis`` says on which basis).
@@ -555,20 +450,19 @@ class PrivacySdk:
             UndeclaredPurpose: the manifest declares no such purpose (OBL-PURP-1).
             UndeclaredDataItem: (a ``ConsentError``) no such data item (OBL-SEC-3).
             ConsentError: the item is not declared for that purpose (OBL-PURP-1).
-            ConsentRequired: consent not granted, or the user has not agreed to the policy.
+            ConsentRequired: ``.scopes`` names the consent still missing.
             StorageError: the audit entry could not be written; do not collect.
         """
-        from .errors import UndeclaredDataItem
-        from .errors import UndeclaredPurpose
+        from .errors import UndeclaredDataItem, UndeclaredPurpose
 
         if self._closed:
             raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
         trail = self.audit
-        manifest = self.policy.manifest
-        declared = {str(p.id): p for p in manifest.purposes}
-        items = {str(i.id): i for i in manifest.data_items}
+        declared = self._purpose_map()
+        items = self._item_map()
         basis = str(declared[purpose].lawful_basis) if purpose in declared else None
         error: ConsentError | None = None
+        reason = "consent_granted" if basis == "consent" else "lawful_basis"
         if purpose not in declared:
             reason, error = "undeclared_purpose", UndeclaredPurpose(purpose)
         elif item_id not in items:
@@ -577,22 +471,216 @@ class PrivacySdk:
             reason, error = "item_not_for_purpose", ConsentError(
                 f"data item '{item_id}' is not declared for purpose '{purpose}'; declared "
                 f"purposes: {', '.join(items[item_id].purposes)} (OBL-PURP-1)")
-        elif basis == "consent":
-            if purpose in self.granted_purposes():
-                reason = "consent_granted"
-            else:
-                reason, error = "consent_required", ConsentRequired(purpose)
-        elif self.mode == "full":
-            reason = "lawful_basis"
         else:
-            reason, error = "policy_not_accepted", ConsentRequired(
-                purpose, f"purpose '{purpose}' (lawful basis {basis}) needs the user to agree to "
-                "the privacy policy first; show the privacy prompt and retry after they agree")
+            missing = self._missing_for_purpose(purpose)
+            if items[item_id].sensitive and not self.state(f"item:{item_id}").granted:
+                missing += (f"item:{item_id}",)
+            if missing:
+                reason = _refusal_reason(missing)
+                error = ConsentRequired(purpose, _missing_text(item_id, purpose, basis, missing),
+                                        missing)
         entry = trail.record(item_id, purpose, basis,
-                             "refused" if error is not None else "allowed", reason)
+                             "refused" if error is not None else "allowed", reason,
+                             feature=feature)
         if error is not None:
             raise error
+        self._check_compliance(entry)
         return entry
+
+    def record_permission(self, permission: str, feature: str | None, outcome: str, *,
+                          user_initiated: bool = False) -> Any:
+        """Write an OS permission event to the audit trail: each system prompt shown
+        (``requested``) and its answer (``granted``, ``denied``, ``permanently_denied``), and
+        ``revoked`` when the user switched it off in settings (OBL-PERM-1..4). The permission
+        facade calls this; apps with their own permission code should too.
+
+        The event is checked at once against the scanners' rules (:mod:`sdk.compliance`:
+        before the privacy consent, outside a feature that needs the permission, asked again
+        within 48 h of a refusal). With ``SdkConfig(strict=True)`` a violation raises after the
+        event is written; otherwise it is logged as a warning (kind only, no personal data).
+
+        Returns:
+            the :class:`sdk.audit.AuditEntry` written.
+
+        Raises:
+            ValueError: *outcome* is not a permission outcome, or *permission* is empty.
+            ComplianceViolation: strict mode, and the event breaks a rule (``.finding``).
+            StorageError: the event could not be written.
+        """
+        if self._closed:
+            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
+        entry = self.audit.record_permission(permission, feature, outcome,
+                                             user_initiated=user_initiated)
+        self._check_compliance(entry)
+        return entry
+
+    def _check_compliance(self, entry: Any) -> None:
+        """Strict mode raises :class:`ComplianceViolation` for an entry that breaks a rule of
+        :mod:`sdk.compliance`; otherwise a permission event that does is logged."""
+        if not self.config.strict and entry.kind != "permission":
+            return  # the gates refuse what the rules forbid; only strict mode re-checks them
+        from . import compliance
+
+        found = compliance.violation(entry, self.audit, self._ledger,
+                                     manifest=self.policy.manifest)
+        if found is None:
+            return
+        if self.config.strict:
+            from .errors import ComplianceViolation
+
+            raise ComplianceViolation(found)
+        log.warning("privacy rule broken: %s (%s)", found.kind, found.subject or found.item)
+
+    def share(self, recipient: str, items: Iterable[str], feature: str | None = None) -> list[Any]:
+        """The gate in front of giving personal information to a third party (PIPL art. 23;
+        OBL-SH-1): call it right before the transfer, never with the values.
+
+        Allowed when *recipient* is declared, receives each of *items* according to the
+        manifest, the user agreed to the policy, granted the recipient's separate consent
+        (``recipient:<id>``), the purpose's consent and, for sensitive items, ``item:<id>``.
+        All or nothing: one item refused refuses the transfer. Each item's outcome is written
+        to :attr:`audit` (kind ``transfer``) before this returns or raises; allowed transfers
+        appear in :meth:`third_party_sharing`.
+
+        Returns:
+            the audit entries written, one per item.
+
+        Raises:
+            ConsentError: the recipient is not declared, or an item is not declared for it.
+            ConsentRequired: ``.scopes`` names the consents still missing.
+            StorageError: the audit entries could not be written; do not transfer.
+        """
+        if self._closed:
+            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
+        if isinstance(items, str):
+            raise ConsentError("items must be a list of data item ids, not a single string")
+        wanted = tuple(dict.fromkeys(items))
+        if not wanted:
+            raise ConsentError("items must name at least one data item to share")
+        trail = self.audit
+        target = self._recipient_map().get(recipient)
+        purpose = str(target.purpose) if target is not None else ""
+        basis = str(self._purpose_map()[purpose].lawful_basis) if target is not None else None
+        error: ConsentError | None = None
+        reason = "consent_granted"
+        if target is None:
+            reason, error = "undeclared_recipient", ConsentError(
+                f"recipient '{recipient}' is not declared in the policy manifest; declare it "
+                "(a new recipient is a major policy change needing fresh consent, OBL-SH-2)")
+        elif any(i not in tuple(target.items) for i in wanted):
+            odd = [i for i in wanted if i not in tuple(target.items)]
+            reason, error = "item_not_for_recipient", ConsentError(
+                f"recipient '{recipient}' is not declared to receive {', '.join(odd)}; it "
+                f"receives {', '.join(target.items)} (OBL-SH-1)")
+        else:
+            missing = self._missing_for_purpose(purpose)
+            missing += tuple(s for s in [f"recipient:{recipient}"] + [
+                f"item:{i}" for i in wanted if self._item_map()[i].sensitive]
+                if not self.state(s).granted)
+            if missing:
+                reason = _refusal_reason(missing)
+                if reason == "consent_required" and missing[0].startswith("recipient:"):
+                    reason = "separate_consent_required"
+                error = ConsentRequired(purpose, _missing_message(
+                    f"sharing with {recipient}", missing), missing)
+        outcome = "refused" if error is not None else "allowed"
+        entries = [trail.record_transfer(recipient, i, purpose, outcome, reason,
+                                         lawful_basis=basis, feature=feature) for i in wanted]
+        if error is not None:
+            raise error
+        for entry in entries:
+            self._check_compliance(entry)
+        return entries
+
+    # -- the two lists users can open (privacy centre), and the controller's contact -----------
+
+    @property
+    def controller(self) -> Any:
+        """The personal information handler and its contact (name, ``contact_email``,
+        ``address``) from the policy manifest, for the privacy centre (OBL-CON-1)."""
+        return self.policy.manifest.controller
+
+    def collected_personal_information(self) -> list[dict[str, Any]]:
+        """"Personal information collected" on this device, from the audit trail (never the
+        values): one row per data item and purpose, in manifest order.
+
+        Returns:
+            ``[{"item", "item_name", "purpose", "purpose_name", "scenarios" (feature names),
+            "count", "last_at" (RFC 3339 UTC)}]``; empty when nothing was collected.
+        """
+        try:
+            rows = self.audit.collected_summary()
+        except StorageError:
+            return []
+        items, purposes = self._item_map(), self._purpose_map()
+        features = {str(f.id): str(f.name) for f in self.policy.manifest.features}
+        order = {i: n for n, i in enumerate(items)}
+        return [
+            {"item": r.item, "item_name": str(items[r.item].name) if r.item in items else r.item,
+             "purpose": r.purpose,
+             "purpose_name": str(purposes[r.purpose].name) if r.purpose in purposes else r.purpose,
+             "scenarios": tuple(features.get(f, f) for f in r.features),
+             "count": r.count, "last_at": r.last_at}
+            for r in sorted(rows, key=lambda r: (order.get(r.item, len(order)), r.purpose))
+        ]
+
+    def third_party_sharing(self) -> list[dict[str, Any]]:
+        """"Shared with third parties": every recipient the manifest declares (name, contact,
+        items, purpose, transfer method), the state of its separate consent, and the transfers
+        actually made from this device (from the audit trail).
+
+        Returns:
+            ``[{"recipient", "name", "contact", "purpose", "purpose_name", "items",
+            "item_names", "method", "consent" (a status), "transfers", "last_at"}]``.
+        """
+        try:
+            rows = self.audit.transfer_summary()
+        except StorageError:
+            rows = []
+        items, purposes = self._item_map(), self._purpose_map()
+        out = []
+        for rid, r in self._recipient_map().items():
+            mine = [row for row in rows if row.recipient == rid]
+            out.append({
+                "recipient": rid, "name": str(r.name), "contact": str(r.contact),
+                "purpose": str(r.purpose),
+                "purpose_name": str(purposes[str(r.purpose)].name),
+                "items": tuple(r.items),
+                "item_names": tuple(str(items[i].name) for i in r.items if i in items),
+                "method": str(r.transfer_method),
+                "consent": self.state(f"recipient:{rid}").status,
+                "transfers": sum(row.count for row in mine),
+                "last_at": max((row.last_at for row in mine), default=None),
+            })
+        return out
+
+    def server_personal_information(self) -> list[dict[str, Any]]:
+        """What the server holds for the logged-in account (``GET /v1/me/personal-information``).
+
+        Raises:
+            NotLoggedIn: no session; TransportError: the server cannot be reached.
+        """
+        return self._api().my_personal_information()
+
+    def server_third_party_transfers(self) -> list[dict[str, Any]]:
+        """Transfers the server made for the account (``GET /v1/me/third-party-transfers``).
+
+        Raises:
+            NotLoggedIn: no session; TransportError: the server cannot be reached.
+        """
+        return self._api().my_third_party_transfers()
+
+    def _delete_minor_data(self) -> None:
+        """OBL-MIN-1: personal information collected from a child without a guardian's consent
+        is deleted: the session ends and the encrypted store is emptied, except the birth date
+        that keeps the rule in force; each deletion is written to the audit trail."""
+        self._end_session()
+        store = self.store
+        for entry in store.entries():
+            if entry.namespace == _MINORS_NAMESPACE:
+                continue
+            store.delete(entry.namespace, entry.key)
+            self.audit.record_deletion(entry.namespace, entry.purpose, "guardian_consent_missing")
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -640,3 +728,23 @@ def _policy_from_answer(answer: Mapping[str, Any]) -> Policy:
     policy = Policy.from_json(answer)
     _check_policy(policy)
     return policy
+
+
+def _refusal_reason(missing: tuple[str, ...]) -> str:
+    """The audit reason code for the first missing scope (sdk.audit.REASONS)."""
+    first = missing[0]
+    if first == "policy":
+        return "policy_not_accepted"
+    if first == "guardian":
+        return "guardian_consent_required"
+    if first.startswith("item:"):
+        return "separate_consent_required"
+    return "consent_required"
+
+
+def _missing_text(item_id: str, purpose: str, basis: str | None, missing: tuple[str, ...]) -> str:
+    if missing[0] == "policy":
+        return (f"purpose '{purpose}' (lawful basis {basis}) needs the user to agree to the "
+                "privacy policy first; show the privacy prompt and retry after they agree")
+    return (f"collecting '{item_id}' for '{purpose}' needs consent that is missing: "
+            f"{', '.join(missing)}; ask the user for each and retry")

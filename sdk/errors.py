@@ -15,7 +15,8 @@ Tree::
     ├── ConsentError
     │   ├── ConsentRequired    an action needs a consent the user has not given
     │   ├── UndeclaredPurpose  a purpose the policy manifest does not declare (OBL-PURP-1, OBL-CK-2)
-    │   └── UndeclaredDataItem a data item the policy manifest does not declare (OBL-SEC-3)
+    │   ├── UndeclaredDataItem a data item the policy manifest does not declare (OBL-SEC-3)
+    │   └── ComplianceViolation  strict mode: an event the compliance check reports; ``finding``
     ├── StorageError           the on-device store (SQLite) failed or is corrupt
     │   └── IntegrityError     a sealed value was tampered with, moved or rolled back; ``key`` names it
     ├── KeystoreError          the OS keystore cannot give the wrapping key
@@ -37,6 +38,11 @@ with ``raise ... from`` so the cause stays attached for debugging.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .compliance import Finding
+
 __all__ = [
     "SdkError",
     "ConfigError",
@@ -49,6 +55,7 @@ __all__ = [
     "ConsentRequired",
     "UndeclaredPurpose",
     "UndeclaredDataItem",
+    "ComplianceViolation",
     "StorageError",
     "IntegrityError",
     "KeystoreError",
@@ -104,11 +111,15 @@ class ConsentRequired(ConsentError):
     """The action needs a consent the user has not given (PIPL art. 13(1), 14).
 
     Attributes:
-        purpose: id of the purpose that needs consent.
+        purpose: id of the purpose (or, from ``require_feature``, the feature) that needs consent.
+        scopes: the consent scopes still missing (docs/consent.md "Scopes"), e.g.
+            ``("policy",)`` or ``("item:id_number", "recipient:ca")``; ask for each in turn.
     """
 
-    def __init__(self, purpose: str, message: str | None = None) -> None:
+    def __init__(self, purpose: str, message: str | None = None,
+                 scopes: tuple[str, ...] = ()) -> None:
         self.purpose = purpose
+        self.scopes = tuple(scopes)
         super().__init__(
             message
             or f"consent for purpose '{purpose}' has not been given; ask the user first "
@@ -145,6 +156,26 @@ class UndeclaredDataItem(ConsentError):
             message
             or f"data item '{item}' is not declared in the policy manifest; declare it there "
             "(with its purposes, lawful basis and retention) before collecting it"
+        )
+
+
+class ComplianceViolation(ConsentError):
+    """Strict mode (``SdkConfig(strict=True)``): an event just recorded in the audit trail is
+    one that :mod:`sdk.compliance` reports, e.g. a permission asked for before the user agreed
+    to the policy, or asked again within 48 hours of a refusal. Raised right after the audit
+    entry is written, so the trail still shows what happened.
+
+    Attributes:
+        finding: the :class:`sdk.compliance.Finding` (kind, item, purpose, time, subject,
+            feature; never a value).
+    """
+
+    def __init__(self, finding: Finding, message: str | None = None) -> None:
+        self.finding = finding
+        super().__init__(
+            message
+            or f"compliance violation (strict mode): {finding}; fix the app so it does not "
+            "happen (see sdk.compliance for what each kind means)"
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import TypeAdapter
 
 from .accounts import AccountService
 from .content import load_templates
@@ -68,7 +69,7 @@ def _build_openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, adjusted to what the server really does.
 
     - ``ConsentRecord`` (the POST body, validated by hand so the Idempotency-Key is checked
-      first) is added to the components.
+      first) is added to the components: one of ``ConsentRecordV1``, ``ConsentRecordV2``.
     - 422 answers use ``ErrorBody``, not FastAPI's ``HTTPValidationError``.
     - ``Idempotency-Key`` is shown as required (it is checked by hand to answer 400, not 422).
     """
@@ -76,10 +77,17 @@ def _build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     components: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
-    record = ConsentRecord.model_json_schema(ref_template="#/components/schemas/{model}")
+    record = TypeAdapter(ConsentRecord).json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in record.pop("$defs", {}).items():
         components.setdefault(name, sub)
-    components["ConsentRecord"] = record
+    record.pop("anyOf", None)
+    components["ConsentRecord"] = {
+        "oneOf": [
+            {"$ref": "#/components/schemas/ConsentRecordV1"},
+            {"$ref": "#/components/schemas/ConsentRecordV2"},
+        ],
+        "description": "schema_version 1 or 2 (docs/protocol.md, \"Consent record\")",
+    }
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
             for param in operation.get("parameters", []):

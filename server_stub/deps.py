@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Cookie, Depends, Header, Request
 
+from .accounts import SESSION_COOKIE, AccountService, expired_session_cookie
 from .content import Template
 from .errors import ApiError
 from .settings import Settings
-from .store import Store
+from .store import AccountRow, Store
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -26,6 +27,10 @@ __all__ = [
     "TemplatesDep",
     "IdempotencyKey",
     "RawBody",
+    "AccountsDep",
+    "SessionCookie",
+    "OptionalAccount",
+    "LoggedInAccount",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -88,6 +93,40 @@ def idempotency_key(
     return key
 
 
+def get_accounts(request: Request) -> AccountService:
+    """The app's :class:`AccountService`."""
+    service: AccountService = request.app.state.accounts
+    return service
+
+
+SessionCookie = Annotated[
+    str | None, Cookie(alias=SESSION_COOKIE, description="the session token set by POST /v1/sessions")
+]
+
+
+def optional_account(
+    accounts: Annotated[AccountService, Depends(get_accounts)], sid: SessionCookie = None
+) -> AccountRow | None:
+    """The account of the request's session cookie, or None (no cookie, ended or expired)."""
+    return accounts.session_account(sid)
+
+
+def logged_in_account(
+    accounts: Annotated[AccountService, Depends(get_accounts)], sid: SessionCookie = None
+) -> AccountRow:
+    """The account of the request's session cookie.
+
+    Raises:
+        ApiError: 401 ``not_logged_in``; when a cookie was sent (its session ended or
+            expired) the answer also clears it.
+    """
+    account = accounts.session_account(sid)
+    if account is None:
+        headers = {"Set-Cookie": expired_session_cookie()} if sid else None
+        raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)", headers=headers)
+    return account
+
+
 async def raw_body(request: Request) -> bytes:
     """The request body as bytes, at most :data:`MAX_BODY_BYTES`.
 
@@ -114,3 +153,6 @@ PolicyDirDep = Annotated[Path, Depends(get_policy_dir)]
 TemplatesDep = Annotated[Mapping[str, Template], Depends(get_templates)]
 IdempotencyKey = Annotated[str, Depends(idempotency_key)]
 RawBody = Annotated[bytes, Depends(raw_body)]
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+OptionalAccount = Annotated[AccountRow | None, Depends(optional_account)]
+LoggedInAccount = Annotated[AccountRow, Depends(logged_in_account)]

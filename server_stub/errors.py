@@ -8,11 +8,15 @@ Codes::
 
     400 idempotency_key_required   POST without an Idempotency-Key header
     400 invalid_idempotency_key    Idempotency-Key longer than 255 or not visible ASCII
+    401 not_logged_in              GET /v1/me and /v1/me/...: no valid session cookie
     404 not_found                  no such path (a template id holding '/' included)
     404 template_not_found         unknown template id (one path segment)
     405 method_not_allowed
     409 idempotency_key_reused     same key, different body (or different endpoint)
     409 consent_record_exists      record_id already stored under another Idempotency-Key
+    409 subject_key_mismatch       a version 2 record signed by another key than the one
+                                   pinned for its subject_id
+    409 subject_linked_elsewhere   the subject_id is already linked to another account
     413 body_too_large             request body over 64 KiB
     422 invalid_consent_record     body is not a valid consent record (or not JSON, or JSON
                                    nested deeper than MAX_JSON_DEPTH, or with NaN / a number
@@ -51,7 +55,9 @@ logger = logging.getLogger("server_stub")
 
 #: Error types whose pydantic message is safe to show: it is either written in this package
 #: or derived from the schema only, never from the input.
-_OWN_MESSAGES = frozenset({"uuid4_format", "rfc3339_utc", "sha256_hex", "schema_version"})
+_OWN_MESSAGES = frozenset(
+    {"uuid4_format", "rfc3339_utc", "sha256_hex", "schema_version", "scope_format"}
+)
 
 _TYPE_TEXT: Mapping[str, str] = {
     "missing": "is required",
@@ -129,6 +135,11 @@ def _error_text(err: Mapping[str, Any]) -> str:
     kind = str(err.get("type", ""))
     if kind in _OWN_MESSAGES:
         return str(err.get("msg", "is invalid"))
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = (err.get("ctx") or {}).get("ge" if kind == "greater_than_equal" else "gt")
+        if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+            return f"must be {'at least' if kind == 'greater_than_equal' else 'more than'} {bound}"
+        return "is too small"
     if kind == "literal_error":
         expected = (err.get("ctx") or {}).get("expected")
         return f"must be {expected}" if expected else "has a value that is not allowed"

@@ -1,13 +1,26 @@
 """Pydantic models of the wire protocol v1 (docs/protocol.md): request validation and the
-schemas published in ``/openapi.json``."""
+schemas published in ``/openapi.json``.
+
+Consent records come in two schema versions: :class:`ConsentRecordV1` and
+:class:`ConsentRecordV2`; :data:`ConsentRecord` is either (``schema_version`` decides).
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    model_validator,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -16,9 +29,23 @@ __all__ = [
     "ErrorBody",
     "Health",
     "Notice",
+    "Controller",
+    "Guardian",
+    "Proof",
+    "ConsentRecordV1",
+    "ConsentRecordV2",
     "ConsentRecord",
+    "consent_record_model",
+    "StoredConsentRecordV1",
+    "StoredConsentRecordV2",
     "StoredConsentRecord",
     "ConsentRecordList",
+    "AccountConsentRecord",
+    "AccountConsentRecordList",
+    "PersonalInformationItem",
+    "PersonalInformationList",
+    "Transfer",
+    "TransferList",
     "PolicyOut",
     "TemplateSummary",
     "TemplateList",
@@ -64,8 +91,28 @@ def _sha256_hex(value: str) -> str:
 
 
 def _schema_version(value: int) -> int:
-    if value != 1:
-        raise PydanticCustomError("schema_version", "must be 1")
+    if value not in (1, 2):
+        raise PydanticCustomError("schema_version", "must be 1 or 2")
+    return value
+
+
+def _schema_version_2(value: int) -> int:
+    if value != 2:
+        raise PydanticCustomError("schema_version", "must be 2")
+    return value
+
+
+#: ``scope`` of a version 2 record (docs/consent.md, "Scopes").
+SCOPE_PATTERN = r"^(policy|guardian|minors_notice|(purpose|item|recipient):[A-Za-z0-9_.-]+)$"
+_SCOPE = re.compile(SCOPE_PATTERN)
+
+
+def _scope(value: str) -> str:
+    if not _SCOPE.match(value):
+        raise PydanticCustomError(
+            "scope_format",
+            "must be policy, guardian, minors_notice, purpose:<id>, item:<id> or recipient:<id>",
+        )
     return value
 
 
@@ -112,8 +159,12 @@ class Notice(BaseModel):
     language: NonEmptyStr = Field(examples=["zh-CN"])
 
 
-class ConsentRecord(BaseModel):
-    """A consent record as sent by the device (docs/protocol.md, "Consent record").
+Sha256Hex = Annotated[StrictStr, AfterValidator(_sha256_hex)]
+
+
+class ConsentRecordV1(BaseModel):
+    """A version 1 consent record (docs/protocol.md, "Consent record"): the fields of the first
+    block only, ``controller`` a string.
 
     Unknown extra fields are allowed (forward compatibility) and stored as received.
     """
@@ -133,16 +184,173 @@ class ConsentRecord(BaseModel):
     created_at: Rfc3339Utc
 
 
-class StoredConsentRecord(ConsentRecord):
-    """A consent record as stored: the record as received plus the server's receipt time."""
+class Controller(BaseModel):
+    """The personal information handler of a version 2 record."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: NonEmptyStr
+    contact: NonEmptyStr = Field(description="contact for personal information matters")
+
+
+class Guardian(BaseModel):
+    """Who gave a guardian's consent: the relationship and a keyed digest of the ID number."""
+
+    model_config = ConfigDict(extra="allow")
+
+    relationship: Literal["parent", "guardian"]
+    id_digest: Sha256Hex = Field(description="hex HMAC-SHA256 of the guardian's ID number")
+
+
+class Proof(BaseModel):
+    """Hash chain and signature of a version 2 record (docs/protocol.md, "Proof").
+
+    The shapes are checked here; the signature itself by ``sdk.consent.proof.verify_record``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["Ed25519-JCS-2026"]
+    public_key: NonEmptyStr | None = Field(
+        description="base64url, 32 bytes (Ed25519); null with signature null: an unsigned record")
+    seq: StrictInt = Field(ge=1, description="1, 2, 3 ... on this device, no gaps")
+    prev_hash: Sha256Hex = Field(description="hex SHA-256 of the device's previous record; 64 zeros for seq 1")
+    signature: NonEmptyStr | None = Field(
+        description="base64url, 64 bytes (Ed25519); null when the device had no keystore")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Proof:
+        if (self.public_key is None) != (self.signature is None):
+            raise ValueError("public_key and signature are both set (signed) or both null (unsigned)")
+        return self
+
+
+class ConsentRecordV2(BaseModel):
+    """A version 2 consent record (docs/protocol.md, "Consent record"): ISO/IEC TS 27560 fields
+    plus ``proof``. ``purposes`` may be empty (a record of one data item or recipient);
+    ``guardian`` is required for ``consent_type`` ``guardian`` and null or absent otherwise
+    (checked by the route, which names the field).
+
+    Unknown extra fields are allowed (forward compatibility) and stored as received.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: Annotated[StrictInt, AfterValidator(_schema_version_2)] = Field(examples=[2])
+    record_id: Uuid4Str = Field(description="chosen by the device; also the Idempotency-Key")
+    subject_id: Uuid4Str = Field(description="pseudonymous install id, never a device identifier")
+    notice: Notice
+    controller: Controller
+    decision: Literal["granted", "denied", "withdrawn"]
+    scope: Annotated[StrictStr, AfterValidator(_scope)] = Field(
+        json_schema_extra={"pattern": SCOPE_PATTERN}, examples=["policy", "purpose:marketing"]
+    )
+    consent_type: Literal["policy", "purpose", "separate", "guardian", "notice"]
+    purposes: list[NonEmptyStr]
+    pi_categories: list[NonEmptyStr] = Field(description="data item ids (27560: PII categories)")
+    recipients: list[NonEmptyStr] = Field(description="recipient ids (27560: third parties)")
+    retention: dict[str, NonEmptyStr] = Field(
+        description="data item id -> ISO 8601 duration or until_account_cancelled"
+    )
+    withdrawal: NonEmptyStr = Field(description="how to withdraw, in the policy's language")
+    lawful_basis: NonEmptyStr = Field(examples=["consent"])
+    method: NonEmptyStr = Field(examples=["explicit_button"])
+    jurisdiction: NonEmptyStr = Field(examples=["CN"])
+    created_at: Rfc3339Utc
+    guardian: Guardian | None = None
+    proof: Proof
+
+
+#: A consent record of either version (the POST body).
+ConsentRecord = Annotated[Union[ConsentRecordV1, ConsentRecordV2], Field(union_mode="left_to_right")]
+
+
+def consent_record_model(record: dict[str, Any]) -> type[ConsentRecordV1] | type[ConsentRecordV2]:
+    """The model to validate *record* with: version 2 for ``schema_version`` the integer 2,
+    else version 1 (whose check of ``schema_version`` then names that field)."""
+    version = record.get("schema_version")
+    return ConsentRecordV2 if type(version) is int and version == 2 else ConsentRecordV1
+
+
+class StoredConsentRecordV1(ConsentRecordV1):
+    """A version 1 record as stored: the record as received plus the server's receipt time."""
 
     received_at: Rfc3339Utc = Field(description="when the server stored it, RFC 3339 UTC")
+
+
+class StoredConsentRecordV2(ConsentRecordV2):
+    """A version 2 record as stored: the record as received plus the server's receipt time."""
+
+    received_at: Rfc3339Utc = Field(description="when the server stored it, RFC 3339 UTC")
+
+
+StoredConsentRecord = Union[StoredConsentRecordV1, StoredConsentRecordV2]
 
 
 class ConsentRecordList(BaseModel):
     """Answer of ``GET /v1/consent-records``: the subject's records in the order received."""
 
     records: list[StoredConsentRecord]
+
+
+class AccountConsentRecordV1(StoredConsentRecordV1):
+    """A version 1 record of one of the account's subjects, with its server cursor."""
+
+    cursor: int = Field(description="the server's sequence number; pass as ?after= to page on")
+
+
+class AccountConsentRecordV2(StoredConsentRecordV2):
+    """A version 2 record of one of the account's subjects, with its server cursor."""
+
+    cursor: int = Field(description="the server's sequence number; pass as ?after= to page on")
+
+
+AccountConsentRecord = Union[AccountConsentRecordV1, AccountConsentRecordV2]
+
+
+class AccountConsentRecordList(BaseModel):
+    """Answer of ``GET /v1/me/consent-records``."""
+
+    records: list[AccountConsentRecord]
+    cursor: int | None = Field(
+        description="the last record's cursor; the given ?after= when there is none; "
+        "null when neither"
+    )
+
+
+# -- the account's own data (docs/protocol.md, "What the server holds") ---------------------
+
+
+class PersonalInformationItem(BaseModel):
+    """One kind of personal information the server holds about the account (no values)."""
+
+    item: str = Field(description="data item id of the policy manifest", examples=["login_account"])
+    purpose: str = Field(description="purpose id of the policy manifest", examples=["account"])
+    count: int = Field(description="how many are held")
+    last_at: str | None = Field(description="when the latest one was stored, RFC 3339 UTC; null if unknown")
+    held: str = Field(description="in what form it is held", examples=["Argon2id hash only"])
+
+
+class PersonalInformationList(BaseModel):
+    """Answer of ``GET /v1/me/personal-information``."""
+
+    items: list[PersonalInformationItem]
+
+
+class Transfer(BaseModel):
+    """One giving of the account's personal information to a third party."""
+
+    recipient: str = Field(description="recipient id of the policy manifest", examples=["ca"])
+    items: list[str] = Field(description="data item ids", examples=[["real_name", "id_number"]])
+    purpose: str = Field(examples=["certificate"])
+    method: str = Field(description="how it was transferred")
+    time: str = Field(description="RFC 3339 UTC")
+
+
+class TransferList(BaseModel):
+    """Answer of ``GET /v1/me/third-party-transfers``."""
+
+    transfers: list[Transfer]
 
 
 class PolicyOut(BaseModel):

@@ -13,6 +13,13 @@ Tables::
         identifier: normalised (E.164 or lower-case email); password_hash: Argon2id only
     sessions(token_sha256 PRIMARY KEY, account_id, expires_at)
         token_sha256: hex SHA-256 of the session cookie; the token itself is never stored
+    subject_keys(subject_id PRIMARY KEY, public_key, first_seen_at)
+        the first device public key seen in a version 2 record of the subject (key pinning)
+    account_subjects(subject_id PRIMARY KEY, account_id, linked_at)
+        which pseudonymous install ids belong to which account (cross-device sync); a subject
+        belongs to at most one account
+    transfers(seq, account_id, recipient, items, purpose, method, time)
+        personal information given to third parties; items: JSON array of data item ids
 """
 
 from __future__ import annotations
@@ -33,7 +40,10 @@ __all__ = [
     "IdempotencyKeyReused",
     "ConsentRecordExists",
     "AccountExists",
+    "SubjectKeyMismatch",
+    "SubjectLinkedElsewhere",
     "AccountRow",
+    "AccountInventory",
     "utc_now_rfc3339",
 ]
 
@@ -61,6 +71,27 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at   REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS subject_keys (
+    subject_id    TEXT PRIMARY KEY,
+    public_key    TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS account_subjects (
+    subject_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    linked_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS account_subjects_by_account ON account_subjects (account_id);
+CREATE TABLE IF NOT EXISTS transfers (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    items      TEXT NOT NULL,
+    purpose    TEXT NOT NULL,
+    method     TEXT NOT NULL,
+    time       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_by_account ON transfers (account_id, seq);
 CREATE TABLE IF NOT EXISTS idempotency (
     key         TEXT PRIMARY KEY,
     endpoint    TEXT NOT NULL,
@@ -87,6 +118,34 @@ class ConsentRecordExists(Exception):
 
 class AccountExists(Exception):
     """An account with this identifier already exists."""
+
+
+class SubjectKeyMismatch(Exception):
+    """A version 2 record of a subject carries another public key than the one pinned for it."""
+
+
+class SubjectLinkedElsewhere(Exception):
+    """The subject is already linked to another account."""
+
+
+@dataclass(frozen=True)
+class AccountInventory:
+    """Counts of what the store holds about one account (no values): the source of
+    ``GET /v1/me/personal-information``.
+
+    Times are RFC 3339 UTC or None.
+    """
+
+    account_created_at: str
+    registration_fingerprints: int
+    sessions: int
+    linked_subjects: int
+    last_linked_at: str | None
+    consent_records: int
+    last_received_at: str | None
+    pinned_keys: int
+    transfers: int
+    last_transfer_at: str | None
 
 
 @dataclass(frozen=True)
@@ -220,6 +279,25 @@ class Store:
             raise ConsentRecordExists(record_id) from exc
         return received_at
 
+    @staticmethod
+    def pin_subject_key(conn: sqlite3.Connection, subject_id: str, public_key: str) -> None:
+        """Remember the first public key seen for ``subject_id`` (inside a transaction of
+        :meth:`run_idempotent`); a later record of the subject must carry the same key.
+
+        Raises:
+            SubjectKeyMismatch: another key is pinned for this subject.
+        """
+        row = conn.execute(
+            "SELECT public_key FROM subject_keys WHERE subject_id = ?", (subject_id,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO subject_keys (subject_id, public_key, first_seen_at) VALUES (?, ?, ?)",
+                (subject_id, public_key, utc_now_rfc3339()),
+            )
+        elif row[0] != public_key:
+            raise SubjectKeyMismatch()
+
     def consent_records(self, subject_id: str) -> list[dict[str, Any]]:
         """The subject's consent records in the order received, each with ``received_at``.
 
@@ -324,3 +402,166 @@ class Store:
         with self._connect() as conn:
             cursor = conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
         return cursor.rowcount == 1
+
+    # -- account <-> subject links, the account's records, transfers (cross-device sync, DSR) --
+
+    def link_subject(self, subject_id: str, account_id: str) -> bool:
+        """Link a pseudonymous install id to an account. Idempotent.
+
+        Returns:
+            True when the link is new, False when it already existed for this account.
+
+        Raises:
+            SubjectLinkedElsewhere: the subject is linked to another account (links never move).
+        """
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT account_id FROM account_subjects WHERE subject_id = ?", (subject_id,)
+                ).fetchone()
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO account_subjects (subject_id, account_id, linked_at)"
+                        " VALUES (?, ?, ?)",
+                        (subject_id, account_id, utc_now_rfc3339()),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if row is not None and row[0] != account_id:
+            raise SubjectLinkedElsewhere()
+        return row is None
+
+    def account_consent_records(
+        self, account_id: str, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The records of every subject linked to the account, in server order.
+
+        Args:
+            after: only records whose ``seq`` is greater (a cursor from an earlier answer).
+
+        Returns:
+            ``[{...record as received..., "received_at": ..., "cursor": <seq>}, ...]``.
+        """
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT c.seq, c.record, c.received_at FROM consent_records c"
+                " JOIN account_subjects l ON l.subject_id = c.subject_id"
+                " WHERE l.account_id = ? AND c.seq > ? ORDER BY c.seq",
+                (account_id, after if after is not None else 0),
+            ).fetchall()
+        return [
+            {**json.loads(record), "received_at": received_at, "cursor": seq}
+            for seq, record, received_at in rows
+        ]
+
+    def record_transfer(
+        self,
+        account_id: str,
+        recipient: str,
+        items: list[str] | tuple[str, ...],
+        purpose: str,
+        method: str,
+        time: str | None = None,
+    ) -> int:
+        """Log that personal information of the account was given to a third party.
+
+        Args:
+            account_id: whose information.
+            recipient: recipient id of the policy manifest, e.g. ``"realname_agency"``.
+            items: data item ids of the manifest, e.g. ``["real_name", "id_number"]``.
+            purpose: purpose id of the manifest, e.g. ``"realname_verification"``.
+            method: how it was transferred (the manifest's ``transfer_method``).
+            time: RFC 3339 UTC; now when None.
+
+        Returns:
+            the transfer's ``seq``.
+
+        Raises:
+            ValueError: an empty id, no items, or items that are not strings.
+        """
+        items = list(items)
+        if not all(isinstance(v, str) and v for v in (account_id, recipient, purpose, method)):
+            raise ValueError("account_id, recipient, purpose and method must be non-empty strings")
+        if not items or not all(isinstance(i, str) and i for i in items):
+            raise ValueError("items must be a non-empty list of data item ids")
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "INSERT INTO transfers (account_id, recipient, items, purpose, method, time)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (account_id, recipient, json.dumps(items), purpose, method,
+                 time or utc_now_rfc3339()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def transfers(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's transfers in the order logged:
+        ``[{"recipient", "items", "purpose", "method", "time"}, ...]``."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT recipient, items, purpose, method, time FROM transfers"
+                " WHERE account_id = ? ORDER BY seq",
+                (account_id,),
+            ).fetchall()
+        return [
+            {"recipient": r, "items": json.loads(i), "purpose": p, "method": m, "time": t}
+            for r, i, p, m, t in rows
+        ]
+
+    def account_inventory(self, account_id: str) -> AccountInventory | None:
+        """What the store holds about the account, as counts and times; None when unknown.
+
+        Read in one transaction, so the counts agree with each other.
+        """
+        with self._connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute(
+                    "SELECT created_at FROM accounts WHERE account_id = ?", (account_id,)
+                ).fetchone()
+                if row is None:
+                    return None
+                fingerprints = conn.execute(
+                    "SELECT COUNT(*) FROM idempotency WHERE endpoint = 'POST /v1/accounts'"
+                    " AND json_extract(response, '$.account_id') = ?",
+                    (account_id,),
+                ).fetchone()[0]
+                sessions = conn.execute(
+                    "SELECT COUNT(*) FROM sessions WHERE account_id = ?", (account_id,)
+                ).fetchone()[0]
+                linked, last_linked = conn.execute(
+                    "SELECT COUNT(*), MAX(linked_at) FROM account_subjects WHERE account_id = ?",
+                    (account_id,),
+                ).fetchone()
+                records, last_received = conn.execute(
+                    "SELECT COUNT(*), MAX(c.received_at) FROM consent_records c"
+                    " JOIN account_subjects l ON l.subject_id = c.subject_id"
+                    " WHERE l.account_id = ?",
+                    (account_id,),
+                ).fetchone()
+                keys = conn.execute(
+                    "SELECT COUNT(*) FROM subject_keys k"
+                    " JOIN account_subjects l ON l.subject_id = k.subject_id"
+                    " WHERE l.account_id = ?",
+                    (account_id,),
+                ).fetchone()[0]
+                transfers, last_transfer = conn.execute(
+                    "SELECT COUNT(*), MAX(time) FROM transfers WHERE account_id = ?", (account_id,)
+                ).fetchone()
+            finally:
+                conn.execute("COMMIT")
+        return AccountInventory(
+            account_created_at=row[0],
+            registration_fingerprints=fingerprints,
+            sessions=sessions,
+            linked_subjects=linked,
+            last_linked_at=last_linked,
+            consent_records=records,
+            last_received_at=last_received,
+            pinned_keys=keys,
+            transfers=transfers,
+            last_transfer_at=last_transfer,
+        )

@@ -19,10 +19,11 @@ As a pytest fixture::
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .runner import RunningServer, start_in_thread
 from .settings import Settings
@@ -30,7 +31,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["running_stub", "write_policy_dir", "https_session", "SAMPLE_POLICY_TEXT"]
+__all__ = ["running_stub", "write_policy_dir", "https_session", "SAMPLE_POLICY_TEXT", "SigningDevice"]
 
 SAMPLE_POLICY_TEXT = """\
 # 隐私政策（测试用）
@@ -107,3 +108,70 @@ def https_session(server: RunningServer) -> requests.Session:
     session.trust_env = False
     session.verify = str(server.ca_path)
     return session
+
+
+class SigningDevice:
+    """A device that writes signed, chained version 2 consent records for tests.
+
+    Records are built with the SDK's own :class:`sdk.consent.record.ConsentRecord` and signed
+    with :class:`sdk.consent.proof.DeviceKey` (``seq`` 1, 2, … with each ``prev_hash`` the hash
+    of the record before), exactly as a device would send them.
+
+    Args:
+        subject_id: the install id; a new uuid4 when None.
+        key: a ``DeviceKey``; a new one when None.
+
+    Example::
+
+        device = SigningDevice()
+        record = device.record(decision="withdrawn")      # proof.seq 1
+        client.post(url, json=record, headers={"Idempotency-Key": record["record_id"]})
+    """
+
+    def __init__(self, subject_id: str | None = None, key: Any = None) -> None:
+        from sdk.consent.proof import GENESIS, DeviceKey
+
+        self.subject_id = subject_id or str(uuid.uuid4())
+        self.key = key if key is not None else DeviceKey.generate()
+        self.seq = 0
+        self.prev_hash = GENESIS
+
+    @property
+    def public_key(self) -> str:
+        return str(self.key.public_key)
+
+    def unsigned(self, **fields: Any) -> dict[str, Any]:
+        """A valid unsigned version 2 record of this device (a ``policy`` grant by default);
+        keyword arguments replace wire fields (e.g. ``decision="withdrawn"``, ``scope=...``)."""
+        from sdk.consent.record import ConsentRecord, Notice
+
+        record = ConsentRecord(
+            record_id=str(uuid.uuid4()),
+            subject_id=self.subject_id,
+            decision="granted",
+            purposes=("customer_service", "notifications"),
+            notice=Notice(policy_version="2026.11", sha256="ab" * 32, language="zh-CN"),
+            controller="示例电子签科技有限公司 (Demo e-Sign Co., Ltd.)",
+            controller_contact="privacy@demo-esign.example",
+            method="explicit_button",
+            created_at="2026-11-30T03:22:25Z",
+            scope="policy",
+            consent_type="policy",
+            pi_categories=("cs_message", "notification_email"),
+            recipients=(),
+            retention={"cs_message": "P2Y", "notification_email": "until_account_cancelled"},
+            withdrawal="在「我的 → 隐私中心」关闭对应开关，或发送邮件至 privacy@demo-esign.example",
+        ).unsigned_dict()
+        record.update(fields)
+        return record
+
+    def record(self, **fields: Any) -> dict[str, Any]:
+        """The device's next record, signed and chained (see :meth:`unsigned`)."""
+        from sdk.consent.proof import record_hash
+
+        signed: dict[str, Any] = self.key.sign(
+            self.unsigned(**fields), seq=self.seq + 1, prev_hash=self.prev_hash
+        )
+        self.seq += 1
+        self.prev_hash = record_hash(signed)
+        return signed

@@ -13,8 +13,11 @@ All ``sqlite3`` errors become :class:`sdk.errors.StorageError` at this boundary.
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import json
+import logging
+import re
 import sqlite3
 import threading
 import uuid
@@ -24,14 +27,14 @@ from typing import Any
 
 from .._sqlite import SqliteOwner, connect
 from ..errors import ConfigError, ConsentError, StorageError
-from .record import DECISIONS, ConsentRecord, Notice
+from .record import CONSENT_TYPES, DECISIONS, ConsentRecord, Notice, consent_type_of
 
 __all__ = ["ConsentLedger", "LEDGER_FILENAME"]
 
 #: File name of the ledger inside ``SdkConfig.data_dir``.
 LEDGER_FILENAME = "consent.db"
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _WHAT = "consent ledger"
 
 _SCHEMA = """
@@ -49,20 +52,65 @@ CREATE TABLE IF NOT EXISTS consent_records (
     record_json    TEXT NOT NULL,
     synced_at      TEXT,
     received_at    TEXT,
+    scope          TEXT NOT NULL DEFAULT 'policy',
+    record_hash    TEXT,
     -- a refusal never leaves the device (docs/protocol.md), so it can never be synced
     CHECK (decision != 'denied' OR synced_at IS NULL)
 );
 CREATE INDEX IF NOT EXISTS consent_records_pending
     ON consent_records (seq) WHERE synced_at IS NULL AND decision != 'denied';
+CREATE INDEX IF NOT EXISTS consent_records_scope ON consent_records (scope, seq);
 CREATE TRIGGER IF NOT EXISTS consent_records_append_only
-    BEFORE UPDATE OF seq, record_id, subject_id, decision, policy_version, created_at, record_json
+    BEFORE UPDATE OF seq, record_id, subject_id, decision, policy_version, created_at, record_json,
+        scope, record_hash
     ON consent_records
 BEGIN
     SELECT RAISE(ABORT, 'consent records are append-only');
 END;
+CREATE TRIGGER IF NOT EXISTS consent_records_no_delete
+    BEFORE DELETE ON consent_records
+BEGIN
+    SELECT RAISE(ABORT, 'consent records are append-only');
+END;
+-- the exact policy (GET /v1/policy wire form) the user saw, by the sha256 of its text
+CREATE TABLE IF NOT EXISTS notices (
+    sha256         TEXT PRIMARY KEY,
+    policy_version TEXT NOT NULL,
+    policy_json    TEXT NOT NULL
+);
+-- records of the user's other devices, pulled from GET /v1/me/consent-records
+CREATE TABLE IF NOT EXISTS remote_records (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id   TEXT NOT NULL UNIQUE,
+    subject_id  TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    decision    TEXT NOT NULL CHECK (decision IN ('granted', 'denied', 'withdrawn')),
+    created_at  TEXT NOT NULL,
+    record_json TEXT NOT NULL,
+    verified    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS remote_records_scope ON remote_records (scope, created_at);
 """
 
+#: Upgrades of a file written by an older SDK (``_apply_schema``): schema 1 had no scopes,
+#: no hash chain, no notices and no remote records (a v1 record decides the ``policy`` scope).
+_MIGRATIONS = {
+    2: (
+        "ALTER TABLE consent_records ADD COLUMN scope TEXT NOT NULL DEFAULT 'policy'",
+        "ALTER TABLE consent_records ADD COLUMN record_hash TEXT",
+        "DROP TRIGGER IF EXISTS consent_records_append_only",
+        "DROP INDEX IF EXISTS consent_records_scope",
+    ),
+}
+
+#: Order of decisions made in the same second: a withdrawal wins a tie (docs/consent.md).
+_RANK_SQL = "CASE decision WHEN 'withdrawn' THEN 3 WHEN 'denied' THEN 2 ELSE 1 END"
+
 _COLUMNS = "record_json, synced_at, received_at"
+
+_SCOPE_RE = re.compile(r"^(policy|guardian|minors_notice|(purpose|item|recipient):[a-z][a-z0-9_]*)$")
+
+log = logging.getLogger(__name__)
 
 
 def _rfc3339(moment: _dt.datetime) -> str:
@@ -101,6 +149,8 @@ class ConsentLedger(SqliteOwner):
         self._clock = clock
         self._jurisdiction = jurisdiction
         self._lock = threading.RLock()
+        self._key_source: Callable[[], Any] | None = None
+        self._device_key: Any = None
         self._conn: sqlite3.Connection | None = connect(self.path, _WHAT)
         try:
             self._subject_id = self._initialise()
@@ -113,7 +163,7 @@ class ConsentLedger(SqliteOwner):
 
     def _initialise(self) -> str:
         with self._transaction() as conn:
-            self._apply_schema(conn, _split_sql(_SCHEMA), _SCHEMA_VERSION)
+            self._apply_schema(conn, _split_sql(_SCHEMA), _SCHEMA_VERSION, _MIGRATIONS)
             row = conn.execute("SELECT value FROM meta WHERE key = 'subject_id'").fetchone()
             if row is None:
                 subject_id = str(uuid.uuid4())
@@ -138,6 +188,54 @@ class ConsentLedger(SqliteOwner):
         """The pseudonymous install id: a random uuid4 made on first use of this ledger."""
         return self._subject_id
 
+    # -- the device key (docs/protocol.md "Proof") -----------------------------------------
+
+    def use_keystore(self, source: Callable[[], Any] | None) -> None:
+        """Say where the device's Ed25519 signing key is kept: *source* returns a
+        :class:`sdk.storage.keystore.KeystoreBackend` (called on the first record, so opening
+        the ledger never waits on a keystore). ``None``: records are chained but unsigned."""
+        with self._lock:
+            self._key_source = source
+            self._device_key = None
+
+    @property
+    def public_key(self) -> str | None:
+        """The device's public signing key (base64url), ``None`` until the first signed record."""
+        return self._meta("signing_public_key")
+
+    def _meta(self, key: str) -> str | None:
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _signing_key(self) -> Any:
+        """The device key, made on first use and kept only wrapped by the keystore; ``None``
+        (records stay unsigned, and verification reports them) when no keystore can give it."""
+        if self._device_key is not None or self._key_source is None:
+            return self._device_key
+        from ..errors import KeystoreError
+        from .proof import DeviceKey
+
+        blob_text = self._meta("signing_key_blob")
+        try:
+            keystore = self._key_source()
+            blob = base64.b64decode(blob_text) if blob_text else None
+            key, new_blob = DeviceKey.load_or_create(keystore, blob)
+        except (KeystoreError, ValueError) as exc:
+            log.warning("consent records stay unsigned: the keystore cannot give the device key "
+                        "(%s)", type(exc).__name__)
+            return None
+        if blob is None:
+            with self._transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             ("signing_key_blob", base64.b64encode(new_blob).decode("ascii")))
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             ("signing_public_key", key.public_key))
+        self._device_key = key
+        return key
+
+    # -- recording ------------------------------------------------------------------------
+
     def record(
         self,
         decision: str,
@@ -145,15 +243,37 @@ class ConsentLedger(SqliteOwner):
         notice: Notice | Mapping[str, Any],
         controller: str,
         method: str,
+        *,
+        scope: str = "policy",
+        consent_type: str | None = None,
+        pi_categories: Iterable[str] = (),
+        recipients: Iterable[str] = (),
+        retention: Mapping[str, str] | None = None,
+        withdrawal: str = "",
+        controller_contact: str = "",
+        guardian: Mapping[str, str] | None = None,
+        policy_json: str | None = None,
     ) -> ConsentRecord:
         """Store one decision and return it; it is committed and on disk when this returns.
 
+        The record is appended to the device's hash chain and signed with the device key when
+        a keystore can give it (docs/protocol.md "Proof").
+
         Args:
             decision: ``granted``, ``denied`` or ``withdrawn``.
-            purposes: purpose ids the decision covers (at least one unless ``denied``).
+            purposes: purpose ids the decision covers (at least one for a ``policy`` grant or
+                withdrawal).
             notice: the policy version, text digest and language the user saw.
             controller: the personal information handler named in the policy.
             method: the affirmative action the user took, e.g. ``explicit_button``.
+            scope: what the decision covers (docs/consent.md "Scopes"): ``policy``,
+                ``purpose:<id>``, ``item:<id>``, ``recipient:<id>``, ``guardian`` or
+                ``minors_notice``.
+            consent_type: defaults from *scope* (:func:`sdk.consent.record.consent_type_of`).
+            pi_categories, recipients, retention, withdrawal, controller_contact, guardian:
+                the ISO/IEC TS 27560 fields of the record (see :class:`ConsentRecord`).
+            policy_json: the policy wire form (``Policy.to_json()`` as JSON text) the user saw;
+                kept once per text digest so later policy versions can be compared with it.
 
         Raises:
             ConsentError: an argument is invalid (the message names it).
@@ -161,22 +281,25 @@ class ConsentLedger(SqliteOwner):
         """
         if decision not in DECISIONS:
             raise ConsentError(f"decision must be one of {', '.join(DECISIONS)}")
-        if isinstance(purposes, str):
-            raise ConsentError("purposes must be a list of purpose ids, not a single string")
-        purpose_ids = tuple(purposes)
-        if not all(isinstance(p, str) and p for p in purpose_ids):
-            raise ConsentError("purposes must be non-empty strings (purpose ids from the manifest)")
-        if len(set(purpose_ids)) != len(purpose_ids):
-            raise ConsentError("purposes must not repeat a purpose id")
-        if decision != "denied" and not purpose_ids:
+        purpose_ids = _ids("purposes", purposes)
+        if scope == "policy" and decision != "denied" and not purpose_ids:
             raise ConsentError(f"a '{decision}' record needs at least one purpose")
+        if not isinstance(scope, str) or not _SCOPE_RE.match(scope):
+            raise ConsentError(
+                "scope must be 'policy', 'guardian', 'minors_notice' or 'purpose:<id>', "
+                "'item:<id>', 'recipient:<id>' with a manifest id")
+        if consent_type is None:
+            consent_type = consent_type_of(scope)
+        if consent_type not in CONSENT_TYPES:
+            raise ConsentError(f"consent_type must be one of {', '.join(CONSENT_TYPES)}")
+        if (consent_type == "guardian") != (guardian is not None):
+            raise ConsentError("guardian details go with consent_type 'guardian', and only there")
         if not isinstance(notice, Notice):
             notice = Notice.from_dict(notice)
         if not controller:
             raise ConsentError("controller must name the personal information handler")
         if not method:
             raise ConsentError("method must name the affirmative action the user took")
-        created_at = _rfc3339(self._clock())
         rec = ConsentRecord(
             record_id=str(uuid.uuid4()),
             subject_id=self._subject_id,
@@ -185,46 +308,140 @@ class ConsentLedger(SqliteOwner):
             notice=notice,
             controller=controller,
             method=method,
-            created_at=created_at,
+            created_at=_rfc3339(self._clock()),
             jurisdiction=self._jurisdiction,
+            scope=scope,
+            consent_type=consent_type,
+            pi_categories=_ids("pi_categories", pi_categories),
+            recipients=_ids("recipients", recipients),
+            retention=dict(retention or {}),
+            withdrawal=withdrawal,
+            controller_contact=controller_contact,
+            guardian=dict(guardian) if guardian is not None else None,
         )
+        from .proof import GENESIS, PROOF_TYPE, record_hash
+
+        key = self._signing_key()
         with self._transaction() as conn:
+            count, last, last_hash = conn.execute(
+                "SELECT COUNT(*), (SELECT record_json FROM consent_records ORDER BY seq DESC "
+                "LIMIT 1), (SELECT record_hash FROM consent_records ORDER BY seq DESC LIMIT 1) "
+                "FROM consent_records"
+            ).fetchone()
+            if last is None:
+                prev_hash = GENESIS
+            else:  # records of an older SDK have no stored hash
+                prev_hash = last_hash or record_hash(json.loads(last))
+            unsigned = rec.unsigned_dict()
+            if key is not None:
+                wire = key.sign(unsigned, seq=count + 1, prev_hash=prev_hash)
+            else:
+                wire = {**unsigned, "proof": {"type": PROOF_TYPE, "public_key": None,
+                                              "seq": count + 1, "prev_hash": prev_hash,
+                                              "signature": None}}
+            rec = ConsentRecord.from_dict(wire)
             conn.execute(
-                "INSERT INTO consent_records "
-                "(record_id, subject_id, decision, policy_version, created_at, record_json) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    rec.record_id,
-                    rec.subject_id,
-                    rec.decision,
-                    rec.notice.policy_version,
-                    rec.created_at,
-                    rec.to_json(),
-                ),
+                "INSERT INTO consent_records (record_id, subject_id, decision, policy_version, "
+                "created_at, record_json, scope, record_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.record_id, rec.subject_id, rec.decision, rec.notice.policy_version,
+                 rec.created_at, rec.to_json(), rec.scope, record_hash(wire)),
             )
+            if policy_json is not None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO notices (sha256, policy_version, policy_json) "
+                    "VALUES (?, ?, ?)", (notice.sha256, notice.policy_version, policy_json))
         return rec
 
+    def notice_policy(self, sha256: str) -> dict[str, Any] | None:
+        """The policy wire form (``GET /v1/policy`` body) the user saw under this text digest,
+        or ``None`` when the ledger does not have it (records of an older SDK)."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT policy_json FROM notices WHERE sha256 = ?",
+                               (sha256,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # -- reading --------------------------------------------------------------------------
+
     def get(self, record_id: str) -> ConsentRecord | None:
-        """The record with this id, or ``None``."""
+        """The device's record with this id, or ``None``."""
         with self._reading() as conn:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM consent_records WHERE record_id = ?", (record_id,)
             ).fetchone()
         return None if row is None else self._from_row(row)
 
-    def latest(self) -> ConsentRecord | None:
-        """The most recent decision, or ``None`` when the user has not decided yet."""
+    def latest(self, scope: str | None = None) -> ConsentRecord | None:
+        """The device's most recent decision (for *scope* when given), or ``None``."""
+        where, args = ("WHERE scope = ?", (scope,)) if scope is not None else ("", ())
         with self._reading() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM consent_records ORDER BY seq DESC LIMIT 1"
+                f"SELECT {_COLUMNS} FROM consent_records {where} ORDER BY seq DESC LIMIT 1", args
             ).fetchone()
         return None if row is None else self._from_row(row)
 
+    def deciding(self, scope: str, purpose: str | None = None) -> ConsentRecord | None:
+        """The record that decides *scope* (docs/consent.md "States"): this device's latest
+        record for it, unless a record pulled from the user's other devices is later (by
+        ``created_at``) or as late and stronger (withdrawn beats denied beats granted).
+
+        With *purpose*, ``policy`` records count only when their ``purposes`` contain it (the
+        ``purpose:<id>`` and ``policy`` scopes both decide a purpose without separate consent).
+        Remote grants whose proof did not verify are ignored (docs/consent.md "Sync").
+        """
+        policy_match = ("SELECT {cols} FROM {table} WHERE scope = 'policy' AND EXISTS (SELECT 1 "
+                        "FROM json_each(record_json, '$.purposes') WHERE value = ?) {where} "
+                        "ORDER BY {order} LIMIT 1")
+        local_cols = f"record_json, synced_at, received_at, created_at, {_RANK_SQL}, seq"
+        remote_cols = f"record_json, NULL, NULL, created_at, {_RANK_SQL} AS rank, seq"
+        remote_where = "AND (verified = 1 OR decision != 'granted')"
+        remote_order = "created_at DESC, rank DESC, seq DESC"
+        with self._reading() as conn:
+            # each query walks one scope's index from its newest entry (cheap on long ledgers)
+            local = conn.execute(f"SELECT {local_cols} FROM consent_records WHERE scope = ? "
+                                 "ORDER BY seq DESC LIMIT 1", (scope,)).fetchone()
+            remote = conn.execute(f"SELECT {remote_cols} FROM remote_records WHERE scope = ? "
+                                  f"{remote_where} ORDER BY {remote_order} LIMIT 1",
+                                  (scope,)).fetchone()
+            if purpose is not None:
+                via_policy = conn.execute(policy_match.format(
+                    cols=local_cols, table="consent_records", where="", order="seq DESC"),
+                    (purpose,)).fetchone()
+                if via_policy is not None and (local is None or via_policy[5] > local[5]):
+                    local = via_policy
+                remote_policy = conn.execute(policy_match.format(
+                    cols=remote_cols, table="remote_records", where=remote_where,
+                    order=remote_order), (purpose,)).fetchone()
+                if remote_policy is not None and (
+                        remote is None or (remote_policy[3], remote_policy[4]) > (remote[3], remote[4])):
+                    remote = remote_policy
+        # this device's own records are in the order they were made; against another
+        # device's record the later time wins, and on a tie the stronger decision
+        row = local
+        if remote is not None and (local is None or (remote[3], remote[4]) > (local[3], local[4])):
+            row = remote
+        return None if row is None else self._from_row(row[:3])
+
     def history(self) -> list[ConsentRecord]:
-        """Every decision, oldest first."""
+        """Every decision made on this device, oldest first."""
         with self._reading() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM consent_records ORDER BY seq").fetchall()
         return [self._from_row(r) for r in rows]
+
+    def export_records(self) -> list[dict[str, Any]]:
+        """This device's records as wire dicts (proof included), in chain order: the
+        ``records`` of ``python -m sdk.consent export`` (docs/consent.md)."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT record_json FROM consent_records ORDER BY seq").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def remote_history(self) -> list[ConsentRecord]:
+        """Records pulled from the user's other devices, in the order received."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT record_json, NULL, NULL FROM remote_records "
+                                "ORDER BY seq").fetchall()
+        return [self._from_row(r) for r in rows]
+
+    # -- sync bookkeeping -----------------------------------------------------------------
 
     def pending(self) -> list[ConsentRecord]:
         """Granted/withdrawn records the server has not acknowledged yet, oldest first.
@@ -267,6 +484,65 @@ class ConsentLedger(SqliteOwner):
                     (synced_at, received_at, record_id),
                 )
 
+    @property
+    def remote_cursor(self) -> int | None:
+        """The server cursor after the last pulled record (``GET /v1/me/consent-records``)."""
+        value = self._meta("remote_cursor")
+        return None if value is None else int(value)
+
+    def add_remote(self, records: Iterable[Mapping[str, Any]],
+                   cursor: int | None) -> list[ConsentRecord]:
+        """Store records pulled from the user's other devices and move the cursor; all in one
+        transaction. This device's own records and ones already stored are skipped.
+
+        A record whose signature does not verify is stored as unverified: it never grants
+        anything, but a withdrawal or refusal still applies (the privacy-protective side).
+
+        Returns:
+            the records newly stored, in the order given.
+
+        Raises:
+            ConsentError: a record is malformed (nothing is stored).
+        """
+        from .proof import verify_record
+
+        parsed: list[tuple[ConsentRecord, dict[str, Any], bool]] = []
+        for data in records:
+            wire = {k: v for k, v in data.items() if k not in ("received_at", "cursor")}
+            rec = ConsentRecord.from_dict(wire)
+            if rec.subject_id == self._subject_id:
+                continue
+            problems = verify_record(wire)
+            if problems:
+                log.warning("a consent record from another device did not verify; "
+                            "it cannot grant anything (%d problem(s))", len(problems))
+            parsed.append((rec, wire, not problems))
+        added: list[ConsentRecord] = []
+        with self._transaction() as conn:
+            for rec, wire, verified in parsed:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO remote_records (record_id, subject_id, scope, decision, "
+                    "created_at, record_json, verified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (rec.record_id, rec.subject_id, rec.scope, rec.decision, rec.created_at,
+                     json.dumps(wire, ensure_ascii=False, separators=(",", ":")), int(verified)))
+                if cur.rowcount:
+                    added.append(rec)
+            if cursor is not None:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('remote_cursor', ?)",
+                             (str(cursor),))
+        return added
+
+
+def _ids(name: str, values: Iterable[str]) -> tuple[str, ...]:
+    """Validate a list of manifest ids (non-empty strings, no repeats)."""
+    if isinstance(values, str):
+        raise ConsentError(f"{name} must be a list of ids, not a single string")
+    ids = tuple(values)
+    if not all(isinstance(v, str) and v for v in ids):
+        raise ConsentError(f"{name} must be non-empty strings (ids from the manifest)")
+    if len(set(ids)) != len(ids):
+        raise ConsentError(f"{name} must not repeat an id")
+    return ids
 
 
 def _split_sql(script: str) -> list[str]:

@@ -5,6 +5,9 @@
   protected at all).
 - :mod:`sdk.testing.keystore_contract`: :class:`~sdk.testing.keystore_contract.KeystoreContract`,
   the pytest contract every keystore backend passes; subclass it to check your own backend.
+- :mod:`sdk.testing.compliance`: :func:`~sdk.testing.compliance.assert_compliant` and
+  :func:`~sdk.testing.compliance.findings`, the compliance check (:mod:`sdk.compliance`) as a
+  test assertion over what a test made the app do.
 
 Nothing here is imported by ``import sdk``; :mod:`sdk.testing.keystore_contract` needs pytest.
 """

@@ -195,15 +195,18 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         anonymous: bool = False,
         stream: bool = False,
+        what: str | None = None,
     ) -> requests.Response:
         """Send one request; return the response if its status is < 300, else raise.
 
         ``anonymous`` requests carry no cookie (the session's jar is neither sent nor
-        updated) and no identifier: they serve basic mode (OBL-ACC-2).
+        updated) and no identifier: they serve basic mode (OBL-ACC-2). ``what`` names the
+        endpoint in error messages (default ``"<method> /v1<path>"``); give it when the path
+        holds an identifier.
         """
         import requests
 
-        what = f"{method} /v1{path}"
+        what = what or f"{method} /v1{path}"
         url = self._base + path
         session = self.session
         with _converting(what, self._config):
@@ -299,6 +302,14 @@ class ApiClient:
         if not isinstance(body, Mapping) or not isinstance(body.get(key), kind):
             raise TransportError(f"{what}: the server's answer has no '{key}' {kind.__name__}")
         return body[key]
+
+    @classmethod
+    def _objects(cls, what: str, body: Any, key: str) -> list[dict[str, Any]]:
+        """``body[key]`` as a list of dicts (copies); TransportError when it is not one."""
+        values = cls._field(what, body, key, list)
+        if not all(isinstance(v, Mapping) for v in values):
+            raise TransportError(f"{what}: the server's '{key}' holds an entry that is not an object")
+        return [dict(v) for v in values]
 
     # -- endpoints ------------------------------------------------------------------------
 
@@ -450,6 +461,92 @@ class ApiClient:
         for key in ("account_id", "identifier_kind", "identifier_masked"):
             self._field(what, body, key, str)
         return dict(body)
+
+    # -- the account's own data (docs/protocol.md, "Endpoints": /v1/me/...) ---------------
+
+    def link_subject(self, subject_id: str) -> None:
+        """``PUT /v1/me/subjects/{subject_id}``: link this install id to the logged-in account
+        (204; idempotent: linking again is fine). Call it right after login; the account's
+        other devices then get this install's records from :meth:`my_consent_records`.
+
+        Raises:
+            NotLoggedIn: no session cookie, or the session ended or expired (401).
+            ServerError: ``code == "subject_linked_elsewhere"`` (409) when the install id
+                belongs to another account; ``code == "invalid_request"`` (422) when
+                *subject_id* is not a uuid4.
+            TransportError: as for every call (TLS, unreachable server).
+        """
+        what = "PUT /v1/me/subjects/{subject_id}"  # the install id stays out of messages
+        if not isinstance(subject_id, str) or not subject_id:
+            raise TransportError(f"{what}: subject_id must be a non-empty string")
+        self._request("PUT", f"/me/subjects/{quote(subject_id, safe='')}", what=what).close()
+
+    def my_consent_records(self, after: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        """``GET /v1/me/consent-records[?after=n]``: the consent records of every install id
+        linked to the logged-in account, in the server's order.
+
+        Args:
+            after: the cursor of an earlier answer: only records stored after it. ``None``
+                for all.
+
+        Returns:
+            ``(records, cursor)``. Each record is as its device sent it plus
+            ``"received_at"`` (RFC 3339 UTC) and ``"cursor"`` (int, the server's sequence
+            number). Records are *not* verified here: check ``proof`` before trusting one,
+            on the record without ``received_at`` and ``cursor`` (the server adds them; they
+            are not signed).
+            ``cursor`` is the last record's, or *after* when there are none (``None`` when
+            neither); pass it as *after* next time.
+
+        Raises:
+            NotLoggedIn: not logged in (401).
+            ServerError: ``code == "invalid_request"`` (422) for a negative *after*.
+            TransportError: the answer is not ``{"records": [...], "cursor": int | null}``.
+        """
+        what = "GET /v1/me/consent-records"
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
+            raise TransportError(f"{what}: after must be a cursor (an integer of 0 or more)")
+        params = {"after": str(after)} if after is not None else None
+        body = self._get_json("/me/consent-records", params=params)
+        records = self._objects(what, body, "records")
+        cursor = body.get("cursor")
+        if cursor is not None and (isinstance(cursor, bool) or not isinstance(cursor, int)):
+            raise TransportError(f"{what}: the server's answer has no 'cursor' int")
+        return records, cursor
+
+    def my_personal_information(self) -> list[dict[str, Any]]:
+        """``GET /v1/me/personal-information``: what the server holds about the logged-in
+        account, without values (OBL-DSR-1).
+
+        Returns:
+            ``[{"item": "login_account", "purpose": "account", "count": 1,
+            "last_at": "2026-11-30T03:22:25Z" | None, "held": "Argon2id hash only"}, ...]``:
+            ``item`` / ``purpose`` are ids of the policy manifest, ``held`` says in what form
+            (English).
+
+        Raises:
+            NotLoggedIn: not logged in (401).
+            TransportError: the answer has no ``items`` list.
+        """
+        body = self._get_json("/me/personal-information")
+        return self._objects("GET /v1/me/personal-information", body, "items")
+
+    def my_third_party_transfers(self) -> list[dict[str, Any]]:
+        """``GET /v1/me/third-party-transfers``: personal information of the logged-in account
+        given to third parties, oldest first (OBL-DSR-1).
+
+        Returns:
+            ``[{"recipient": "ca", "items": ["real_name", "id_number"], "purpose":
+            "certificate", "method": "...", "time": "2026-11-30T03:22:25Z"}, ...]``
+            (recipient, items and purpose are ids of the policy manifest); empty when nothing
+            was given away.
+
+        Raises:
+            NotLoggedIn: not logged in (401).
+            TransportError: the answer has no ``transfers`` list.
+        """
+        body = self._get_json("/me/third-party-transfers")
+        return self._objects("GET /v1/me/third-party-transfers", body, "transfers")
 
     def close(self) -> None:
         """Close the session if this client made it. Idempotent."""

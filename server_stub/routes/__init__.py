@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import accounts, consent, dev_cookies, health, policy, templates
+from . import accounts, consent, dev_cookies, health, me, policy, templates
 
 __all__ = ["api_router"]
 
@@ -14,4 +14,5 @@ api_router.include_router(policy.router)
 api_router.include_router(consent.router)
 api_router.include_router(templates.router)
 api_router.include_router(accounts.router)
+api_router.include_router(me.router)
 api_router.include_router(dev_cookies.router)  # 404 unless Settings.dev_mode

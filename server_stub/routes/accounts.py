@@ -12,22 +12,24 @@ import datetime as _dt
 import hashlib
 import json
 import sqlite3
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Cookie, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sdk.account.identifiers import Identifier, parse_identifier
 from sdk.account.password import check_password
 from sdk.errors import InvalidIdentifier
 
-from ..accounts import (
-    SESSION_COOKIE,
-    AccountService,
-    expired_session_cookie,
-    session_cookie,
+from ..accounts import expired_session_cookie, session_cookie
+from ..deps import (
+    AccountsDep,
+    IdempotencyKey,
+    LoggedInAccount,
+    RawBody,
+    SessionCookie,
+    StoreDep,
 )
-from ..deps import IdempotencyKey, RawBody, StoreDep
 from ..errors import ApiError
 from ..models import AccountCreated, AccountOut, ErrorBody, SessionOut, WeakPasswordBody
 from ..store import AccountExists, IdempotencyKeyReused
@@ -35,18 +37,6 @@ from ..store import AccountExists, IdempotencyKeyReused
 router = APIRouter(tags=["accounts"])
 
 ENDPOINT = "POST /v1/accounts"
-
-
-def get_accounts(request: Request) -> AccountService:
-    """The app's :class:`AccountService`."""
-    service: AccountService = request.app.state.accounts
-    return service
-
-
-AccountsDep = Annotated[AccountService, Depends(get_accounts)]
-SessionCookie = Annotated[
-    str | None, Cookie(alias=SESSION_COOKIE, description="the session token set by POST /v1/sessions")
-]
 
 
 def _error(status: int, description: str, model: Any = ErrorBody) -> dict[int | str, dict[str, Any]]:
@@ -313,12 +303,8 @@ def logout(accounts: AccountsDep, sid: SessionCookie = None) -> Response:
     summary="The logged-in account (identifier masked)",
     responses=_error(401, "not_logged_in: no session cookie, or the session ended or expired"),
 )
-def me(accounts: AccountsDep, sid: SessionCookie = None) -> JSONResponse:
+def me(account: LoggedInAccount) -> JSONResponse:
     """``{"account_id", "identifier_kind", "identifier_masked"}`` for the session's account."""
-    account = accounts.session_account(sid)
-    if account is None:
-        headers = {"Set-Cookie": expired_session_cookie()} if sid else None
-        raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)", headers=headers)
     identifier = Identifier("email" if "@" in account.identifier else "phone", account.identifier)
     answer = AccountOut(
         account_id=account.account_id,

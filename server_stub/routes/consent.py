@@ -1,4 +1,10 @@
-"""``/v1/consent-records``: store consent records (idempotently) and list them per subject."""
+"""``/v1/consent-records``: store consent records (idempotently) and list them per subject.
+
+Version 2 records carry a proof: its Ed25519 signature is verified with
+``sdk.consent.proof.verify_record`` (the SDK's own code: one implementation of the canonical
+form), and the first public key seen for a ``subject_id`` is pinned. A POST with a valid
+session cookie links the record's subject to the account (cross-device sync).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,23 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from ..deps import IdempotencyKey, RawBody, StoreDep
+from sdk.consent.proof import verify_record
+
+from ..deps import IdempotencyKey, OptionalAccount, RawBody, StoreDep
 from ..errors import ApiError, decode_json_object, describe_errors
-from ..models import ConsentRecord, ConsentRecordList, ErrorBody, StoredConsentRecord, Uuid4Str
-from ..store import ConsentRecordExists, IdempotencyKeyReused
+from ..models import (
+    ConsentRecordList,
+    ErrorBody,
+    StoredConsentRecord,
+    Uuid4Str,
+    consent_record_model,
+)
+from ..store import (
+    ConsentRecordExists,
+    IdempotencyKeyReused,
+    SubjectKeyMismatch,
+    SubjectLinkedElsewhere,
+)
 
 router = APIRouter(tags=["consent"])
 
@@ -27,7 +46,8 @@ def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
 
 
 def parse_consent_record(body: bytes) -> dict[str, Any]:
-    """Parse and validate a consent record (schema: :class:`ConsentRecord`).
+    """Parse and validate a consent record (schema: ``ConsentRecordV1`` or ``ConsentRecordV2``
+    by ``schema_version``); for version 2 also verify its proof's signature.
 
     Args:
         body: the request body, UTF-8 JSON.
@@ -37,16 +57,50 @@ def parse_consent_record(body: bytes) -> dict[str, Any]:
 
     Raises:
         ApiError: 422 ``invalid_consent_record``; the message says what is wrong (not UTF-8,
-            not JSON, nested too deeply, NaN or an oversized number, not an object, or which
-            fields are wrong) and never contains the values.
+            not JSON, nested too deeply, NaN or an oversized number, not an object, which
+            fields are wrong, or why the proof does not verify) and never contains the values.
     """
     record = decode_json_object(body, _INVALID)
     try:
-        ConsentRecord.model_validate(record)
+        consent_record_model(record).model_validate(record)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=True)
         raise ApiError(422, _INVALID, f"invalid consent record: {describe_errors(errors)}") from None
+    if record["schema_version"] == 2:
+        _check_guardian(record)
+        _check_proof(record)
     return record
+
+
+def _check_guardian(record: dict[str, Any]) -> None:
+    """``guardian`` is required for consent_type ``guardian`` and null or absent otherwise."""
+    is_guardian = record["consent_type"] == "guardian"
+    if is_guardian and record.get("guardian") is None:
+        raise ApiError(
+            422, _INVALID,
+            "invalid consent record: field 'guardian' is required for consent_type guardian",
+        )
+    if not is_guardian and record.get("guardian") is not None:
+        raise ApiError(
+            422, _INVALID,
+            "invalid consent record: field 'guardian' must be null or absent unless "
+            "consent_type is guardian",
+        )
+
+
+def _check_proof(record: dict[str, Any]) -> None:
+    """Verify the Ed25519 signature of a version 2 record (docs/protocol.md, "Proof").
+
+    ``verify_record`` reports problems as short sentences naming what is wrong (a key or a
+    signature that does not decode, a signature that does not verify), never a value.
+    """
+    if record["proof"].get("signature") is None:
+        return  # unsigned (the device had no keystore): stored, and never trusted to grant
+    problems = verify_record(record)
+    if problems:
+        raise ApiError(
+            422, _INVALID, f"invalid consent record: field 'proof': {'; '.join(problems)}"
+        )
 
 
 def fingerprint(record: dict[str, Any]) -> str:
@@ -68,7 +122,7 @@ def fingerprint(record: dict[str, Any]) -> str:
             "description": "replay of an earlier identical request; header Idempotent-Replayed: true",
         },
         **_error(400, "Idempotency-Key missing or invalid"),
-        **_error(409, "idempotency_key_reused or consent_record_exists"),
+        **_error(409, "idempotency_key_reused, consent_record_exists or subject_key_mismatch"),
         **_error(413, "body over 64 KiB"),
         **_error(422, "invalid_consent_record"),
     },
@@ -79,20 +133,32 @@ def fingerprint(record: dict[str, Any]) -> str:
         }
     },
 )
-def post_consent_record(key: IdempotencyKey, body: RawBody, store: StoreDep) -> JSONResponse:
+def post_consent_record(
+    key: IdempotencyKey, body: RawBody, store: StoreDep, account: OptionalAccount
+) -> JSONResponse:
     """Store the record as received; answer 201 with it plus ``received_at``.
 
     The same Idempotency-Key with the same record answers the stored answer again with 200 and
     ``Idempotent-Replayed: true``; with another record, 409 ``idempotency_key_reused``.
     A ``record_id`` already stored under another key answers 409 ``consent_record_exists``.
+    A version 2 record signed by another key than the first one seen for its ``subject_id``
+    answers 409 ``subject_key_mismatch``.
+
+    With a valid session cookie the subject is linked to the account (also on a replay). A
+    subject already linked to another account stays there and the record is stored anyway:
+    a consent record, above all a withdrawal, is never refused because of account links
+    (``PUT /v1/me/subjects/{id}`` reports the conflict).
     """
     record = parse_consent_record(body)
     record_json = body.decode("utf-8")
+    subject_id = record["subject_id"]
 
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
         received_at = store.insert_consent_record(
-            conn, record_json, record_id=record["record_id"], subject_id=record["subject_id"]
+            conn, record_json, record_id=record["record_id"], subject_id=subject_id
         )
+        if record["schema_version"] == 2 and record["proof"]["public_key"] is not None:
+            store.pin_subject_key(conn, subject_id, record["proof"]["public_key"])
         return 201, {**record, "received_at": received_at}
 
     try:
@@ -111,6 +177,18 @@ def post_consent_record(key: IdempotencyKey, body: RawBody, store: StoreDep) -> 
             "a consent record with this record_id is already stored; records are immutable, "
             "send a new record with a new record_id",
         ) from None
+    except SubjectKeyMismatch:
+        raise ApiError(
+            409,
+            "subject_key_mismatch",
+            "this subject_id's records are signed by another device key; a device keeps one "
+            "key per subject_id",
+        ) from None
+    if account is not None:
+        try:
+            store.link_subject(subject_id, account.account_id)
+        except SubjectLinkedElsewhere:
+            pass  # stored, not linked: see the docstring
     if answer.replayed:
         return JSONResponse(answer.body, status_code=200, headers={"Idempotent-Replayed": "true"})
     return JSONResponse(answer.body, status_code=answer.status)

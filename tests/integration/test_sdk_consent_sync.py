@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from sdk import PrivacySdk, ServerError, TransportError
-from sdk.consent import Notice
 from sdk.transport import ApiClient
 
 from .conftest import restart
@@ -78,11 +77,7 @@ def test_agree_while_server_down_syncs_later_exactly_once(
 
 def test_resent_record_is_stored_once(privacy: PrivacySdk) -> None:  # PIPL-14
     """The server stored a record but its answer was lost: the device sends it again."""
-    policy = privacy.policy
-    notice = Notice(policy.manifest.version, policy.sha256, policy.manifest.language)
-    record = privacy.ledger.record(
-        "granted", privacy.consent_purposes(), notice, policy.manifest.controller.name, "explicit_button"
-    )
+    record = privacy.agree(sync=False)
     with ApiClient(privacy.config) as client:
         first = client.post_consent_record(record.to_dict())  # "lost" answer: not marked synced
         again = client.post_consent_record(record.to_dict())  # a plain retry of the same POST

@@ -65,8 +65,9 @@ def test_refresh_policy_gets_the_servers_version(
             policy = sdk.refresh_policy()
             assert policy is sdk.policy
             assert policy.manifest.version == "2099.01" != bundled_policy.manifest.version
-            # a new version in force: the user is asked again (OBL-UPD-2)
-            assert sdk.mode == "undecided" and sdk.needs_prompt()
+            # only the version number changed: nothing the user agreed to changed, so nothing is
+            # blocked and nothing asked (tests/sdk/test_consent_facade.py covers real changes)
+            assert sdk.mode == "full" and sdk.policy_update() is None
             record = sdk.agree()
             assert record.notice.policy_version == "2099.01"
             assert record.notice.sha256 == policy.sha256

@@ -67,10 +67,14 @@ def test_round_trip(ledger: ConsentLedger) -> None:
 
 def test_wire_form_matches_protocol(ledger: ConsentLedger) -> None:
     wire = grant(ledger).to_dict()
-    assert set(wire) == {
+    assert set(wire) == {  # docs/protocol.md, schema version 2 (ISO/IEC TS 27560 fields)
         "schema_version", "record_id", "subject_id", "notice", "controller", "decision",
-        "purposes", "lawful_basis", "method", "jurisdiction", "created_at",
+        "purposes", "lawful_basis", "method", "jurisdiction", "created_at", "scope",
+        "consent_type", "pi_categories", "recipients", "retention", "withdrawal", "guardian",
+        "proof",
     }
+    assert wire["schema_version"] == 2 and wire["scope"] == "policy"
+    assert set(wire["proof"]) == {"type", "public_key", "seq", "prev_hash", "signature"}
     assert wire["notice"] == {"policy_version": "2026.11", "sha256": "ab" * 32, "language": "zh-CN"}
     assert wire["purposes"] == ["account", "esign_service"]
     assert "synced_at" not in wire  # local bookkeeping never leaves the device
@@ -333,4 +337,146 @@ def test_record_from_json_rejects_bad_input() -> None:
     with pytest.raises(ConsentError, match="not valid JSON"):
         ConsentRecord.from_json("{nope")
     with pytest.raises(ConsentError, match="missing field"):
-        ConsentRecord.from_json('{"record_id": "x"}')
+        ConsentRecord.from_json('{"schema_version": 2, "record_id": "x"}')
+
+
+# -- hash chain, signatures, remote records (docs/protocol.md "Proof", docs/consent.md "Sync") --
+
+from sdk.consent.proof import DeviceKey, verify_chain  # noqa: E402
+from sdk.testing.keystore import MemoryKeystore  # noqa: E402
+
+
+def other_device_record(decision: str, created_at: str, scope: str = "purpose:marketing",
+                        key: DeviceKey | None = None) -> dict:
+    """A signed record made on another device of the same user."""
+    record = ConsentRecord(
+        record_id=str(uuid.uuid4()), subject_id=str(uuid.uuid4()), decision=decision,
+        purposes=("marketing",), notice=NOTICE, controller=CONTROLLER, method="settings_toggle",
+        created_at=created_at, scope=scope, consent_type="separate")
+    return (key or DeviceKey.generate()).sign(record.unsigned_dict(), seq=1, prev_hash="0" * 64)
+
+
+def test_records_are_signed_and_chained_with_a_keystore(db_path: Path) -> None:  # OBL-DSR-1
+    keystore = MemoryKeystore()
+    with ConsentLedger(db_path, FakeClock()) as led:
+        led.use_keystore(lambda: keystore)
+        grant(led)
+        led.record("withdrawn", ["esign_service"], NOTICE, CONTROLLER, "settings_toggle")
+        records = led.export_records()
+        report = verify_chain(records)
+        assert report.ok and report.count == 2 and report.public_key == led.public_key
+        assert [r["proof"]["seq"] for r in records] == [1, 2]
+
+
+def test_the_device_key_survives_a_restart(db_path: Path) -> None:
+    keystore = MemoryKeystore()
+    with ConsentLedger(db_path, FakeClock()) as led:
+        led.use_keystore(lambda: keystore)
+        grant(led)
+        first_key = led.public_key
+    with ConsentLedger(db_path, FakeClock()) as led:
+        led.use_keystore(lambda: keystore)
+        grant(led)
+        assert led.public_key == first_key
+        assert verify_chain(led.export_records()).ok
+
+
+def test_without_a_keystore_records_are_chained_but_reported_unsigned(ledger) -> None:
+    grant(ledger)  # consent is never lost for want of a keystore
+    report = verify_chain(ledger.export_records())
+    assert not report.ok and {p.kind for p in report.problems} == {"unsigned"}
+
+
+def test_a_tampered_export_is_detected(db_path: Path) -> None:  # OBL-DSR-4
+    keystore = MemoryKeystore()
+    with ConsentLedger(db_path, FakeClock()) as led:
+        led.use_keystore(lambda: keystore)
+        grant(led)
+        led.record("withdrawn", ["esign_service"], NOTICE, CONTROLLER, "settings_toggle")
+        records = led.export_records()
+    records[1]["decision"] = "granted"  # turn the withdrawal into a grant
+    kinds = {p.kind for p in verify_chain(records).problems}
+    assert "bad_signature" in kinds
+
+
+def test_the_policy_shown_is_kept_by_digest(ledger) -> None:  # OBL-UPD-1
+    ledger.record("granted", ["account"], NOTICE, CONTROLLER, "explicit_button",
+                  policy_json='{"version": "2026.11"}')
+    assert ledger.notice_policy(NOTICE.sha256) == {"version": "2026.11"}
+    assert ledger.notice_policy("cd" * 32) is None
+
+
+def test_a_schema_1_ledger_is_upgraded_in_place(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    conn.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE consent_records (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            record_id TEXT NOT NULL UNIQUE, subject_id TEXT NOT NULL, decision TEXT NOT NULL,
+            policy_version TEXT NOT NULL, created_at TEXT NOT NULL, record_json TEXT NOT NULL,
+            synced_at TEXT, received_at TEXT);
+        PRAGMA user_version = 1;
+    """)
+    v1 = ('{"schema_version":1,"record_id":"6f1c2a4e-1111-4aaa-8bbb-123456789abc",'
+          '"subject_id":"3b9a2a4e-1111-4aaa-8bbb-123456789abc","notice":{"policy_version":'
+          '"2026.11","sha256":"' + "ab" * 32 + '","language":"zh-CN"},"controller":"c",'
+          '"decision":"granted","purposes":["account"],"lawful_basis":"consent","method":"m",'
+          '"jurisdiction":"CN","created_at":"2026-11-30T03:22:25Z"}')
+    conn.execute("INSERT INTO meta VALUES ('subject_id', '3b9a2a4e-1111-4aaa-8bbb-123456789abc')")
+    conn.execute("INSERT INTO consent_records (record_id, subject_id, decision, policy_version, "
+                 "created_at, record_json) VALUES ('6f1c2a4e-1111-4aaa-8bbb-123456789abc', "
+                 "'3b9a2a4e-1111-4aaa-8bbb-123456789abc', 'granted', '2026.11', "
+                 "'2026-11-30T03:22:25Z', ?)", (v1,))
+    conn.commit()
+    conn.close()
+    with ConsentLedger(db_path, FakeClock()) as led:
+        old = led.deciding("policy")
+        assert old is not None and old.schema_version == 1 and old.scope == "policy"
+        new = grant(led)
+        assert new.schema_version == 2 and new.proof["seq"] == 2
+
+
+def test_a_later_withdrawal_from_another_device_wins(ledger) -> None:  # OBL-DSR-4
+    mine = ledger.record("granted", ["marketing"], NOTICE, CONTROLLER, "explicit_button",
+                         scope="purpose:marketing", consent_type="separate")
+    later = dt.datetime.fromisoformat(mine.created_at.replace("Z", "+00:00")) + dt.timedelta(1)
+    ledger.add_remote([other_device_record("withdrawn", later.strftime("%Y-%m-%dT%H:%M:%SZ"))], 7)
+    assert ledger.deciding("purpose:marketing").decision == "withdrawn"
+    assert ledger.remote_cursor == 7
+
+
+def test_a_withdrawal_wins_a_tie(ledger) -> None:  # OBL-DSR-4
+    mine = ledger.record("granted", ["marketing"], NOTICE, CONTROLLER, "explicit_button",
+                         scope="purpose:marketing", consent_type="separate")
+    ledger.add_remote([other_device_record("withdrawn", mine.created_at)], 1)
+    assert ledger.deciding("purpose:marketing").decision == "withdrawn"
+
+
+def test_an_earlier_remote_record_does_not_override(ledger) -> None:
+    ledger.add_remote([other_device_record("withdrawn", "2026-01-01T00:00:00Z")], 1)
+    ledger.record("granted", ["marketing"], NOTICE, CONTROLLER, "explicit_button",
+                  scope="purpose:marketing", consent_type="separate")
+    assert ledger.deciding("purpose:marketing").decision == "granted"
+
+
+def test_a_remote_grant_that_does_not_verify_grants_nothing(ledger) -> None:
+    forged = other_device_record("granted", "2027-01-01T00:00:00Z")
+    forged["purposes"] = ["marketing", "customer_service"]  # altered after signing
+    ledger.add_remote([forged], 1)
+    assert ledger.deciding("purpose:marketing") is None
+    assert len(ledger.remote_history()) == 1  # kept, and reported, but never trusted
+
+
+def test_a_remote_withdrawal_applies_even_unverified(ledger) -> None:  # OBL-DSR-4
+    ledger.record("granted", ["marketing"], NOTICE, CONTROLLER, "explicit_button",
+                  scope="purpose:marketing", consent_type="separate")
+    withdrawal = other_device_record("withdrawn", "2027-01-01T00:00:00Z")
+    withdrawal["method"] = "changed"  # signature no longer verifies
+    ledger.add_remote([withdrawal], 1)
+    assert ledger.deciding("purpose:marketing").decision == "withdrawn"
+
+
+def test_own_records_coming_back_from_the_server_are_skipped(ledger) -> None:
+    mine = grant(ledger)
+    assert ledger.add_remote([mine.to_dict()], 3) == []
+    assert ledger.remote_history() == []

@@ -192,10 +192,11 @@ def test_demo_signing_evidence_kept_five_years(demo):  # OBL-SEC-3, OBL-DSR-7
     assert record.retention_period.expires(dt.date(2026, 12, 1)) == dt.date(2031, 12, 1)
 
 
-def test_demo_major_changes_declared(demo):  # OBL-UPD-2
+def test_demo_major_changes_declared(demo):  # OBL-UPD-2, OBL-SH-2
+    # policy §3(1): a change of partners is a major change, so recipient_changed is major too
     assert demo.major_changes == (
-        "purpose_added", "data_item_added", "recipient_added", "use_changed",
-        "retention_changed", "controller_changed", "contact_changed",
+        "purpose_added", "data_item_added", "recipient_added", "recipient_changed",
+        "use_changed", "retention_changed", "controller_changed", "contact_changed",
     )
 
 

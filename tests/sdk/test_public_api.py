@@ -24,6 +24,7 @@ EXPECTED_ALL = [
     "ConsentRequired",
     "UndeclaredPurpose",
     "UndeclaredDataItem",
+    "ComplianceViolation",
     "StorageError",
     "IntegrityError",
     "KeystoreError",

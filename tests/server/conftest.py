@@ -56,3 +56,46 @@ def make_record() -> Callable[..., dict[str, Any]]:
         return record
 
     return make
+
+
+ACCOUNT_PASSWORD = "Xk9#mQ2vLp8w-river"
+
+
+@pytest.fixture
+def make_device() -> Callable[..., Any]:
+    """``make_device(subject_id=None, key=None)``: a :class:`SigningDevice` writing signed,
+    chained version 2 records."""
+    from server_stub.testing import SigningDevice
+
+    return SigningDevice
+
+
+@pytest.fixture
+def new_account(stub: RunningServer) -> Iterator[Callable[[], requests.Session]]:
+    """``new_account()``: registers a fresh email account and returns an HTTPS session logged
+    in to it (``session.account_id`` holds its id). Sessions close before the stub stops."""
+    sessions: list[requests.Session] = []
+
+    def make() -> requests.Session:
+        session = https_session(stub)
+        sessions.append(session)
+        identifier = f"user{len(sessions)}-{uuid.uuid4().hex[:8]}@example.com"
+        created = session.post(
+            f"{stub.url}/v1/accounts",
+            json={"identifier": identifier, "password": ACCOUNT_PASSWORD},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        login = session.post(
+            f"{stub.url}/v1/sessions",
+            json={"identifier": identifier, "password": ACCOUNT_PASSWORD},
+            timeout=10,
+        )
+        assert login.status_code == 200, login.text
+        session.account_id = created.json()["account_id"]  # type: ignore[attr-defined]
+        return session
+
+    yield make
+    for session in sessions:
+        session.close()

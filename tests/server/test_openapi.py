@@ -21,8 +21,13 @@ def test_openapi_lists_every_path(stub: RunningServer, client: requests.Session)
         "/v1/sessions",
         "/v1/sessions/current",
         "/v1/me",
+        "/v1/me/subjects/{subject_id}",
+        "/v1/me/consent-records",
+        "/v1/me/personal-information",
+        "/v1/me/third-party-transfers",
     }
     assert set(doc["paths"]["/v1/consent-records"]) == {"get", "post"}
+    assert set(doc["paths"]["/v1/me/subjects/{subject_id}"]) == {"put"}
 
 
 def test_openapi_documents_the_consent_record_and_error_shapes(
@@ -35,6 +40,14 @@ def test_openapi_documents_the_consent_record_and_error_shapes(
     post = doc["paths"]["/v1/consent-records"]["post"]
     body_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body_ref == "#/components/schemas/ConsentRecord"
-    assert "created_at" in schemas["ConsentRecord"]["required"]
+    assert schemas["ConsentRecord"]["oneOf"] == [
+        {"$ref": "#/components/schemas/ConsentRecordV1"},
+        {"$ref": "#/components/schemas/ConsentRecordV2"},
+    ]
+    assert "created_at" in schemas["ConsentRecordV1"]["required"]
+    v2_required = set(schemas["ConsentRecordV2"]["required"])
+    assert {"created_at", "scope", "consent_type", "pi_categories", "recipients", "retention",
+            "withdrawal", "proof"} <= v2_required
+    assert "guardian" not in v2_required  # required only for consent_type guardian
     key = next(p for p in post["parameters"] if p["name"] == "Idempotency-Key")
     assert key["required"] is True

@@ -1,0 +1,180 @@
+"""``/v1/me/...``: what the logged-in account owns.
+
+- ``PUT /v1/me/subjects/{subject_id}``: link a pseudonymous install id to the account, so the
+  account's other devices can pull its consent records (cross-device sync, OBL-DSR-4).
+- ``GET /v1/me/consent-records``: the records of every linked subject, in server order.
+- ``GET /v1/me/personal-information`` and ``GET /v1/me/third-party-transfers``: what the
+  server holds about the account and to whom it was given (OBL-DSR-1).
+
+Every endpoint needs a session and answers only the session's own account (OBL-SEC-2): no
+parameter names an account. Answers carry ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import JSONResponse
+
+from ..deps import LoggedInAccount, StoreDep
+from ..errors import ApiError
+from ..models import (
+    AccountConsentRecordList,
+    ErrorBody,
+    PersonalInformationList,
+    TransferList,
+    Uuid4Str,
+)
+from ..store import AccountInventory, SubjectLinkedElsewhere
+
+router = APIRouter(tags=["me"])
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+#: Item and purpose ids of the demo manifest (demo_app/policy/manifest.toml) for what the
+#: stub holds. The manifest declares no data item for consent records and the install ids
+#: linked to an account, nor a purpose for keeping them; these two use the ids below.
+ITEM_LOGIN_ACCOUNT = "login_account"
+ITEM_PASSWORD = "password"
+ITEM_COOKIES = "cookies"
+ITEM_CONSENT_RECORDS = "consent_records"
+ITEM_INSTALL_IDS = "install_ids"
+PURPOSE_ACCOUNT = "account"
+PURPOSE_CONSENT_PROOF = "consent_proof"
+PURPOSE_CONSENT_SYNC = "consent_sync"
+
+
+def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorBody, "description": description}}
+
+
+_NOT_LOGGED_IN = _error(401, "not_logged_in: no session cookie, or the session ended or expired")
+
+
+@router.put(
+    "/me/subjects/{subject_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Link an install id (subject_id) to the logged-in account (idempotent)",
+    responses={
+        204: {"description": "linked (also when it already was linked to this account)"},
+        **_NOT_LOGGED_IN,
+        **_error(409, "subject_linked_elsewhere: the subject is linked to another account"),
+        **_error(422, "invalid_request: subject_id is not a uuid4"),
+    },
+)
+def link_subject(
+    account: LoggedInAccount,
+    store: StoreDep,
+    subject_id: Annotated[Uuid4Str, Path(description="the pseudonymous install id (uuid4)")],
+) -> Response:
+    """Link the subject to the account; its records (past and future) then appear in
+    ``GET /v1/me/consent-records``. A link never moves to another account."""
+    try:
+        store.link_subject(subject_id, account.account_id)
+    except SubjectLinkedElsewhere:
+        raise ApiError(
+            409,
+            "subject_linked_elsewhere",
+            "this subject_id is linked to another account; an install id belongs to one "
+            "account only",
+        ) from None
+    return Response(status_code=204, headers=_NO_STORE)
+
+
+@router.get(
+    "/me/consent-records",
+    response_model=AccountConsentRecordList,
+    summary="The consent records of every subject linked to the account, in server order",
+    responses={
+        **_NOT_LOGGED_IN,
+        **_error(422, "invalid_request: after is not a non-negative integer"),
+    },
+)
+def my_consent_records(
+    account: LoggedInAccount,
+    store: StoreDep,
+    after: Annotated[
+        int | None,
+        Query(ge=0, description="a cursor from an earlier answer: only records after it"),
+    ] = None,
+) -> JSONResponse:
+    """``{"records": [...], "cursor": n}``: each record as received plus ``received_at`` and
+    its ``cursor``; ``cursor`` is the last record's, else the given ``after``, else null."""
+    records = store.account_consent_records(account.account_id, after)
+    cursor = records[-1]["cursor"] if records else after
+    return JSONResponse({"records": records, "cursor": cursor}, headers=_NO_STORE)
+
+
+def _inventory_items(inv: AccountInventory) -> list[dict[str, Any]]:
+    """The entries of ``GET /v1/me/personal-information``: one per kind of data the stub
+    keeps about the account, counted from its tables; never a value."""
+    login_held = "identifier, normalised (E.164 phone number or lower-case email); answered only masked"
+    if inv.registration_fingerprints:
+        login_held += "; plus a SHA-256 of it kept with the registration's Idempotency-Key"
+    keys = f"; {inv.pinned_keys} device public key(s) pinned" if inv.pinned_keys else ""
+    return [
+        {
+            "item": ITEM_LOGIN_ACCOUNT,
+            "purpose": PURPOSE_ACCOUNT,
+            "count": 1,
+            "last_at": inv.account_created_at,
+            "held": login_held,
+        },
+        {
+            "item": ITEM_PASSWORD,
+            "purpose": PURPOSE_ACCOUNT,
+            "count": 1,
+            "last_at": inv.account_created_at,
+            "held": "Argon2id hash only",
+        },
+        {
+            "item": ITEM_COOKIES,
+            "purpose": PURPOSE_ACCOUNT,
+            "count": inv.sessions,
+            "last_at": None,
+            "held": "sessions: SHA-256 of each session token with its expiry time; never the token",
+        },
+        {
+            "item": ITEM_INSTALL_IDS,
+            "purpose": PURPOSE_CONSENT_SYNC,
+            "count": inv.linked_subjects,
+            "last_at": inv.last_linked_at,
+            "held": "pseudonymous install ids (random uuid4) linked to the account",
+        },
+        {
+            "item": ITEM_CONSENT_RECORDS,
+            "purpose": PURPOSE_CONSENT_PROOF,
+            "count": inv.consent_records,
+            "last_at": inv.last_received_at,
+            "held": "consent records of the linked install ids, as received and signed by the "
+            f"device, with a copy of each answer kept for Idempotency-Key retries{keys}",
+        },
+    ]
+
+
+@router.get(
+    "/me/personal-information",
+    response_model=PersonalInformationList,
+    summary="What personal information the server holds about the account (no values)",
+    responses=_NOT_LOGGED_IN,
+)
+def my_personal_information(account: LoggedInAccount, store: StoreDep) -> JSONResponse:
+    """``{"items": [{"item", "purpose", "count", "last_at", "held"}]}``."""
+    inventory = store.account_inventory(account.account_id)
+    if inventory is None:  # the account went away after the session was checked
+        raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)")
+    return JSONResponse({"items": _inventory_items(inventory)}, headers=_NO_STORE)
+
+
+@router.get(
+    "/me/third-party-transfers",
+    response_model=TransferList,
+    summary="Personal information of the account given to third parties",
+    responses=_NOT_LOGGED_IN,
+)
+def my_third_party_transfers(account: LoggedInAccount, store: StoreDep) -> JSONResponse:
+    """``{"transfers": [{"recipient", "items", "purpose", "method", "time"}]}`` in the order
+    they happened (empty in the stub until the real-name flow gives anything away)."""
+    return JSONResponse({"transfers": store.transfers(account.account_id)}, headers=_NO_STORE)
