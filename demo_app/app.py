@@ -41,6 +41,7 @@ class DemoApp(App):
         self.exit_code = 0
         self.history: list[str] = []
         self.autopilot = None
+        self.update_dialog = None  # the policy-update dialog while it is open
 
     def build(self):
         for kv in sorted(KV_DIR.glob("*.kv")):
@@ -57,6 +58,7 @@ class DemoApp(App):
         return sm
 
     def on_start(self):
+        Clock.schedule_once(self.check_policy_update, 0)
         if self.script is not None:
             from .autopilot import Autopilot
 
@@ -78,6 +80,24 @@ class DemoApp(App):
     def on_privacy_decided(self, mode: str) -> None:
         self.refresh_state()
         self.go(self.landing_screen())
+        self.check_policy_update()
+
+    def check_policy_update(self, *_args) -> None:
+        """After the privacy prompt (or at start when it is not needed): show what changed in
+        the policy since the user agreed, when a major change needs their agreement or a minor
+        one has not been acknowledged (OBL-UPD-1, OBL-UPD-2)."""
+        if self.sdk.needs_prompt() or self.update_dialog is not None:
+            return
+        from sdk.ui.kivy import show_policy_update
+
+        self.update_dialog = show_policy_update(self.sdk, self._policy_update_done)
+
+    def _policy_update_done(self, result: str) -> None:
+        self.update_dialog = None
+        self.refresh_state()
+        refresh = getattr(self.root.current_screen, "refresh", None)
+        if callable(refresh):
+            refresh()
 
     def finish(self, code: int = 0) -> None:
         self.exit_code = code

@@ -14,15 +14,22 @@ Waiting (each retried every frame, up to 20 s, then the script fails):
                                  (e.g. a template's text has arrived)
 ``{"wait_status": "已下载"}``      until the current screen's ``status`` text contains this text
 ``{"wait_file": "path"}``         until a file exists (lets a test hold the app open)
+``{"wait_dialog": "item:id_number"}``  until a dialog with that name is open: a separate-consent
+                                 dialog is named by its scope (``purpose:…``, ``item:…``,
+                                 ``recipient:…``); also ``policy_update``, ``policy_reader``,
+                                 ``confirm``
 ``{"sleep": 0.3}``                wait this many seconds (0 to 3600)
 
 Acting:
 
 ``{"type": ["identifier", "13800138000"]}``  set the text of that text input
 ``{"wait_text": ["account", "已登录"]}``  wait until that widget's text contains the text
-``{"press": "agree"}``            tap the widget with that id on the current screen (a touch
-                                 dispatched through the window's input queue, at its centre);
-                                 waits while it is missing or disabled
+``{"press": "agree"}``            tap the widget with that id on the current screen or in an open
+                                 dialog (a touch dispatched through the window's input queue,
+                                 at its centre); waits while it is missing, disabled or under
+                                 a dialog, and first scrolls it into view inside a scroll view
+``{"scroll_to": "contact_email"}``  scroll the scroll view holding that widget so that the
+                                 widget is at its top (or as far as the view scrolls)
 ``{"press_template": 0}``         tap the n-th entry (from 0, top first) of the template list
                                  (widget id ``list``); waits until the list has that entry
 ``{"jump": "privacy_5"}``         tap the table-of-contents link to that anchor; fails at once
@@ -32,7 +39,8 @@ Recording and control:
 
 ``{"screenshot": "01.png"}``      save the window as PNG (relative to the current directory;
                                  folders created as needed)
-``{"probe": "name"}``             record facts about the current screen in the report
+``{"probe": "name"}``             record facts about the current screen in the report (the open
+                                 dialogs, and what the screen's ``probe_facts()`` returns)
 ``{"touch_file": "path"}``        create a file (tells a test the app reached this point)
 ``{"quit": 0}``                   stop the app with that exit code (0 to 255)
 
@@ -91,12 +99,14 @@ STEPS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "wait_document": ("a widget id (string)", _text),
     "wait_status": ("the status text to wait for (string)", _text),
     "wait_file": ("a file path (string)", _text),
+    "wait_dialog": ("a dialog name (string), e.g. a consent scope", _text),
     "sleep": (f"a number of seconds from 0 to {MAX_SLEEP:g}", _seconds),
     "press": ("a widget id (string)", _text),
     "type": ("[widget id, text]: a list of two strings", _pair),
     "wait_text": ("[widget id, text to wait for]: a list of two strings", _pair),
     "press_template": ("the index of a template in the list (an integer from 0)", _index),
     "jump": ("an anchor id (string)", _text),
+    "scroll_to": ("a widget id (string)", _text),
     "screenshot": ("a PNG file path (string)", _text),
     "probe": ("a name for the facts in the report (string)", _text),
     "touch_file": ("a file path (string)", _text),
@@ -174,7 +184,50 @@ def walkthrough_steps(out_dir: Path) -> list[dict]:
         shots("09-storage-and-cookies.png"), {"press": "clear_cookies"}, {"sleep": 0.5},
         shots("10-confirm-clear-cookies.png"), {"press": "confirm_cancel"}, {"press": "back"},
         {"wait_screen": "home"}, {"press": "policy"}, {"wait_screen": "policy"}, {"sleep": 0.3},
-        shots("11-policy.png"), {"quit": 0},
+        shots("11-policy.png"), {"press": "back"}, {"wait_screen": "home"},
+        # 实名签署: one separate-consent dialog per scope, then the simulated collection
+        {"press": "realname"}, {"wait_dialog": "purpose:realname_verification"}, {"sleep": 0.3},
+        shots("12-separate-consent-purpose.png"), {"press": "separate_agree"},
+        {"wait_dialog": "purpose:certificate"}, {"press": "separate_agree"},
+        {"wait_dialog": "item:id_number"}, {"sleep": 0.3},
+        shots("13-separate-consent-id-number.png"), {"press": "separate_agree"},
+        {"wait_dialog": "item:face_video"}, {"press": "separate_agree"},
+        {"wait_dialog": "item:certificate_info"}, {"press": "separate_agree"},
+        {"wait_dialog": "recipient:ca"}, {"press": "separate_agree"},
+        {"wait_dialog": "recipient:realname_agency"}, {"sleep": 0.3},
+        shots("14-separate-consent-recipient.png"), {"press": "separate_agree"},
+        {"wait_text": ["realname_status", "已模拟采集"]}, {"sleep": 0.3},
+        shots("15-realname-simulated.png"),
+        # the privacy centre: switches, a withdrawal, the lists and the contact
+        {"press": "privacy_centre"}, {"wait_screen": "privacy"}, {"sleep": 0.5},
+        shots("16-privacy-centre.png"), {"press": "switch_invite_signer"},
+        {"wait_dialog": "confirm"}, {"sleep": 0.3}, shots("17-confirm-withdraw-purpose.png"),
+        {"press": "confirm_ok"}, {"wait_text": ["status", "已撤回"]},
+        {"scroll_to": "section_items"}, {"sleep": 0.3},
+        shots("18-privacy-centre-separate-consents.png"),
+        {"scroll_to": "section_collected"}, {"sleep": 0.3},
+        shots("19-privacy-centre-collected.png"),
+        {"scroll_to": "contact_address"}, {"sleep": 0.3},
+        shots("20-privacy-centre-shared-contact.png"), {"quit": 0},
+    ]
+
+
+def walkthrough_update_steps(out_dir: Path) -> list[dict]:
+    """The second part of ``make demo`` without a display: the same data dir started again
+    with the next policy version (``demo_app/policy_2027``), showing the policy-update
+    dialog, 暂不同意, and agreeing from the privacy centre."""
+    shots = lambda name: {"screenshot": str(out_dir / name)}  # noqa: E731
+    return [
+        {"wait_screen": "home"}, {"wait_dialog": "policy_update"}, {"sleep": 0.3},
+        shots("21-policy-update.png"), {"press": "update_read_policy"},
+        {"wait_dialog": "policy_reader"}, {"sleep": 0.3}, shots("22-policy-update-full-text.png"),
+        {"press": "reader_close"}, {"press": "update_later"},
+        {"wait_text": ["status", "待您确认"]}, {"sleep": 0.3}, shots("23-home-update-pending.png"),
+        {"press": "privacy_centre"}, {"wait_screen": "privacy"}, {"sleep": 0.5},
+        shots("24-privacy-centre-update-pending.png"), {"press": "review_update"},
+        {"wait_dialog": "policy_update"}, {"press": "update_agree"},
+        {"wait_text": ["status", "已同意隐私政策"]}, {"sleep": 0.3},
+        shots("25-privacy-centre-after-update.png"), {"quit": 0},
     ]
 
 
@@ -283,13 +336,75 @@ class Autopilot:
         w = self._find(widget_id)
         if w is None or w.disabled or self._covered(w):
             return False
+        if not self._in_view(w):
+            return False  # scrolled now; tap on the next frame, once it is drawn there
         self._tap(w)
         return True
 
     @staticmethod
+    def _scroll_view_of(widget):
+        from kivy.uix.scrollview import ScrollView
+
+        node = widget.parent
+        while node is not None and node.parent is not node:
+            if isinstance(node, ScrollView):
+                return node
+            node = node.parent
+        return None
+
+    def _in_view(self, widget) -> bool:
+        """True when ``widget``'s centre is inside the visible part of its scroll view (or it
+        is in none); otherwise scroll it into view and return False."""
+        view = self._scroll_view_of(widget)
+        if view is None:
+            return True
+        x, y = widget.to_window(*widget.center)
+        left, bottom = view.to_window(view.x, view.y)
+        if left <= x <= left + view.width and bottom + 2 <= y <= bottom + view.height - 2:
+            return True
+        view.scroll_to(widget, padding=20, animate=False)
+        return False
+
+    def _step_scroll_to(self, widget_id: str) -> bool:
+        w = self._find(widget_id)
+        if w is None:
+            return False
+        view = self._scroll_view_of(w)
+        if view is None:
+            raise StepFailed(f"'{widget_id}' is not inside a scroll view")
+        content = view.children[0]
+        content.do_layout()
+        scrollable = content.height - view.height
+        if scrollable > 0:  # the widget's top at the top of the view (as far as it goes)
+            offset = content.top - w.top - 8
+            view.scroll_y = min(1.0, max(0.0, 1.0 - offset / scrollable))
+        return True
+
+    @staticmethod
+    def _dialogs() -> list:
+        """The dialogs open now (opened and not closing), bottom first."""
+        from kivy.core.window import Window
+        from kivy.uix.modalview import ModalView
+
+        return [w for w in reversed(Window.children)
+                if isinstance(w, ModalView) and w._is_open and w._anim_alpha > 0.99]
+
+    @staticmethod
+    def _dialog_name(view) -> str:
+        name = getattr(view, "dialog_name", "")
+        if name:
+            return str(name)
+        content = getattr(view, "content", None)
+        return "confirm" if type(content).__name__ == "ConfirmContent" else type(view).__name__
+
+    def _step_wait_dialog(self, name: str) -> bool:
+        return any(self._dialog_name(d) == name for d in self._dialogs())
+
+    @staticmethod
     def _covered(widget) -> bool:
         """True while a dialog (opening, open or closing) lies over ``widget``: a tap now would
-        land on the dialog, as it would for a person."""
+        land on the dialog, as it would for a person. A widget in a dialog is covered by the
+        dialogs opened after it (``Window.children`` lists the top one first)."""
         from kivy.core.window import Window
         from kivy.uix.modalview import ModalView
 
@@ -297,7 +412,7 @@ class Autopilot:
         node = widget
         while node is not None and node.parent is not node:
             if node in dialogs:
-                return False
+                return dialogs.index(node) > 0
             node = node.parent
         return bool(dialogs)
 
@@ -344,7 +459,14 @@ class Autopilot:
         return True
 
     def _step_probe(self, name: str) -> bool:
-        facts: dict = {"screen": self.app.root.current, "mode": self.app.sdk.mode}
+        facts: dict = {"screen": self.app.root.current, "mode": self.app.sdk.mode,
+                       "dialogs": [self._dialog_name(d) for d in self._dialogs()]}
+        for dialog in self._dialogs():
+            if getattr(dialog, "scope", None):
+                facts.setdefault("dialog_titles", []).append(dialog.title)
+        screen_facts = getattr(self.screen, "probe_facts", None)
+        if callable(screen_facts):
+            facts.update(screen_facts())
         view = self._find("policy_view")
         if view is not None:
             facts.update(

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from .config import SdkConfig
 from .consent.ledger import LEDGER_FILENAME, ConsentLedger
 from .consent.facade import _MINORS_NAMESPACE, ConsentMixin, _missing_message
-from .consent.record import ConsentRecord
 from .errors import (
     ConfigError,
     ConsentError,
@@ -631,7 +630,8 @@ class PrivacySdk(ConsentMixin):
 
         Returns:
             ``[{"recipient", "name", "contact", "purpose", "purpose_name", "items",
-            "item_names", "method", "consent" (a status), "transfers", "last_at"}]``.
+            "item_names", "method", "consent" (a status), "transfers" (items given: one per
+            item per :meth:`share`), "last_at"}]``.
         """
         try:
             rows = self.audit.transfer_summary()

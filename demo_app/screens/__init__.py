@@ -4,6 +4,7 @@ and never reach into each other's ids."""
 from .account import AccountScreen
 from .home import HomeScreen
 from .policy import PolicyScreen
+from .privacy import PrivacyScreen
 from .prompt import PromptScreen
 from .storage import StorageScreen
 from .template import TemplateScreen
@@ -17,6 +18,7 @@ SCREENS = {
     "policy": PolicyScreen,
     "account": AccountScreen,
     "storage": StorageScreen,
+    "privacy": PrivacyScreen,
 }
 
 __all__ = ["SCREENS"]

@@ -12,7 +12,7 @@ import datetime as _dt
 import functools
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -373,8 +373,7 @@ class ConsentMixin:
                 purposes: tuple[str, ...] | None = None,
                 guardian: dict[str, str] | None = None) -> ConsentRecord:
         """Store one decision for *scope* with its ISO/IEC TS 27560 fields and notify."""
-        if self._closed:
-            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
+        self._check_open()
         if scope in ("guardian", "minors_notice"):
             covered: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
         else:
@@ -400,6 +399,10 @@ class ConsentMixin:
         )
         self._notify(before, record)
         return record
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
 
     def _policy_json(self) -> str:
         """The policy in force as JSON text (kept with each record's notice), made once."""
@@ -427,13 +430,26 @@ class ConsentMixin:
             PolicyError: the policy declares no purpose that needs consent.
             StorageError: the decision could not be stored; nothing was recorded.
         """
+        self._check_open()
         if not self.consent_purposes():
             raise PolicyError(
                 "the policy manifest declares no purpose with lawful_basis 'consent' and "
                 "separate_consent false; there is nothing for the user to agree to"
             )
-        record = self._record("granted", "policy", method)
+        record = self._record("granted", "policy", method, purposes=self.agreement_purposes())
         return self._after_decision(record, sync)
+
+    def agreement_purposes(self) -> tuple[str, ...]:
+        """The purposes :meth:`agree` grants now: :meth:`consent_purposes`, except those the
+        user switched off on their own (their latest ``purpose:<id>`` record is a withdrawal or
+        refusal): agreeing again, e.g. to a policy update, never undoes a narrowing
+        (OBL-DSR-4). Such a purpose comes back only through its own switch (:meth:`grant`)."""
+        kept = []
+        for purpose in self.consent_purposes():
+            own = self._ledger.deciding(f"purpose:{purpose}")
+            if own is None or own.decision == "granted":
+                kept.append(purpose)
+        return tuple(kept)
 
     def disagree(self, method: str = "explicit_button") -> ConsentRecord:
         """Record that the user declined: basic mode.

@@ -261,8 +261,8 @@ class ConsentLedger(SqliteOwner):
 
         Args:
             decision: ``granted``, ``denied`` or ``withdrawn``.
-            purposes: purpose ids the decision covers (at least one for a ``policy`` grant or
-                withdrawal).
+            purposes: purpose ids the decision covers (may be empty: a ``policy`` decision is
+                also about the policy itself, and the user may have narrowed every purpose).
             notice: the policy version, text digest and language the user saw.
             controller: the personal information handler named in the policy.
             method: the affirmative action the user took, e.g. ``explicit_button``.
@@ -282,8 +282,6 @@ class ConsentLedger(SqliteOwner):
         if decision not in DECISIONS:
             raise ConsentError(f"decision must be one of {', '.join(DECISIONS)}")
         purpose_ids = _ids("purposes", purposes)
-        if scope == "policy" and decision != "denied" and not purpose_ids:
-            raise ConsentError(f"a '{decision}' record needs at least one purpose")
         if not isinstance(scope, str) or not _SCOPE_RE.match(scope):
             raise ConsentError(
                 "scope must be 'policy', 'guardian', 'minors_notice' or 'purpose:<id>', "

@@ -22,7 +22,6 @@ from sdk.errors import (
     InvalidIdentifier,
     LoginThrottled,
     NotLoggedIn,
-    ServerError,
     WeakPassword,
 )
 from sdk.policy import Policy

@@ -5,7 +5,6 @@ Uses the demo policy (demo_app/policy/manifest.toml) offline: no endpoint, ``agr
 
 from __future__ import annotations
 
-import datetime as _dt
 import sqlite3
 from pathlib import Path
 
@@ -31,23 +30,10 @@ from sdk.audit import (
     UndeclaredDataItem,
 )
 
-T0 = _dt.datetime(2026, 12, 1, 8, 0, 0, tzinfo=_dt.timezone.utc)
+from .clock import Clock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
 
-    def __call__(self) -> _dt.datetime:
-        return self.now
-
-    def tick(self, seconds: int = 1) -> None:
-        self.now += _dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

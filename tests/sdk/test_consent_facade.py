@@ -421,3 +421,14 @@ def test_an_agreement_to_an_unknown_older_policy_asks_again(tmp_path: Path) -> N
     with open_sdk(tmp_path) as sdk:
         assert sdk.mode == "undecided"
         assert sdk.state("policy").status == "superseded"
+
+
+def test_agreeing_again_keeps_a_purpose_the_user_switched_off(tmp_path: Path) -> None:  # OBL-DSR-4
+    with open_sdk(tmp_path) as sdk:
+        sdk.agree()
+        sdk.withdraw("invite_signer")
+    with open_sdk(tmp_path, edited_policy(add_purpose)) as sdk:
+        record = sdk.agree()  # accepting the update
+        assert "invite_signer" not in record.purposes and "analytics" in record.purposes
+        assert sdk.state("invite_signer").status == "withdrawn"
+        sdk.require("customer_service")

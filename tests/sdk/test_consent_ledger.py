@@ -313,16 +313,16 @@ def test_ledger_file_is_private(ledger: ConsentLedger, db_path: Path) -> None:
     ("decision", "purposes", "match"),
     [
         ("maybe", ["account"], "decision must be one of"),
-        ("granted", [], "at least one purpose"),
-        ("withdrawn", [], "at least one purpose"),
+        ("granted", ["account"], "scope must be"),
         ("granted", "account", "not a single string"),
         ("granted", ["account", ""], "non-empty strings"),
         ("granted", ["account", "account"], "must not repeat"),
     ],
 )
 def test_invalid_record_is_refused(ledger: ConsentLedger, decision, purposes, match) -> None:
+    scope = "purpose:Bad Id" if match == "scope must be" else "policy"
     with pytest.raises(ConsentError, match=match):
-        ledger.record(decision, purposes, NOTICE, CONTROLLER, "explicit_button")
+        ledger.record(decision, purposes, NOTICE, CONTROLLER, "explicit_button", scope=scope)
     assert ledger.history() == []
 
 

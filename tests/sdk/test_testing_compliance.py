@@ -16,24 +16,11 @@ from sdk.audit import AUDIT_FILENAME, AuditTrail
 from sdk.compliance import POLICY_FILENAME, Finding
 from sdk.testing.compliance import assert_compliant, findings
 
-T0 = _dt.datetime(2026, 12, 1, 8, 0, 0, tzinfo=_dt.timezone.utc)
+from .clock import Clock
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> _dt.datetime:
-        return self.now
-
-    def tick(self, seconds: int = 1) -> None:
-        self.now += _dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def write_before_consent(data_dir: Path, clock: Clock) -> None:

@@ -2,11 +2,30 @@
 
 - :class:`PrivacyPrompt`: the first-launch privacy prompt.
 - :class:`PolicyView`: a scrollable policy with a working table of contents.
+- :class:`SeparateConsentDialog` and :func:`ask_for_feature`: separate consent, one dialog per
+  scope, asked when a feature needs it.
+- :class:`PolicyUpdateDialog` and :func:`show_policy_update`: what changed in a new policy
+  version; major changes are agreed to again, minor ones are a notice.
+- :class:`PrivacyCentre`: a switch per purpose, the separate consents, what was collected and
+  shared, and the controller's contact.
 - :func:`install_cjk_font`: make a Chinese-capable font Kivy's default.
 """
 
 from .fonts import find_cjk_font, install_cjk_font
+from .policy_update import PolicyUpdateDialog, show_policy_update
 from .policy_view import PolicyView
+from .privacy_centre import PrivacyCentre
 from .privacy_prompt import PrivacyPrompt
+from .separate_consent import SeparateConsentDialog, ask_for_feature
 
-__all__ = ["PrivacyPrompt", "PolicyView", "find_cjk_font", "install_cjk_font"]
+__all__ = [
+    "PolicyUpdateDialog",
+    "PolicyView",
+    "PrivacyCentre",
+    "PrivacyPrompt",
+    "SeparateConsentDialog",
+    "ask_for_feature",
+    "find_cjk_font",
+    "install_cjk_font",
+    "show_policy_update",
+]

@@ -66,6 +66,10 @@ class ReflowLabel(Label):
         self.block = RenderedBlock("paragraph", escape_markup(content), 0, 0, None, 0, content,
                                    (Span(content),), "", bool(self.bold))
 
+    def on_bold(self, _instance, _bold) -> None:
+        if self.content:
+            self.on_content(self, self.content)
+
     def on_width(self, _instance, width: float) -> None:
         self._reflow()
 

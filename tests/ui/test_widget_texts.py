@@ -1,0 +1,85 @@
+"""What the consent widgets say, computed without a window: the text of a consent dialog, what a
+policy update pauses, and the state labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sdk.policies import demo_policy, edited_policy, new_contact
+
+
+@pytest.fixture(autouse=True)
+def _kivy_quiet(monkeypatch):
+    monkeypatch.setenv("KIVY_NO_ARGS", "1")
+    monkeypatch.setenv("KIVY_LOG_MODE", "PYTHON")
+
+
+@pytest.fixture
+def privacy(tmp_path):
+    from sdk import PrivacySdk, SdkConfig
+
+    with PrivacySdk.open(SdkConfig(data_dir=tmp_path / "sdk"), demo_policy()) as sdk:
+        sdk.agree(sync=False)
+        yield sdk
+
+
+def _reopen(sdk, policy):
+    from sdk import PrivacySdk, SdkConfig
+
+    return PrivacySdk.open(SdkConfig(data_dir=sdk.config.data_dir), policy)
+
+
+def test_a_separate_scope_gets_the_sdks_own_text(privacy):
+    from sdk.ui.kivy.separate_consent import consent_text
+
+    text = consent_text(privacy, "item:id_number")
+    assert text == privacy.separate_consent("item:id_number")
+    assert text.title == "单独同意：身份证号码"
+
+
+def test_a_purpose_without_separate_consent_gets_a_dialog_of_the_same_shape(privacy):
+    from sdk.ui.kivy.separate_consent import consent_text
+
+    text = consent_text(privacy, "notifications")
+    assert (text.scope, text.title) == ("purpose:notifications", "同意：服务通知")
+    assert "通过邮件或短信发送与服务有关的通知" in text.body[0]
+    assert "「服务通知」无法使用" in text.body[1]
+
+
+@pytest.mark.parametrize("scope", ["policy", "guardian", "purpose:account", "purpose:nope"])
+def test_scopes_no_dialog_can_ask_are_refused(privacy, scope):
+    from sdk.errors import ConsentError
+    from sdk.ui.kivy.separate_consent import consent_text
+
+    with pytest.raises(ConsentError):
+        consent_text(privacy, scope)
+
+
+def test_a_new_and_a_changed_purpose_are_paused_until_agreed(privacy):
+    from sdk.ui.kivy.policy_update import update_effects
+    from tests.sdk.policies import add_purpose, longer_face_video_retention
+
+    privacy.grant("item:face_video")
+    newer = edited_policy(lambda t: longer_face_video_retention(add_purpose(t)))
+    with _reopen(privacy, newer) as sdk:
+        effects = update_effects(sdk, sdk.policy_update())
+    assert effects.paused == ("使用情况分析",)  # new; face video is separate consent
+    assert effects.reask == ("面部视频",)
+    assert "客服" in effects.covers and "使用情况分析" in effects.covers
+    assert effects.basic_only is False
+
+
+def test_a_contact_change_leaves_only_basic_mode(privacy):
+    from sdk.ui.kivy.policy_update import update_effects
+
+    newer = edited_policy(new_contact)
+    with _reopen(privacy, newer) as sdk:
+        assert sdk.mode == "undecided"  # the prompt asks again; the dialog would say so
+        assert update_effects(sdk, sdk.policy_update()).basic_only is True
+
+
+def test_state_labels_name_the_time_only_of_a_decision(privacy):
+    from sdk.ui.kivy.common import status_text
+
+    assert status_text(privacy.state("customer_service")).startswith("已同意（")
+    assert status_text(privacy.state("marketing")) == "未同意"
