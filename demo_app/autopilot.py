@@ -22,7 +22,10 @@ Waiting (each retried every frame, up to 20 s, then the script fails):
 
 Acting:
 
-``{"type": ["identifier", "13800138000"]}``  set the text of that text input
+``{"type": ["identifier", "13800138000"]}``  set the text of that text input (the report and
+                                 the log keep only the field and the number of characters,
+                                 ``{"step": "type", "arg": "identifier", "chars": 11}``: typed
+                                 text is personal data and is never written to a file)
 ``{"wait_text": ["account", "已登录"]}``  wait until that widget's text contains the text
 ``{"press": "agree"}``            tap the widget with that id on the current screen or in an open
                                  dialog (a touch dispatched through the window's input queue,
@@ -47,7 +50,8 @@ Recording and control:
 :func:`validate_script` checks a script against these names and argument types before the
 app starts, so a typo is reported up front instead of after the window opened. Every step's
 outcome goes into the report (``--report``); a step that fails stops the app with exit code 3
-and the reason.
+and the reason. Neither the report, the log nor an error message contains what a ``type`` step
+types (see :func:`redacted`).
 
 Importing this module does not import Kivy (``python -m demo_app`` validates scripts before
 it starts Kivy); the app's classes are imported when a script runs.
@@ -125,6 +129,18 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def redacted(step: dict[str, Any]) -> dict[str, Any]:
+    """*step* as it may be written to a report, a log or a message: a ``type`` step keeps its
+    field id and the number of characters typed, never the text (a phone number, a password);
+    other steps are unchanged."""
+    (name, arg), = step.items()
+    if name != "type":
+        return dict(step)
+    if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], str):
+        return {"type": str(arg[0]), "chars": len(arg[1])}
+    return {"type": "<invalid>"}
+
+
 def validate_script(script: Any) -> list[dict[str, Any]]:
     """Check a script (decoded JSON) against :data:`STEPS`; return it as a list of steps.
 
@@ -151,8 +167,9 @@ def validate_script(script: Any) -> list[dict[str, Any]]:
             )
         expected, check = STEPS[name]
         if not check(arg):
+            got = (f"a {type(arg).__name__}" if name == "type" else _shown(arg))  # never typed text
             raise ScriptError(
-                f"step {number}: '{name}' takes {expected}, got {_shown(arg)}"
+                f"step {number}: '{name}' takes {expected}, got {got}"
             )
     return list(script)
 
@@ -271,13 +288,18 @@ class Autopilot:
             self._started = time.monotonic()
         elif time.monotonic() - self._started > STEP_TIMEOUT:
             self._record(kind, arg, "timeout")
-            self._finish(3, f"step {self._index + 1} {step} did not complete in {STEP_TIMEOUT:.0f} s "
-                            f"(screen: {self.app.root.current})")
+            shown = json.dumps(redacted(step), ensure_ascii=False)
+            self._finish(3, f"step {self._index + 1} {shown} did not complete in "
+                            f"{STEP_TIMEOUT:.0f} s (screen: {self.app.root.current})")
             return False
         return None  # keep ticking
 
     def _record(self, kind, arg, outcome) -> None:
-        self.report["steps"].append({"step": kind, "arg": arg, "outcome": outcome,
+        entry = {"step": kind, "arg": arg}
+        if kind == "type":  # the field and the length, never the typed text
+            safe = redacted({kind: arg})
+            entry = {"step": kind, "arg": safe["type"], "chars": safe.get("chars", 0)}
+        self.report["steps"].append({**entry, "outcome": outcome,
                                      "screen": self.app.root.current})
 
     def _finish(self, code: int, reason: str = "") -> None:

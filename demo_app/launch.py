@@ -4,6 +4,11 @@ parts: a first launch through every screen (privacy prompt, basic mode, account,
 real-name signing with its separate consents, the privacy centre), then a second launch of the
 same data dir with the next policy version (``demo_app/policy_2027``): the policy update.
 
+Xvfb has no OS keystore, so the walkthrough opts into the passphrase keystore with a throwaway
+passphrase (random, made for each walkthrough, kept in ``DIR/walkthrough.passphrase``, owner
+read/write only, never printed): its consent records are signed, and QA can export and verify
+them (``python -m sdk.consent export DIR/walkthrough/sdk --out F``, then ``verify F``).
+
 Usage: ``python -m demo_app.launch --data-dir DIR --screenshots DIR``
 """
 
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -20,6 +26,22 @@ from pathlib import Path
 from .autopilot import walkthrough_update_steps
 from .policy_2027 import POLICY_PATH as UPDATED_POLICY
 from .xvfb import has_display, virtual_display
+
+#: The walkthrough's data dir, inside ``--data-dir``.
+WALKTHROUGH_DIR = "walkthrough"
+#: The walkthrough's throwaway passphrase file, beside its data dir (inside ``--data-dir``).
+PASSPHRASE_FILE = "walkthrough.passphrase"
+
+
+def write_throwaway_passphrase(path: Path) -> Path:
+    """Write a new random passphrase (256 bits, URL-safe text) as the only line of *path*,
+    readable and writable by the owner only; replaces an older one. Never printed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a new file gets the mode below, whatever the old one had
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(secrets.token_urlsafe(32) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,10 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     if has_display() and not args.headless:
         return subprocess.call(app + ["--data-dir", str(args.data_dir)])
 
-    # No display: a fresh data dir so the walkthrough starts at the first-launch prompt.
-    run_dir = args.data_dir / "walkthrough"
+    # No display: a fresh data dir so the walkthrough starts at the first-launch prompt, and a
+    # fresh passphrase for it (the records it signs are verifiable; the data dir it protects
+    # is thrown away on the next run).
+    run_dir = args.data_dir / WALKTHROUGH_DIR
     shutil.rmtree(run_dir, ignore_errors=True)
     shutil.rmtree(args.screenshots, ignore_errors=True)
+    passphrase = write_throwaway_passphrase(args.data_dir / PASSPHRASE_FILE)
+    app += ["--passphrase-file", str(passphrase)]
     print("demo: no display found; running the scripted walkthrough under Xvfb", flush=True)
     with virtual_display() as display:
         env = dict(os.environ, DISPLAY=display)
@@ -58,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     if code == 0:
         print(f"demo: screenshots of every screen: {args.screenshots.resolve()}", flush=True)
+        print(f"demo: signed consent records in {(run_dir / 'sdk').resolve()}; check them with "
+              f"python -m sdk.consent export {run_dir / 'sdk'} --out consent-export.json && "
+              "python -m sdk.consent verify consent-export.json", flush=True)
     else:
         print(f"demo: the walkthrough failed (exit {code}); see {report}", file=sys.stderr)
     return code

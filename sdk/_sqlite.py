@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -154,12 +154,13 @@ class SqliteOwner:
         conn: sqlite3.Connection,
         statements: Iterable[str],
         version: int,
-        migrations: Mapping[int, Sequence[str]] | None = None,
+        migrations: Mapping[int, Sequence[str | Callable[[sqlite3.Connection], None]]] | None = None,
     ) -> None:
         """Create or upgrade the tables inside the caller's transaction (``PRAGMA user_version``).
 
         A file at schema ``n`` (``0 < n < version``) first runs ``migrations[n + 1]``, …,
-        ``migrations[version]`` (e.g. ``ALTER TABLE … ADD COLUMN``), then *statements*
+        ``migrations[version]`` (SQL such as ``ALTER TABLE … ADD COLUMN``, or a function of the
+        connection for a step that depends on what the file holds), then *statements*
         (``CREATE … IF NOT EXISTS``), all in the caller's transaction: an upgrade either
         completes or leaves the file as it was.
 
@@ -175,7 +176,10 @@ class SqliteOwner:
         if found:
             for step in range(found + 1, version + 1):
                 for statement in (migrations or {}).get(step, ()):
-                    conn.execute(statement)
+                    if callable(statement):
+                        statement(conn)
+                    else:
+                        conn.execute(statement)
         for statement in statements:
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {version}")

@@ -478,7 +478,7 @@ def _ledger_manifest(data_dir: Path) -> Manifest | None:
         return None
     with ConsentLedger(data_dir / LEDGER_FILENAME) as ledger:
         latest = ledger.latest()
-        data = ledger.notice_policy(latest.notice.sha256) if latest is not None else None
+        data = ledger.notice_policy(latest.notice.key) if latest is not None else None
     return Policy.from_json(data, source="the consent ledger").manifest if data else None
 
 
@@ -497,13 +497,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = args[:at] + args[at + 2:]
         if manifest_path is None:
             args = []
-    if len(args) != 1 or args[0] in ("-h", "--help") or args[0].startswith("--"):
+    if args and args[0] in ("-h", "--help"):
+        print(_USAGE)
+        print("Checks the audit trail and consent ledger in DATA_DIR (SdkConfig.data_dir) for "
+              "what app-privacy scanners flag; exit 0 clean, 1 findings, 2 unusable input.")
+        return 0
+    if len(args) != 1 or args[0].startswith("--"):
         print(_USAGE, file=sys.stderr)
         return 2
     folder = Path(args[0])
+    from .audit import AUDIT_FILENAME
+    from .consent.ledger import LEDGER_FILENAME
+
     try:
         if not folder.is_dir():
             raise ConfigError(f"'{folder}' is not a folder; pass the SDK's data_dir")
+        if not any((folder / name).is_file() for name in (AUDIT_FILENAME, LEDGER_FILENAME)):
+            # a mistyped path must not pass as "clean"
+            raise ConfigError(f"'{folder}' holds no SDK data (no {AUDIT_FILENAME} and no "
+                              f"{LEDGER_FILENAME}); pass the SDK's data_dir")
         manifest = load_manifest_for(folder, manifest_path)
         findings = check(folder, manifest=manifest)
     except SdkError as exc:

@@ -24,6 +24,9 @@ def _utcnow() -> _dt.datetime:
 
 _PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 
+#: The shortest quiet window after a permission refusal (``sdk.compliance.REASK_WINDOW``).
+_MIN_REASK = _dt.timedelta(hours=48)
+
 
 def _check_pem_bundle(ca: Path) -> None:
     """Raise ConfigError unless ``ca`` is a readable file holding a PEM certificate."""
@@ -82,6 +85,12 @@ class SdkConfig:
             records and carries on; run ``python -m sdk.compliance DATA_DIR`` or
             :func:`sdk.testing.compliance.assert_compliant` to see the findings. Meant for
             development builds and tests.
+        permission_reask_after: after the user refuses an OS permission (or switches it off
+            in the settings), how long the app may not show that permission's system prompt
+            again on its own (OBL-PERM-4, MIIT 164号文 "no repeated requests");
+            ``privacy.permissions.request(..., user_initiated=True)`` (the user started the
+            action again on purpose) still may. At least 48 hours, the window the compliance
+            check (:mod:`sdk.compliance`) and strict mode enforce; longer is allowed.
 
     Raises:
         ConfigError: when a setting is invalid; the message names it.
@@ -98,6 +107,7 @@ class SdkConfig:
     dev_mode: bool = False
     clock: Callable[[], _dt.datetime] = field(default=_utcnow, compare=False, repr=False)
     strict: bool = False
+    permission_reask_after: _dt.timedelta = _MIN_REASK
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -113,6 +123,14 @@ class SdkConfig:
             raise ConfigError("retries must be 0 or more")
         if not isinstance(self.strict, bool):
             raise ConfigError("strict must be True or False")
+        if not isinstance(self.permission_reask_after, _dt.timedelta):
+            raise ConfigError("permission_reask_after must be a datetime.timedelta, e.g. "
+                              "timedelta(hours=48)")
+        if self.permission_reask_after < _MIN_REASK:
+            raise ConfigError(
+                "permission_reask_after must be at least 48 hours: after a refusal the app may "
+                "not ask again on its own sooner (OBL-PERM-4; the compliance check and strict "
+                "mode use 48 h); use user_initiated=True when the user starts the action again")
 
     def _check_endpoint(self, endpoint: str) -> None:
         if not isinstance(endpoint, str):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .config import SdkConfig
 from .consent.ledger import LEDGER_FILENAME, ConsentLedger
-from .consent.facade import _MINORS_NAMESPACE, ConsentMixin, _missing_message
+from .consent.facade import _MINORS_NAMESPACE, ConsentMixin, _check_id, _missing_message
 from .errors import (
     ConfigError,
     ConsentError,
@@ -32,6 +32,7 @@ from .errors import (
     KeystoreError,
     PolicyError,
     SdkError,
+    ServerError,
     StorageError,
     TransportError,
 )
@@ -48,6 +49,9 @@ __all__ = ["PrivacySdk", "Mode"]
 log = logging.getLogger(__name__)
 
 Mode = Literal["undecided", "full", "basic"]
+
+#: Server answers that mean "this record will never be accepted" (not worth retrying).
+_REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
 
 #: Sub-folder of ``data_dir`` that receives downloaded templates.
 DOWNLOADS_DIRNAME = "downloads"
@@ -221,7 +225,17 @@ class PrivacySdk(ConsentMixin):
         synced = 0
         with self._sync_lock:
             for record in self._ledger.pending():
-                answer = api.post_consent_record(record.to_dict())
+                try:
+                    answer = api.post_consent_record(record.to_dict())
+                except ServerError as exc:
+                    if exc.status not in _REFUSED_FOR_GOOD:
+                        raise
+                    # the server will never take this record: set it aside so the ones after
+                    # it (a withdrawal above all) still go out; it keeps its effect here
+                    self._ledger.mark_rejected(record.record_id, exc.code)
+                    log.warning("the server refused a consent record for good (%s); set aside, "
+                                "the next records are sent", exc.code)
+                    continue
                 received_at = answer.get("received_at")
                 self._ledger.mark_synced(
                     record.record_id, str(received_at) if received_at is not None else None
@@ -297,6 +311,7 @@ class PrivacySdk(ConsentMixin):
         """
         with self._storage_lock:
             if self._store is None:
+                self._check_open()
                 from .storage.store import EncryptedStore
 
                 keystore = self._keystore_or_select()
@@ -368,7 +383,7 @@ class PrivacySdk(ConsentMixin):
         Raises:
             ConsentRequired: the user has not agreed to the policy in force.
         """
-        self.require("account")
+        self._collect_account_items("login_account", "password")
         return self.account.register(identifier, password)
 
     def login(self, identifier: str, password: str, remember_me: bool = False) -> SessionInfo:
@@ -379,7 +394,7 @@ class PrivacySdk(ConsentMixin):
         Raises:
             ConsentRequired: the user has not agreed to the policy in force.
         """
-        self.require("account")
+        self._collect_account_items("login_account", "password", "cookies")
         session = self.account.login(identifier, password, remember_me=remember_me)
         try:  # link this install to the account, so consent made elsewhere reaches it
             self._api().link_subject(self.subject_id)
@@ -388,6 +403,16 @@ class PrivacySdk(ConsentMixin):
             log.warning("logged in; linking consent records to the account failed (%s)",
                         type(exc).__name__)
         return session
+
+    def _collect_account_items(self, *items: str) -> None:
+        """Pass the account's data items through the gate (audited, listed in "personal
+        information collected"); items the manifest does not declare are skipped, so an app
+        with its own manifest keeps working. Raises ConsentRequired like :meth:`require`."""
+        self.require("account")
+        declared = self._item_map()
+        for item in items:
+            if item in declared and "account" in tuple(declared[item].purposes):
+                self.collect(item, "account", feature="account")
 
     def logout(self) -> bool:
         """Log out on the server and forget the session cookie here (even when offline).
@@ -454,8 +479,11 @@ class PrivacySdk(ConsentMixin):
         """
         from .errors import UndeclaredDataItem, UndeclaredPurpose
 
-        if self._closed:
-            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
+        self._check_open()
+        _check_id("item_id", item_id)
+        _check_id("purpose", purpose)
+        if feature is not None:
+            _check_id("feature", feature)
         trail = self.audit
         declared = self._purpose_map()
         items = self._item_map()
@@ -506,12 +534,47 @@ class PrivacySdk(ConsentMixin):
             ComplianceViolation: strict mode, and the event breaks a rule (``.finding``).
             StorageError: the event could not be written.
         """
-        if self._closed:
-            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
+        self._check_open()
         entry = self.audit.record_permission(permission, feature, outcome,
                                              user_initiated=user_initiated)
         self._check_compliance(entry)
         return entry
+
+    # -- OS permissions (issue #5: sdk/permissions/, docs/permissions.md) -- begin ----------
+
+    _permissions: Any = None
+
+    @property
+    def permissions(self) -> Any:
+        """The :class:`sdk.permissions.Permissions` facade (camera, photos, phone state
+        behind the consent rules, OBL-PERM-1..4), created on first use with the backend
+        :func:`sdk.permissions.backend.select_backend` picks (``PRIVACY_SDK_PERMISSIONS``
+        overrides). Assign a ``Permissions(privacy, backend, dispatcher=...)`` to choose.
+
+        Raises:
+            ConfigError: the SDK is closed, or the assigned facade is for another SDK.
+        """
+        with self._storage_lock:
+            if self._permissions is None:
+                if self._closed:
+                    raise ConfigError(
+                        "this PrivacySdk is closed; open a new one with PrivacySdk.open")
+                from .permissions.facade import Permissions
+
+                self._permissions = Permissions(self)
+            return self._permissions
+
+    @permissions.setter
+    def permissions(self, facade: Any) -> None:
+        from .permissions.facade import Permissions
+
+        if not isinstance(facade, Permissions) or facade.privacy is not self:
+            raise ConfigError("assign an sdk.permissions.Permissions made for this PrivacySdk: "
+                              "Permissions(privacy, backend, dispatcher=...)")
+        with self._storage_lock:
+            self._permissions = facade
+
+    # -- OS permissions -- end -------------------------------------------------------------
 
     def _check_compliance(self, entry: Any) -> None:
         """Strict mode raises :class:`ComplianceViolation` for an entry that breaks a rule of
@@ -549,11 +612,11 @@ class PrivacySdk(ConsentMixin):
             ConsentRequired: ``.scopes`` names the consents still missing.
             StorageError: the audit entries could not be written; do not transfer.
         """
-        if self._closed:
-            raise ConfigError("this PrivacySdk is closed; open a new one with PrivacySdk.open")
-        if isinstance(items, str):
-            raise ConsentError("items must be a list of data item ids, not a single string")
-        wanted = tuple(dict.fromkeys(items))
+        self._check_open()
+        _check_id("recipient", recipient)
+        if isinstance(items, str) or not isinstance(items, Iterable):
+            raise ConsentError("items must be a list of data item ids, e.g. ['real_name']")
+        wanted = tuple(dict.fromkeys(_check_id("item", i) for i in items))
         if not wanted:
             raise ConsentError("items must name at least one data item to share")
         trail = self.audit
@@ -590,6 +653,34 @@ class PrivacySdk(ConsentMixin):
         for entry in entries:
             self._check_compliance(entry)
         return entries
+
+    # == BEGIN capture and device information (issue #5: sdk/capture, sdk/device.py) =========
+    _camera: Any = None
+    _device: Any = None
+
+    @property
+    def camera(self) -> Any:
+        """The camera (:class:`sdk.capture.Camera`), created on first use; choosing its backend
+        opens no camera and reads nothing. Every capture passes :meth:`collect` and the OS
+        permission first (docs/permissions.md, "Camera capture")."""
+        with self._storage_lock:
+            if self._camera is None:
+                from .capture.facade import Camera
+
+                self._camera = Camera(self)
+            return self._camera
+
+    @property
+    def device(self) -> Any:
+        """The device-information collectors (:class:`sdk.device.DeviceInfo`); nothing is read
+        until one is called, each through :meth:`collect` (OBL-DEV-1)."""
+        with self._storage_lock:
+            if self._device is None:
+                from .device import DeviceInfo
+
+                self._device = DeviceInfo(self)
+            return self._device
+    # == END capture and device information ==================================================
 
     # -- the two lists users can open (privacy centre), and the controller's contact -----------
 

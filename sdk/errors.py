@@ -22,6 +22,7 @@ Tree::
     ├── KeystoreError          the OS keystore cannot give the wrapping key
     │   ├── KeystoreUnavailable  no viable keystore backend; the message says what to install or set
     │   └── KeystoreTimeout    the keystore did not answer in time (e.g. a locked keyring)
+    ├── PermissionsError       no OS-permission backend works here; the message says what to install or set
     ├── AccountError
     │   ├── AccountExists     the identifier is already registered
     │   ├── AuthenticationFailed  wrong identifier or password (one message for both)
@@ -61,6 +62,7 @@ __all__ = [
     "KeystoreError",
     "KeystoreUnavailable",
     "KeystoreTimeout",
+    "PermissionsError",
     "AccountError",
     "AccountExists",
     "AuthenticationFailed",
@@ -237,6 +239,15 @@ class KeystoreUnavailable(KeystoreError):
 
 class KeystoreTimeout(KeystoreError):
     """The keystore did not answer in time (a locked keyring can block forever)."""
+
+
+class PermissionsError(SdkError):
+    """The OS-permission layer cannot work here (:mod:`sdk.permissions`): no permission
+    backend is usable, or the app is not set up for the permission (Android manifest, iOS
+    ``Info.plist`` usage description). The message says what to install, declare or set.
+
+    A user's refusal is never an error: it is an answer (``PermissionResult``).
+    """
 
 
 class AccountError(SdkError):

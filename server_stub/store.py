@@ -280,16 +280,22 @@ class Store:
         return received_at
 
     @staticmethod
-    def pin_subject_key(conn: sqlite3.Connection, subject_id: str, public_key: str) -> None:
+    def pin_subject_key(conn: sqlite3.Connection, subject_id: str, public_key: str | None) -> None:
         """Remember the first public key seen for ``subject_id`` (inside a transaction of
         :meth:`run_idempotent`); a later record of the subject must carry the same key.
+        ``None`` (an unsigned or version 1 record) is accepted only while no key is pinned:
+        once a subject signs, nobody can add unsigned records in its name.
 
         Raises:
-            SubjectKeyMismatch: another key is pinned for this subject.
+            SubjectKeyMismatch: another key, or none, for a subject with a pinned key.
         """
         row = conn.execute(
             "SELECT public_key FROM subject_keys WHERE subject_id = ?", (subject_id,)
         ).fetchone()
+        if public_key is None:
+            if row is not None:
+                raise SubjectKeyMismatch()
+            return
         if row is None:
             conn.execute(
                 "INSERT INTO subject_keys (subject_id, public_key, first_seen_at) VALUES (?, ?, ?)",

@@ -1,5 +1,6 @@
 """The privacy centre (OBL-DSR-4, OBL-CON-1): the SDK's :class:`sdk.ui.kivy.PrivacyCentre`
-with the demo's title bar, a line for the last action, and 返回."""
+with the demo's title bar, a line for the last action that succeeded, and 返回. A decision that
+could not be stored is shown by the centre itself, under the row the user acted on."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ class PrivacyScreen(BaseScreen):
         box = self.ids.centre_box
         if not box.children:
             centre = PrivacyCentre(privacy=self.app.sdk)
-            centre.bind(status=lambda _c, text: setattr(self, "status", text),
+            # A failure is on the centre's own message line (in red): not here as well.
+            centre.bind(status=lambda c, text: setattr(self, "status", "" if c.error else text),
                         on_mode=lambda _c, _mode: self.app.refresh_state())
             box.add_widget(centre)  # listens to the SDK while on screen
         else:
@@ -43,4 +45,7 @@ class PrivacyScreen(BaseScreen):
             "contact_email": getattr(ids.get("contact_email"), "content", ""),
             "contact_address": getattr(ids.get("contact_address"), "content", ""),
             "centre_status": self.status,
+            "centre_error": getattr(ids.get("centre_error"), "content", ""),
+            "states": {name[len("state_"):]: w.content for name, w in ids.items()
+                       if name.startswith("state_")},
         }

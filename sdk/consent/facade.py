@@ -140,7 +140,20 @@ class ConsentMixin:
             policy_version=str(manifest.version),
             sha256=str(self.policy.sha256),
             language=str(manifest.language),
+            manifest_sha256=self._policy_key().split(":", 1)[1],
         )
+
+    def _policy_key(self) -> str:
+        """``Notice.key`` of the policy in force (text and manifest digests)."""
+        manifest_sha = getattr(self.policy, "manifest_sha256", None)
+        if manifest_sha is None:  # a policy object without one: identify it by its manifest JSON
+            import hashlib
+            import json
+
+            manifest_sha = hashlib.sha256(json.dumps(
+                self.policy.manifest.to_json(), sort_keys=True, ensure_ascii=False).encode()
+            ).hexdigest()
+        return f"{self.policy.sha256}:{manifest_sha}"
 
     def consent_purposes(self) -> tuple[str, ...]:
         """Ids of the purposes :meth:`agree` grants: lawful basis ``consent`` and no separate
@@ -216,23 +229,25 @@ class ConsentMixin:
             "'recipient:<id>' with ids from the policy manifest")
 
     def _normalise(self, scope: str) -> str:
-        if not isinstance(scope, str) or not scope:
-            raise ConsentError("scope must be a string such as 'marketing' or 'item:id_number'")
+        if not isinstance(scope, str) or not scope or len(scope) > 80 or not scope.isprintable():
+            raise ConsentError("scope must be a short string such as 'marketing', "
+                               "'item:id_number' or 'recipient:ca' (ids from the manifest)")
         if scope in ("policy", "guardian", "minors_notice") or ":" in scope:
             return scope
         return f"purpose:{scope}"
 
     # -- states ---------------------------------------------------------------------------
 
-    def _policy_diff(self, sha256: str) -> PolicyDiff | None:
-        """The diff from the policy the user saw (by digest) to the policy in force; ``None``
-        when the ledger does not have that policy (then every grant under it is superseded)."""
-        key = (sha256, str(self.policy.sha256))
+    def _policy_diff(self, notice_key: str) -> PolicyDiff | None:
+        """The diff from the policy the user saw (``Notice.key``) to the policy in force;
+        ``None`` when the ledger does not have that policy (then every grant under it is
+        superseded)."""
+        key = (notice_key, self._policy_key())
         if key not in self._diff_cache:
             from ..policy import Policy
             from ..policy.diff import diff_policies
 
-            data = self._ledger.notice_policy(sha256)
+            data = self._ledger.notice_policy(notice_key)
             try:
                 old = Policy.from_json(data, source="the consent ledger") if data else None
             except PolicyError:
@@ -244,9 +259,9 @@ class ConsentMixin:
                      purpose: str | None) -> tuple[Any, ...] | None:
         """The major changes that supersede a grant (``()`` for an unknown old policy), or
         ``None`` when the grant still holds."""
-        if record.notice.sha256 == str(self.policy.sha256):
+        if record.notice.key == self._policy_key():
             return None
-        diff = self._policy_diff(record.notice.sha256)
+        diff = self._policy_diff(record.notice.key)
         if diff is None:
             return ()
         # a purpose is hit by major changes to it; an item or recipient consent by changes to
@@ -292,7 +307,8 @@ class ConsentMixin:
     def mode(self) -> Mode:
         """``undecided``: the user has not agreed to this policy (prompt them);
         ``full``: the user agreed to the policy in force;
-        ``basic``: the user declined (or withdrew): only basic functions (OBL-ACC-2).
+        ``basic``: the user declined (or withdrew), or is under 14 with no guardian consent
+        recorded: only basic functions (OBL-ACC-2, OBL-MIN-1).
 
         A grant made under an older policy version still holds unless the policy's changes
         affect everything (controller or contact changed) or the ledger does not have the
@@ -301,7 +317,8 @@ class ConsentMixin:
         """
         status = self.state("policy").status
         if status == "granted":
-            return "full"
+            # a child without a guardian's consent gets basic functions only (PIPL art. 31)
+            return "basic" if self._child_without_guardian() else "full"
         if status in ("not_asked", "superseded"):
             return "undecided"
         return "basic"
@@ -480,9 +497,13 @@ class ConsentMixin:
         if scope == "policy":
             return self.agree(method, sync=sync)
         self._coverage(scope)
-        if self.mode != "full":
+        if self.state("policy").status != "granted":
             raise ConsentRequired(scope, f"the user must agree to the privacy policy before "
                                   f"granting '{scope}'; show the privacy prompt first", ("policy",))
+        if self._child_without_guardian():
+            raise ConsentRequired(scope, f"the user is under 14: a guardian must consent before "
+                                  f"'{scope}' can be granted (PIPL art. 31); record it with "
+                                  "record_guardian_consent", ("guardian",))
         return self._after_decision(self._record("granted", scope, method), sync)
 
     def deny(self, scope: str, method: str = "explicit_button") -> ConsentRecord:
@@ -504,7 +525,8 @@ class ConsentMixin:
         """Withdraw a consent (PIPL art. 15; OBL-DSR-4): the policy agreement (default) or one
         scope. Takes effect on the device at once, offline too (:meth:`require` refuses from
         now on); the ``withdrawn`` record is then synced, exactly once. Processing done before
-        stays as it was. Withdrawing the policy agreement also ends the account session.
+        stays as it was. Withdrawing the policy agreement also withdraws every separate consent
+        (a record each) and ends the account session.
 
         Raises:
             ConsentError: that scope is not granted (nothing to withdraw).
@@ -518,6 +540,11 @@ class ConsentMixin:
         purposes = tuple(current.record.purposes) if scope == "policy" else None
         record = self._record("withdrawn", scope, method, purposes=purposes)
         if scope == "policy":
+            # withdrawing the agreement stops everything: the separate consents go too (one
+            # record each), so agreeing again later never revives them silently
+            for other in self.separate_scopes():
+                if self.state(other).status in ("granted", "superseded"):
+                    self._record("withdrawn", other, method)
             self._end_session()
         return self._after_decision(record, sync)
 
@@ -534,7 +561,8 @@ class ConsentMixin:
 
     # -- guards ---------------------------------------------------------------------------
 
-    def _missing_for_purpose(self, purpose: str) -> tuple[str, ...]:
+    def _missing_for_purpose(self, purpose: str, *, guardian: bool = True) -> tuple[str, ...]:
+        _check_id("purpose", purpose)
         declared = self._purpose_map()
         if purpose not in declared:
             raise UndeclaredPurpose(
@@ -542,9 +570,9 @@ class ConsentMixin:
                 f"purpose '{purpose}' is not declared in the policy manifest; declare it "
                 "(a new purpose needs a new policy version and fresh consent, OBL-PURP-1)")
         missing: list[str] = []
-        if self.mode != "full":
+        if self.state("policy").status != "granted":
             missing.append("policy")
-        elif self._child_without_guardian():
+        elif guardian and self._child_without_guardian():
             missing.append("guardian")
         if declared[purpose].lawful_basis == "consent" and not self.state(
                 f"purpose:{purpose}").granted:
@@ -586,6 +614,7 @@ class ConsentMixin:
 
     def _feature_scopes(self, feature: str) -> tuple[str, ...]:
         manifest = self.policy.manifest
+        _check_id("feature", feature)
         if feature not in {str(f.id) for f in manifest.features}:
             raise ConsentError(f"feature '{feature}' is not declared in the policy manifest")
         scopes: list[str] = []
@@ -608,7 +637,7 @@ class ConsentMixin:
             if feature in tuple(p.required_for):
                 missing.extend(self._missing_for_purpose(str(p.id)))
         missing.extend(s for s in self._feature_scopes(feature) if not self.state(s).granted)
-        if not missing and self.mode != "full":
+        if not missing and self.state("policy").status != "granted":
             missing.append("policy")
         return tuple(dict.fromkeys(missing))
 
@@ -659,13 +688,14 @@ class ConsentMixin:
             title = f"单独同意：{pmap[ident].name}"
             body.append(f"目的：{why}。涉及的个人信息：{names or '无'}。")
         retention = {i: str(imap[i].retention) for i in items if i in imap}
-        if retention:
+        if retention and kind != "recipient":  # our retention, not the recipient's
             body.append("保存期限：" + "；".join(
                 f"{imap[i].name} {_retention_text(t)}" for i, t in retention.items()))
-        features = sorted({str(f) for p in purposes if p in pmap for f in pmap[p].required_for})
-        fmap = {str(f.id): str(f.name) for f in self.policy.manifest.features}
+        # exactly the features that need this scope (the ones missing_for_feature would name)
+        features = [str(f.name) for f in self.policy.manifest.features
+                    if scope in self._feature_scopes(str(f.id))]
         if features:
-            body.append("如您不同意，仅「" + "」「".join(fmap.get(f, f) for f in features)
+            body.append("如您不同意，仅「" + "」「".join(features)
                         + "」无法使用，其他功能不受影响。")
         else:
             body.append("如您不同意，其他功能不受影响。")
@@ -685,23 +715,24 @@ class ConsentMixin:
         record = self._ledger.deciding("policy")
         if record is None or record.decision != "granted":
             return None
-        if record.notice.sha256 == str(self.policy.sha256):
+        if record.notice.key == self._policy_key():
             return None
-        return self._policy_diff(record.notice.sha256)
+        diff = self._policy_diff(record.notice.key)
+        return diff if diff else None  # e.g. only the version number changed
 
     def acknowledge_policy_update(self) -> None:
         """Note that the user saw a minor-change notice for the policy in force, so
         :meth:`policy_update_notice_due` turns False. Records no consent."""
         with self._ledger._transaction() as conn:  # noqa: SLF001 - ledger meta bookkeeping
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES "
-                         "('update_acknowledged', ?)", (str(self.policy.sha256),))
+                         "('update_acknowledged', ?)", (self._policy_key(),))
 
     def policy_update_notice_due(self) -> bool:
         """True when the policy changed since the user's agreement and the user has neither
         agreed again nor acknowledged the notice for this version."""
         if self.policy_update() is None:
             return False
-        return self._ledger._meta("update_acknowledged") != str(self.policy.sha256)  # noqa: SLF001
+        return self._ledger._meta("update_acknowledged") != self._policy_key()  # noqa: SLF001
 
     # -- minors (OBL-MIN-1, PIPL art. 31) --------------------------------------------------
 
@@ -740,7 +771,11 @@ class ConsentMixin:
         """
         from .minors import birth_date_from_id
 
-        self.require("realname_verification")
+        # not require(): a child found earlier must be able to correct a mistyped number
+        missing = self._missing_for_purpose("realname_verification", guardian=False)
+        if missing:
+            raise ConsentRequired("realname_verification",
+                                  _missing_message("realname_verification", missing), missing)
         birth = birth_date_from_id(id_number)
         self.store.put(_MINORS_NAMESPACE, "birth_date", birth.isoformat(),  # type: ignore[attr-defined]
                        purpose="realname_verification")
@@ -802,6 +837,18 @@ class ConsentMixin:
 
     def _delete_minor_data(self) -> None:  # pragma: no cover - PrivacySdk overrides
         pass
+
+
+def _check_id(name: str, value: object) -> str:
+    """A manifest id given by the app: a short string, else a ConsentError that says so
+    without echoing the value (it could be anything, personal data included)."""
+    if not isinstance(value, str) or not value:
+        raise ConsentError(f"{name} must be an id from the policy manifest (a non-empty "
+                           f"string), not {type(value).__name__}")
+    if len(value) > 64 or not value.isprintable():
+        raise ConsentError(f"{name} is not an id from the policy manifest (ids are short "
+                           "names such as 'marketing' or 'id_number')")
+    return value
 
 
 def _missing_message(what: str, missing: tuple[str, ...]) -> str:

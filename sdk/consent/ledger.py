@@ -34,7 +34,7 @@ __all__ = ["ConsentLedger", "LEDGER_FILENAME"]
 #: File name of the ledger inside ``SdkConfig.data_dir``.
 LEDGER_FILENAME = "consent.db"
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _WHAT = "consent ledger"
 
 _SCHEMA = """
@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS consent_records (
     received_at    TEXT,
     scope          TEXT NOT NULL DEFAULT 'policy',
     record_hash    TEXT,
+    rejected       TEXT,   -- the server refused it for good (its error code): not sent again
     -- a refusal never leaves the device (docs/protocol.md), so it can never be synced
     CHECK (decision != 'denied' OR synced_at IS NULL)
 );
@@ -72,7 +73,7 @@ CREATE TRIGGER IF NOT EXISTS consent_records_no_delete
 BEGIN
     SELECT RAISE(ABORT, 'consent records are append-only');
 END;
--- the exact policy (GET /v1/policy wire form) the user saw, by the sha256 of its text
+-- the exact policy (GET /v1/policy wire form) the user saw, by Notice.key (text and manifest digests)
 CREATE TABLE IF NOT EXISTS notices (
     sha256         TEXT PRIMARY KEY,
     policy_version TEXT NOT NULL,
@@ -87,7 +88,9 @@ CREATE TABLE IF NOT EXISTS remote_records (
     decision    TEXT NOT NULL CHECK (decision IN ('granted', 'denied', 'withdrawn')),
     created_at  TEXT NOT NULL,
     record_json TEXT NOT NULL,
-    verified    INTEGER NOT NULL
+    verified    INTEGER NOT NULL,
+    received_at TEXT,            -- the server's receipt time (its clock, not the device's)
+    applied_seq INTEGER NOT NULL DEFAULT 0  -- this device's last own record when it arrived
 );
 CREATE INDEX IF NOT EXISTS remote_records_scope ON remote_records (scope, created_at);
 """
@@ -101,13 +104,29 @@ _MIGRATIONS = {
         "DROP TRIGGER IF EXISTS consent_records_append_only",
         "DROP INDEX IF EXISTS consent_records_scope",
     ),
+    3: (
+        lambda conn: _add_columns(conn, "remote_records", (
+            "received_at TEXT", "applied_seq INTEGER NOT NULL DEFAULT 0")),
+        "ALTER TABLE consent_records ADD COLUMN rejected TEXT",
+    ),
 }
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> None:
+    """``ALTER TABLE … ADD COLUMN`` for a table a file may not have yet (a schema 1 file gets
+    the whole table, columns included, from ``_SCHEMA``)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (table,)).fetchone():
+        for column in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
 #: Order of decisions made in the same second: a withdrawal wins a tie (docs/consent.md).
 _RANK_SQL = "CASE decision WHEN 'withdrawn' THEN 3 WHEN 'denied' THEN 2 ELSE 1 END"
 
 _COLUMNS = "record_json, synced_at, received_at"
 
+_METHOD_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_RFC3339_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _SCOPE_RE = re.compile(r"^(policy|guardian|minors_notice|(purpose|item|recipient):[a-z][a-z0-9_]*)$")
 
 log = logging.getLogger(__name__)
@@ -290,14 +309,19 @@ class ConsentLedger(SqliteOwner):
             consent_type = consent_type_of(scope)
         if consent_type not in CONSENT_TYPES:
             raise ConsentError(f"consent_type must be one of {', '.join(CONSENT_TYPES)}")
-        if (consent_type == "guardian") != (guardian is not None):
-            raise ConsentError("guardian details go with consent_type 'guardian', and only there")
+        if guardian is not None and consent_type != "guardian":
+            raise ConsentError("guardian details go with consent_type 'guardian' only")
+        if consent_type == "guardian" and decision == "granted" and guardian is None:
+            raise ConsentError("a granted guardian consent needs the guardian's details "
+                               "(relationship and id_digest)")
         if not isinstance(notice, Notice):
             notice = Notice.from_dict(notice)
         if not controller:
             raise ConsentError("controller must name the personal information handler")
-        if not method:
-            raise ConsentError("method must name the affirmative action the user took")
+        if not isinstance(method, str) or not _METHOD_RE.match(method):
+            raise ConsentError(
+                "method must name the affirmative action the user took: 1-64 characters, "
+                "lowercase letters, digits and '_', e.g. 'explicit_button'")
         rec = ConsentRecord(
             record_id=str(uuid.uuid4()),
             subject_id=self._subject_id,
@@ -347,15 +371,15 @@ class ConsentLedger(SqliteOwner):
             if policy_json is not None:
                 conn.execute(
                     "INSERT OR IGNORE INTO notices (sha256, policy_version, policy_json) "
-                    "VALUES (?, ?, ?)", (notice.sha256, notice.policy_version, policy_json))
+                    "VALUES (?, ?, ?)", (notice.key, notice.policy_version, policy_json))
         return rec
 
-    def notice_policy(self, sha256: str) -> dict[str, Any] | None:
-        """The policy wire form (``GET /v1/policy`` body) the user saw under this text digest,
-        or ``None`` when the ledger does not have it (records of an older SDK)."""
+    def notice_policy(self, key: str) -> dict[str, Any] | None:
+        """The policy wire form (``GET /v1/policy`` body) the user saw, by ``Notice.key``, or
+        ``None`` when the ledger does not have it (records of an older SDK)."""
         with self._reading() as conn:
             row = conn.execute("SELECT policy_json FROM notices WHERE sha256 = ?",
-                               (sha256,)).fetchone()
+                               (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
     # -- reading --------------------------------------------------------------------------
@@ -389,10 +413,14 @@ class ConsentLedger(SqliteOwner):
         policy_match = ("SELECT {cols} FROM {table} WHERE scope = 'policy' AND EXISTS (SELECT 1 "
                         "FROM json_each(record_json, '$.purposes') WHERE value = ?) {where} "
                         "ORDER BY {order} LIMIT 1")
-        local_cols = f"record_json, synced_at, received_at, created_at, {_RANK_SQL}, seq"
-        remote_cols = f"record_json, NULL, NULL, created_at, {_RANK_SQL} AS rank, seq"
+        # effective time: the earlier of the device's clock and the server's receipt, so a
+        # device whose clock runs ahead cannot make its decisions outlive later ones
+        local_cols = (f"record_json, synced_at, received_at, "
+                      f"MIN(created_at, COALESCE(received_at, created_at)), {_RANK_SQL}, seq")
+        remote_cols = (f"record_json, NULL, NULL, MIN(created_at, COALESCE(received_at, "
+                       f"created_at)) AS effective, {_RANK_SQL} AS rank, applied_seq")
         remote_where = "AND (verified = 1 OR decision != 'granted')"
-        remote_order = "created_at DESC, rank DESC, seq DESC"
+        remote_order = "effective DESC, rank DESC, seq DESC"
         with self._reading() as conn:
             # each query walks one scope's index from its newest entry (cheap on long ledgers)
             local = conn.execute(f"SELECT {local_cols} FROM consent_records WHERE scope = ? "
@@ -412,10 +440,8 @@ class ConsentLedger(SqliteOwner):
                 if remote_policy is not None and (
                         remote is None or (remote_policy[3], remote_policy[4]) > (remote[3], remote[4])):
                     remote = remote_policy
-        # this device's own records are in the order they were made; against another
-        # device's record the later time wins, and on a tie the stronger decision
         row = local
-        if remote is not None and (local is None or (remote[3], remote[4]) > (local[3], local[4])):
+        if remote is not None and (local is None or _remote_wins(local, remote)):
             row = remote
         return None if row is None else self._from_row(row[:3])
 
@@ -449,7 +475,7 @@ class ConsentLedger(SqliteOwner):
         with self._reading() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM consent_records "
-                "WHERE synced_at IS NULL AND decision != 'denied' ORDER BY seq"
+                "WHERE synced_at IS NULL AND decision != 'denied' AND rejected IS NULL ORDER BY seq"
             ).fetchall()
         return [self._from_row(r) for r in rows]
 
@@ -457,7 +483,8 @@ class ConsentLedger(SqliteOwner):
         """How many records :meth:`pending` would return."""
         with self._reading() as conn:
             row = conn.execute(
-                "SELECT COUNT(*) FROM consent_records WHERE synced_at IS NULL AND decision != 'denied'"
+                "SELECT COUNT(*) FROM consent_records WHERE synced_at IS NULL "
+                "AND decision != 'denied' AND rejected IS NULL"
             ).fetchone()
         return int(row[0])
 
@@ -482,6 +509,21 @@ class ConsentLedger(SqliteOwner):
                     (synced_at, received_at, record_id),
                 )
 
+    def mark_rejected(self, record_id: str, code: str) -> None:
+        """Set aside a record the server refused for good (its error code, e.g.
+        ``subject_key_mismatch``), so the records after it, withdrawals above all, still go
+        out. The decision keeps its effect on this device; :meth:`rejected` lists it."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE consent_records SET rejected = ? WHERE record_id = ? "
+                         "AND synced_at IS NULL", (code or "rejected", record_id))
+
+    def rejected(self) -> list[tuple[ConsentRecord, str]]:
+        """Records the server refused for good, with its error code, oldest first."""
+        with self._reading() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS}, rejected FROM consent_records "
+                                "WHERE rejected IS NOT NULL ORDER BY seq").fetchall()
+        return [(self._from_row(r[:3]), str(r[3])) for r in rows]
+
     @property
     def remote_cursor(self) -> int | None:
         """The server cursor after the last pulled record (``GET /v1/me/consent-records``)."""
@@ -504,9 +546,12 @@ class ConsentLedger(SqliteOwner):
         """
         from .proof import verify_record
 
-        parsed: list[tuple[ConsentRecord, dict[str, Any], bool]] = []
+        parsed: list[tuple[ConsentRecord, dict[str, Any], bool, str | None]] = []
         for data in records:
             wire = {k: v for k, v in data.items() if k not in ("received_at", "cursor")}
+            received_at = data.get("received_at")
+            received_at = received_at if isinstance(received_at, str) and _RFC3339_RE.match(
+                received_at) else None
             rec = ConsentRecord.from_dict(wire)
             if rec.subject_id == self._subject_id:
                 continue
@@ -514,21 +559,35 @@ class ConsentLedger(SqliteOwner):
             if problems:
                 log.warning("a consent record from another device did not verify; "
                             "it cannot grant anything (%d problem(s))", len(problems))
-            parsed.append((rec, wire, not problems))
+            parsed.append((rec, wire, not problems, received_at))
         added: list[ConsentRecord] = []
         with self._transaction() as conn:
-            for rec, wire, verified in parsed:
+            applied_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM consent_records"
+                                       ).fetchone()[0]
+            for rec, wire, verified, received_at in parsed:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO remote_records (record_id, subject_id, scope, decision, "
-                    "created_at, record_json, verified) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "created_at, record_json, verified, received_at, applied_seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (rec.record_id, rec.subject_id, rec.scope, rec.decision, rec.created_at,
-                     json.dumps(wire, ensure_ascii=False, separators=(",", ":")), int(verified)))
+                     json.dumps(wire, ensure_ascii=False, separators=(",", ":")), int(verified),
+                     received_at, applied_seq))
                 if cur.rowcount:
                     added.append(rec)
             if cursor is not None:
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('remote_cursor', ?)",
                              (str(cursor),))
         return added
+
+
+def _remote_wins(local: tuple[Any, ...], remote: tuple[Any, ...]) -> bool:
+    """Whether another device's record decides over this device's latest one: never when this
+    device decided after that record arrived (the user saw it and chose again); otherwise the
+    later effective time wins, and on a tie the stronger decision (withdrawn > denied >
+    granted); this device keeps a full tie."""
+    if local[5] > remote[5]:  # local seq > the local seq when the remote record arrived
+        return False
+    return (remote[3], remote[4]) > (local[3], local[4])
 
 
 def _ids(name: str, values: Iterable[str]) -> tuple[str, ...]:

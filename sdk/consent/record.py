@@ -55,26 +55,39 @@ _WIRE_FIELDS = (
 
 @dataclass(frozen=True)
 class Notice:
-    """Which privacy notice the user saw: version, digest of its text, language."""
+    """Which privacy notice the user saw: version, digest of its text, language, and the digest
+    of its manifest (what it declares: purposes, items, recipients, retention, contact)."""
 
     policy_version: str
     sha256: str
     language: str
+    manifest_sha256: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the exact policy shown: the text digest, and the manifest digest when
+        known (records of schema 1 have none)."""
+        return f"{self.sha256}:{self.manifest_sha256}" if self.manifest_sha256 else self.sha256
 
     def to_dict(self) -> dict[str, str]:
-        return {
+        data = {
             "policy_version": self.policy_version,
             "sha256": self.sha256,
             "language": self.language,
         }
+        if self.manifest_sha256:
+            data["manifest_sha256"] = self.manifest_sha256
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notice:
         try:
+            manifest_sha256 = data.get("manifest_sha256")
             return cls(
                 policy_version=str(data["policy_version"]),
                 sha256=str(data["sha256"]),
                 language=str(data["language"]),
+                manifest_sha256=str(manifest_sha256) if manifest_sha256 else None,
             )
         except (KeyError, TypeError) as exc:
             raise ConsentError(

@@ -11,6 +11,7 @@ is imported the first time a document is parsed.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from functools import cached_property
@@ -120,6 +121,15 @@ class Policy:
     def sha256(self) -> str:
         """Hex SHA-256 of the UTF-8 text: identifies exactly what the user was shown."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def manifest_sha256(self) -> str:
+        """Hex SHA-256 of the manifest as canonical JSON (sorted keys, UTF-8). With
+        :attr:`sha256` it identifies the policy exactly: a change made only in the manifest
+        (a new recipient, a retention) is a new policy too (OBL-UPD-2)."""
+        canonical = json.dumps(self.manifest.to_json(), sort_keys=True, ensure_ascii=False,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     @cached_property
     def document(self) -> PolicyDocument:

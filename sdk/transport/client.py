@@ -548,6 +548,23 @@ class ApiClient:
         body = self._get_json("/me/third-party-transfers")
         return self._objects("GET /v1/me/third-party-transfers", body, "transfers")
 
+    def client_ip(self) -> str:
+        """``GET /v1/client-ip``: the IP address the server sees for this device, sent without
+        cookie or identifier. Call it only through ``privacy.device.server_ip`` (the consent
+        gate for ``device_ip``).
+
+        Raises:
+            TransportError: unreachable, or the answer holds no valid IP address.
+        """
+        import ipaddress
+
+        what = "GET /v1/client-ip"
+        address = self._field(what, self._get_json("/client-ip", anonymous=True), "ip", str)
+        try:
+            return str(ipaddress.ip_address(address))
+        except ValueError as exc:
+            raise TransportError(f"{what}: the server's 'ip' is not an IP address") from exc
+
     def close(self) -> None:
         """Close the session if this client made it. Idempotent."""
         if self._own_session and self._session is not None:

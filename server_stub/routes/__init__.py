@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import accounts, consent, dev_cookies, health, me, policy, templates
+from . import accounts, client_ip, consent, dev_cookies, health, me, policy, templates
 
 __all__ = ["api_router"]
 
@@ -15,4 +15,5 @@ api_router.include_router(consent.router)
 api_router.include_router(templates.router)
 api_router.include_router(accounts.router)
 api_router.include_router(me.router)
+api_router.include_router(client_ip.router)  # GET /v1/client-ip (issue #5, OBL-DEV-1)
 api_router.include_router(dev_cookies.router)  # 404 unless Settings.dev_mode

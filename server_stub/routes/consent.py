@@ -8,6 +8,7 @@ session cookie links the record's subject to the account (cross-device sync).
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import sqlite3
@@ -66,25 +67,42 @@ def parse_consent_record(body: bytes) -> dict[str, Any]:
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=True)
         raise ApiError(422, _INVALID, f"invalid consent record: {describe_errors(errors)}") from None
+    _check_not_in_future(record["created_at"])
     if record["schema_version"] == 2:
         _check_guardian(record)
         _check_proof(record)
     return record
 
 
+#: How far ahead of the server's clock a record's ``created_at`` may be (device clock drift).
+MAX_CLOCK_AHEAD = _dt.timedelta(minutes=10)
+
+
+def _check_not_in_future(created_at: str) -> None:
+    """A record dated ahead of the server's clock would outlive every later decision on the
+    user's other devices (docs/consent.md "Sync"): refuse it."""
+    when = _dt.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    if when > _dt.datetime.now(_dt.timezone.utc) + MAX_CLOCK_AHEAD:
+        raise ApiError(
+            422, _INVALID,
+            "invalid consent record: field 'created_at' is more than 10 minutes ahead of the "
+            "server's clock; set the device's clock correctly and send the record again",
+        )
+
+
 def _check_guardian(record: dict[str, Any]) -> None:
     """``guardian`` is required for consent_type ``guardian`` and null or absent otherwise."""
-    is_guardian = record["consent_type"] == "guardian"
+    is_guardian = record["consent_type"] == "guardian" and record["decision"] == "granted"
     if is_guardian and record.get("guardian") is None:
         raise ApiError(
             422, _INVALID,
-            "invalid consent record: field 'guardian' is required for consent_type guardian",
+            "invalid consent record: field 'guardian' is required for a granted guardian consent",
         )
     if not is_guardian and record.get("guardian") is not None:
         raise ApiError(
             422, _INVALID,
-            "invalid consent record: field 'guardian' must be null or absent unless "
-            "consent_type is guardian",
+            "invalid consent record: field 'guardian' must be null or absent unless this is a "
+            "granted guardian consent",
         )
 
 
@@ -157,8 +175,8 @@ def post_consent_record(
         received_at = store.insert_consent_record(
             conn, record_json, record_id=record["record_id"], subject_id=subject_id
         )
-        if record["schema_version"] == 2 and record["proof"]["public_key"] is not None:
-            store.pin_subject_key(conn, subject_id, record["proof"]["public_key"])
+        key = record["proof"]["public_key"] if record["schema_version"] == 2 else None
+        store.pin_subject_key(conn, subject_id, key)
         return 201, {**record, "received_at": received_at}
 
     try:
@@ -181,8 +199,8 @@ def post_consent_record(
         raise ApiError(
             409,
             "subject_key_mismatch",
-            "this subject_id's records are signed by another device key; a device keeps one "
-            "key per subject_id",
+            "this subject_id's records are signed by one device key and this record is not "
+            "signed by it (another key, or no signature); a device keeps one key per subject_id",
         ) from None
     if account is not None:
         try:

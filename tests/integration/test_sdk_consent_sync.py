@@ -139,3 +139,23 @@ def test_each_device_has_its_own_subject(stub, make_config, bundled_policy, tmp_
         assert a.subject_id != b.subject_id
         assert len(server_records(a.config, a.subject_id)) == 1
         assert len(server_records(b.config, b.subject_id)) == 1
+
+
+def test_a_record_the_server_refuses_for_good_does_not_block_the_next(
+        stub, make_config, bundled_policy) -> None:  # OBL-DSR-4
+    """A device clock years ahead: the server refuses that grant (422); the withdrawal made
+    after the clock was fixed must still reach the server."""
+    import datetime as dt
+
+    now = {"t": dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)}
+    config = make_config(stub, clock=lambda: now["t"])
+    with PrivacySdk.open(config, bundled_policy) as privacy:
+        privacy.agree()  # refused by the server: set aside, still in force on the device
+        assert privacy.mode == "full" and privacy.pending_sync() == 0
+        [(refused, code)] = privacy.ledger.rejected()
+        assert code == "invalid_consent_record"
+        now["t"] = dt.datetime.now(dt.timezone.utc)
+        withdrawal = privacy.withdraw()
+        assert withdrawal.is_synced
+        stored = server_records(config, privacy.subject_id)
+        assert [r["record_id"] for r in stored] == [withdrawal.record_id]

@@ -160,6 +160,7 @@ def test_folder_without_audit_trail_is_clean(tmp_path: Path) -> None:  # OBL-PUR
 
 
 def test_main_exits_0_when_clean(tmp_path: Path, capsys) -> None:  # OBL-PURP-1
+    ConsentLedger(tmp_path / LEDGER_FILENAME).close()  # an SDK data dir where nothing happened
     assert main([str(tmp_path)]) == 0
     assert "no findings" in capsys.readouterr().out
 
@@ -617,6 +618,7 @@ def test_cli_notes_that_features_are_not_checked_without_a_manifest(
 
 
 def test_cli_invalid_policy_json_exits_2_without_traceback(tmp_path: Path) -> None:  # OBL-PERM-1
+    ConsentLedger(tmp_path / LEDGER_FILENAME).close()
     (tmp_path / POLICY_FILENAME).write_text("{not json", encoding="utf-8")
     result = run_cli(str(tmp_path))
     assert result.returncode == 2
@@ -632,3 +634,9 @@ def test_main_prints_one_line_per_finding(tmp_path: Path, clock: Clock, capsys) 
     assert main([str(tmp_path)]) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 2 and all("permission_reasked_within_48h" in line for line in out)
+
+
+def test_main_refuses_a_folder_without_sdk_data(tmp_path: Path, capsys) -> None:  # OBL-SEC-3
+    """A mistyped path must not pass as clean."""
+    assert main([str(tmp_path)]) == 2
+    assert "holds no SDK data" in capsys.readouterr().err

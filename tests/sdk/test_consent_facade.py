@@ -432,3 +432,35 @@ def test_agreeing_again_keeps_a_purpose_the_user_switched_off(tmp_path: Path) ->
         assert "invite_signer" not in record.purposes and "analytics" in record.purposes
         assert sdk.state("invite_signer").status == "withdrawn"
         sdk.require("customer_service")
+
+
+def test_a_change_made_only_in_the_manifest_is_an_update(tmp_path: Path) -> None:  # OBL-UPD-2
+    from sdk.policy import Policy
+    from sdk.policy.manifest import parse_manifest
+
+    from .policies import POLICY_DIR
+
+    agreed_under_the_demo_policy(tmp_path, "item:face_video")
+    same_text = Policy.from_text(
+        (POLICY_DIR / "policy.md").read_text(encoding="utf-8"),
+        parse_manifest(longer_face_video_retention(
+            (POLICY_DIR / "manifest.toml").read_text(encoding="utf-8"))))
+    with open_sdk(tmp_path, same_text) as sdk:
+        assert sdk.policy_update() is not None and sdk.policy_update().is_major
+        assert sdk.state("item:face_video").status == "superseded"
+
+
+def test_withdrawing_the_policy_withdraws_the_separate_consents_too(agreed: PrivacySdk) -> None:  # OBL-DSR-4
+    agreed.grant("item:id_number")
+    agreed.grant("recipient:ca")
+    agreed.withdraw()
+    assert agreed.state("item:id_number").status == "withdrawn"
+    assert agreed.state("recipient:ca").status == "withdrawn"
+    agreed.agree()  # agreeing again later never revives them silently
+    assert not agreed.state("item:id_number").granted
+
+
+def test_a_method_that_is_not_an_action_name_is_refused(agreed: PrivacySdk) -> None:
+    with pytest.raises(ConsentError, match="method must name"):
+        agreed.grant("marketing", method="x" * 70000)
+    assert agreed.state("marketing").status == "not_asked"

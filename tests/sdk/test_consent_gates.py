@@ -237,3 +237,27 @@ def test_the_user_starting_the_action_again_may_ask_again(tmp_path: Path) -> Non
 def test_without_strict_mode_a_violation_is_logged(privacy: PrivacySdk, caplog) -> None:  # OBL-PERM-1
     privacy.record_permission("camera", None, "requested")
     assert "permission_outside_feature" in caplog.text
+
+
+def test_a_child_cannot_grant_anything_before_a_guardian(privacy: PrivacySdk) -> None:  # OBL-MIN-1
+    grant_realname(privacy)
+    privacy.check_age(make_id(years_ago(12)))
+    assert privacy.mode == "basic"
+    with pytest.raises(ConsentRequired) as info:
+        privacy.grant("marketing")
+    assert info.value.scopes == ("guardian",)
+
+
+def test_a_child_can_correct_a_mistyped_id_number(privacy: PrivacySdk) -> None:  # OBL-MIN-1
+    grant_realname(privacy)
+    privacy.check_age(make_id(years_ago(12)))
+    assert privacy.check_age(make_id(years_ago(30))).band == "adult"
+    assert privacy.mode == "full" and not privacy.needs_guardian_consent()
+
+
+def test_a_guardian_consent_can_be_withdrawn(privacy: PrivacySdk) -> None:  # OBL-MIN-1
+    grant_realname(privacy)
+    privacy.check_age(make_id(years_ago(12)))
+    privacy.record_guardian_consent(make_id(years_ago(40)), "parent")
+    privacy.withdraw("guardian")
+    assert privacy.needs_guardian_consent() and privacy.mode == "basic"

@@ -480,3 +480,23 @@ def test_own_records_coming_back_from_the_server_are_skipped(ledger) -> None:
     mine = grant(ledger)
     assert ledger.add_remote([mine.to_dict()], 3) == []
     assert ledger.remote_history() == []
+
+
+def test_a_decision_made_here_after_a_remote_record_arrived_wins(ledger) -> None:  # OBL-DSR-4
+    """Another device's clock runs years ahead: its grant must not outlive a later withdrawal
+    made here (the user saw the grant and chose again)."""
+    future = other_device_record("granted", "2031-01-01T00:00:00Z")
+    ledger.add_remote([{**future, "received_at": "2026-11-30T03:22:00Z"}], 1)
+    assert ledger.deciding("purpose:marketing").decision == "granted"
+    ledger.record("withdrawn", ["marketing"], NOTICE, CONTROLLER, "settings_toggle",
+                  scope="purpose:marketing", consent_type="separate")
+    assert ledger.deciding("purpose:marketing").decision == "withdrawn"
+
+
+def test_a_remote_record_counts_from_when_the_server_received_it(ledger) -> None:  # OBL-DSR-4
+    mine = ledger.record("withdrawn", ["marketing"], NOTICE, CONTROLLER, "explicit_button",
+                         scope="purpose:marketing", consent_type="separate")
+    # made on a device whose clock runs ahead, but received before this withdrawal was made
+    skewed = other_device_record("granted", "2031-01-01T00:00:00Z")
+    ledger.add_remote([{**skewed, "received_at": "2026-11-30T00:00:00Z"}], 1)
+    assert ledger.deciding("purpose:marketing").record_id == mine.record_id

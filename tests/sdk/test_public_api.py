@@ -30,6 +30,7 @@ EXPECTED_ALL = [
     "KeystoreError",
     "KeystoreUnavailable",
     "KeystoreTimeout",
+    "PermissionsError",
     "AccountError",
     "AccountExists",
     "AuthenticationFailed",

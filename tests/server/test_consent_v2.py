@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 from server_stub.runner import RunningServer
+from server_stub.testing import SigningDevice
 
 MakeDevice = Callable[..., Any]
 MakeRecord = Callable[..., dict[str, Any]]
@@ -119,7 +120,7 @@ def test_guardian_is_required_for_guardian_consent(
     assert answer.status_code == 422
     assert answer.json() == {
         "error": "invalid_consent_record",
-        "message": "invalid consent record: field 'guardian' is required for consent_type guardian",
+        "message": "invalid consent record: field 'guardian' is required for a granted guardian consent",
     }
     guardian = {"relationship": "parent", "id_digest": "cd" * 32}
     ok = _post(client, stub.url, device.record(scope="guardian", consent_type="guardian", guardian=guardian))
@@ -231,3 +232,32 @@ def test_same_record_id_under_a_new_key_is_still_consent_record_exists(
     answer = _post(client, stub.url, record, key=str(uuid.uuid4()))
     assert answer.status_code == 409
     assert answer.json()["error"] == "consent_record_exists"
+
+
+
+def test_a_record_dated_ahead_of_the_server_clock_is_refused(client, stub) -> None:  # OBL-DSR-4
+    """A device clock running ahead would make its decisions outlive later ones elsewhere."""
+    record = SigningDevice().record(created_at="2099-01-01T00:00:00Z")
+    answer = _post(client, stub.url, record)
+    assert answer.status_code == 422
+    assert "ahead of the server's clock" in answer.json()["message"]
+
+
+def test_an_unsigned_record_for_a_signing_subject_is_refused(client, stub) -> None:  # OBL-SEC-2
+    """Once a subject signs, nobody can add unsigned records in its name."""
+    device = SigningDevice()
+    assert _post(client, stub.url, device.record()).status_code == 201
+    unsigned = device.unsigned(decision="withdrawn")
+    unsigned["proof"] = {"type": "Ed25519-JCS-2026", "public_key": None, "seq": 2,
+                         "prev_hash": "0" * 64, "signature": None}
+    answer = _post(client, stub.url, unsigned)
+    assert answer.status_code == 409 and answer.json()["error"] == "subject_key_mismatch"
+
+
+def test_an_unsigned_record_of_a_device_without_keystore_is_stored(client, stub) -> None:
+    """A device with no keystore still sends every decision; it is stored, flagged by its
+    null signature, and never trusted to grant on another device."""
+    unsigned = SigningDevice().unsigned(decision="withdrawn")
+    unsigned["proof"] = {"type": "Ed25519-JCS-2026", "public_key": None, "seq": 1,
+                         "prev_hash": "0" * 64, "signature": None}
+    assert _post(client, stub.url, unsigned).status_code == 201

@@ -12,6 +12,7 @@ def test_openapi_lists_every_path(stub: RunningServer, client: requests.Session)
     assert doc["info"] == {**doc["info"], "title": "Privacy SDK stub server", "version": "1"}
     assert set(doc["paths"]) == {
         "/v1/health",
+        "/v1/client-ip",
         "/v1/policy",
         "/v1/consent-records",
         "/v1/templates",

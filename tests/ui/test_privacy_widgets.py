@@ -7,7 +7,13 @@ Each test checks the outcome where it is kept: the consent ledger on disk
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import sqlite3
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +84,93 @@ def test_cancelling_the_withdrawal_confirmation_keeps_the_consent(run_app):  # O
     assert run.report["probes"]["after"]["switches"]["customer_service"] is True
     with _ledger(run_app.data_dir) as ledger:
         assert [r.scope for r in ledger.history()] == ["policy"]
+
+
+def test_a_switch_stays_on_while_its_withdrawal_is_being_confirmed(run_app):  # OBL-DSR-4
+    run = run_app(AGREED + CENTRE + [
+        {"press": "switch_customer_service"}, {"wait_dialog": "confirm"}, {"sleep": 0.4},
+        {"probe": "asking"}, {"press": "confirm_cancel"}, {"quit": 0},
+    ])
+    assert run.code == 0, run.stderr
+    asking = run.report["probes"]["asking"]
+    assert asking["dialogs"] == ["confirm"]
+    assert asking["switches"]["customer_service"] is True  # as its state line says
+    assert asking["states"]["customer_service"].startswith("已同意")
+
+
+def test_a_separate_consent_switch_stays_off_while_its_dialog_asks(run_app):  # OBL-DSR-5
+    run = run_app(AGREED + CENTRE + [
+        {"press": "switch_marketing"}, {"wait_dialog": "purpose:marketing"}, {"sleep": 0.4},
+        {"probe": "asking"}, {"press": "separate_disagree"}, {"wait_text": ["status", "您未同意"]},
+        {"probe": "declined"}, {"quit": 0},
+    ])
+    assert run.code == 0, run.stderr
+    probes = run.report["probes"]
+    assert probes["asking"]["switches"]["marketing"] is False
+    assert probes["asking"]["states"]["marketing"] == "未同意"
+    assert probes["declined"]["switches"]["marketing"] is False
+
+
+def test_a_withdrawal_that_cannot_be_stored_is_shown_in_the_centre(run_app):  # OBL-DSR-4
+    from sdk.consent import LEDGER_FILENAME
+
+    ready, locked = run_app.tmp_path / "centre-shown", run_app.tmp_path / "ledger-locked"
+    release = threading.Event()
+
+    def hold_the_ledger() -> None:
+        # Once the centre is shown, another process's connection takes the ledger's write
+        # lock: the withdrawal fails after the busy timeout (5 s) with a StorageError, as on a
+        # device whose storage fails. (Taken earlier, the app could not even start.)
+        deadline = time.monotonic() + 90
+        while not ready.exists() and time.monotonic() < deadline and not release.is_set():
+            time.sleep(0.05)
+        lock = sqlite3.connect(run_app.data_dir / "sdk" / LEDGER_FILENAME, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")
+            locked.touch()
+            release.wait(120)
+            lock.rollback()
+        finally:
+            lock.close()
+
+    first = run_app(AGREED + [{"quit": 0}])
+    assert first.code == 0, first.stderr
+    holder = threading.Thread(target=hold_the_ledger, daemon=True)
+    holder.start()
+    try:
+        run = run_app([{"wait_screen": "home"}] + CENTRE + [
+            {"touch_file": str(ready)}, {"wait_file": str(locked)},
+            {"press": "switch_customer_service"}, {"wait_dialog": "confirm"},
+            {"press": "confirm_ok"}, {"wait_text": ["centre_error", "未能保存"]}, {"sleep": 0.3},
+            {"probe": "failed"}, {"screenshot": str(run_app.tmp_path / "failed.png")},
+            {"quit": 0},
+        ])
+    finally:
+        release.set()
+        holder.join(10)
+    assert run.code == 0, run.stderr
+    failed = run.report["probes"]["failed"]
+    assert failed["centre_error"] == "未能保存您的选择（本机存储不可用），未作任何记录，请重试。"
+    assert failed["centre_status"] == ""  # not repeated by the demo's own status line
+    assert failed["switches"]["customer_service"] is True  # nothing was recorded
+    with _ledger(run_app.data_dir) as ledger:
+        assert [r.scope for r in ledger.history()] == ["policy"]
+
+
+def test_privacy_centre_and_its_dialogs_draw_their_own_background(display, tmp_path):  # OBL-DSR-4
+    # A host app that draws nothing: Kivy's default black window shows wherever a widget does
+    # not paint, and the centre's dark headings would be black on black.
+    out = tmp_path / "host"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.ui.bare_host", "--data-dir", str(tmp_path / "data"),
+         "--out", str(out)],
+        env=dict(os.environ, DISPLAY=display, KIVY_NO_ARGS="1"), capture_output=True,
+        text=True, timeout=120, cwd=REPO, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    black = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert set(black) == {"centre.png", "confirm.png", "separate.png"}
+    assert all(share < 0.005 for share in black.values()), black
 
 
 def test_withdrawing_the_policy_in_the_privacy_centre_enters_basic_mode(run_app):  # OBL-DSR-4

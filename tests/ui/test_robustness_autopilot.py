@@ -52,3 +52,41 @@ def test_importing_the_autopilot_does_not_import_kivy():
     code = ("import sys, demo_app.autopilot\n"
             "sys.exit(1 if any(m == 'kivy' or m.startswith('kivy.') for m in sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 0
+
+
+def test_a_wrong_type_step_is_refused_without_showing_what_it_types():  # OBL-SEC-2
+    with pytest.raises(ScriptError, match="takes") as caught:
+        validate_script([{"type": ["password", "Xk9#mQ2vLp8w-river", "extra"]}])
+    assert "Xk9#mQ2vLp8w-river" not in str(caught.value)
+
+
+def test_a_type_step_that_times_out_keeps_its_text_out_of_the_report_and_log(monkeypatch, caplog):  # OBL-SEC-2
+    typed = "13800138000"
+
+    class Root:
+        current = "account"
+
+    class App:
+        root, history, written, code = Root(), ["account"], {}, None
+
+        def write_report(self, _path, data):
+            self.written = data
+
+        def finish(self, code):
+            self.code = code
+
+    class NoWindow(Autopilot):
+        def _find(self, _widget_id):  # the field never appears
+            return None
+
+    monkeypatch.setattr(autopilot, "STEP_TIMEOUT", 0.0)
+    app = App()
+    pilot = NoWindow(app, [{"type": ["identifier", typed]}], report_path="unused.json")
+    pilot._started = -1.0  # long ago: the step has timed out
+    with caplog.at_level("ERROR", logger="demo_app.autopilot"):
+        pilot._tick(0)
+    assert app.code == 3
+    assert app.written["steps"] == [{"step": "type", "arg": "identifier", "chars": len(typed),
+                                     "outcome": "timeout", "screen": "account"}]
+    assert typed not in repr(app.written) and typed not in caplog.text
+    assert '{"type": "identifier", "chars": 11}' in app.written["reason"]

@@ -1,10 +1,22 @@
-"""`make demo` without a display: the scripted walkthrough under Xvfb saves every screen."""
+"""`make demo` without a display: the scripted walkthrough under Xvfb saves every screen, keeps
+what it typed out of its reports, and signs its consent records (passphrase keystore).
+
+The walkthrough runs once for this module (about 30 s); each test checks one outcome of it.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from demo_app.autopilot import DEMO_PASSWORD, DEMO_PHONE
 
 from .conftest import REPO
 
@@ -21,15 +33,79 @@ SCREENS = [
 ]
 
 
-def test_headless_demo_saves_a_screenshot_of_every_screen(tmp_path):
-    shots = tmp_path / "shots"
+@dataclass
+class Walkthrough:
+    code: int
+    stdout: str
+    stderr: str
+    data: Path   # --data-dir
+    shots: Path  # --screenshots
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data / "walkthrough"
+
+
+@pytest.fixture(scope="module")
+def walkthrough(tmp_path_factory) -> Walkthrough:
+    tmp = tmp_path_factory.mktemp("walkthrough")
+    data, shots = tmp / "data", tmp / "shots"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     proc = subprocess.run(
-        [sys.executable, "-m", "demo_app.launch", "--data-dir", str(tmp_path / "data"),
+        [sys.executable, "-m", "demo_app.launch", "--data-dir", str(data),
          "--screenshots", str(shots)],
-        env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
+        env=env, capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert str(shots.resolve()) in proc.stdout
-    assert sorted(p.name for p in shots.iterdir()) == SCREENS
-    assert all((shots / name).stat().st_size > 10_000 for name in SCREENS)
+    return Walkthrough(proc.returncode, proc.stdout, proc.stderr, data, shots)
+
+
+def test_headless_demo_saves_a_screenshot_of_every_screen(walkthrough):
+    assert walkthrough.code == 0, walkthrough.stderr[-3000:]
+    assert str(walkthrough.shots.resolve()) in walkthrough.stdout
+    assert sorted(p.name for p in walkthrough.shots.iterdir()) == SCREENS
+    assert all((walkthrough.shots / name).stat().st_size > 10_000 for name in SCREENS)
+
+
+def test_walkthrough_reports_never_contain_the_typed_phone_number_or_password(walkthrough):  # OBL-SEC-2
+    assert walkthrough.code == 0, walkthrough.stderr[-3000:]
+    reports = sorted(walkthrough.run_dir.glob("*.json"))
+    assert walkthrough.run_dir / "walkthrough.json" in reports
+    for report in reports:
+        text = report.read_text(encoding="utf-8")
+        assert DEMO_PHONE not in text and DEMO_PASSWORD not in text, report.name
+    steps = json.loads((walkthrough.run_dir / "walkthrough.json").read_text("utf-8"))["steps"]
+    typed = [s for s in steps if s["step"] == "type"]
+    assert [(s["arg"], s["chars"]) for s in typed] == [("identifier", len(DEMO_PHONE)),
+                                                       ("password", len(DEMO_PASSWORD))]
+    for output in (walkthrough.stdout, walkthrough.stderr):  # the log
+        assert DEMO_PHONE not in output and DEMO_PASSWORD not in output
+
+
+def test_walkthrough_consent_records_are_signed_and_verify(walkthrough, tmp_path):  # OBL-DSR-1
+    assert walkthrough.code == 0, walkthrough.stderr[-3000:]
+    export = tmp_path / "export.json"
+
+    def consent(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "sdk.consent", *args], capture_output=True,
+                              text=True, timeout=60, cwd=REPO, check=False)
+
+    exported = consent("export", str(walkthrough.run_dir / "sdk"), "--out", str(export))
+    assert exported.returncode == 0, exported.stderr
+    records = json.loads(export.read_text(encoding="utf-8"))["records"]
+    assert len(records) > 5  # the prompt, the separate consents, the withdrawal, the update
+    assert all(r["proof"]["signature"] for r in records)
+    verified = consent("verify", str(export))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "unsigned" not in verified.stdout
+
+
+def test_walkthrough_passphrase_is_a_private_file_beside_its_data_and_never_printed(walkthrough):  # OBL-SEC-2
+    assert walkthrough.code == 0, walkthrough.stderr[-3000:]
+    secret = walkthrough.data / "walkthrough.passphrase"
+    passphrase = secret.read_text(encoding="utf-8").strip()
+    assert len(passphrase) >= 32
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert passphrase not in walkthrough.stdout and passphrase not in walkthrough.stderr
+    for path in walkthrough.run_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".txt", ".log"):
+            assert passphrase not in path.read_text(encoding="utf-8", errors="replace"), path

@@ -83,3 +83,52 @@ def test_state_labels_name_the_time_only_of_a_decision(privacy):
 
     assert status_text(privacy.state("customer_service")).startswith("已同意（")
     assert status_text(privacy.state("marketing")) == "未同意"
+
+
+def test_a_major_change_to_a_separate_consent_alone_never_says_nothing_is_paused(privacy):  # OBL-UPD-2
+    from sdk.ui.kivy.policy_update import consequences, update_effects
+    from tests.sdk.policies import longer_face_video_retention
+
+    privacy.grant("item:face_video")
+    with _reopen(privacy, edited_policy(longer_face_video_retention)) as sdk:
+        effects = update_effects(sdk, sdk.policy_update())
+        assert (effects.paused, effects.reask) == ((), ("面部视频",))  # the reviewer's case
+        text = "".join(consequences(effects))
+    assert "没有暂停" not in text
+    assert "「面部视频」受变更影响，已暂停" in text  # which separate consent is asked again
+
+
+@pytest.mark.parametrize("paused", [(), ("使用情况分析",)])
+@pytest.mark.parametrize("reask", [(), ("面部视频",)])
+@pytest.mark.parametrize("basic_only", [False, True])
+def test_the_update_dialog_says_what_is_paused_or_that_nothing_is_never_both(paused, reask, basic_only):  # OBL-UPD-2
+    from sdk.ui.kivy.policy_update import UpdateEffects, consequences
+
+    paragraphs = consequences(UpdateEffects(paused, reask, ("客服",), basic_only))
+    text = "".join(paragraphs)
+    nothing_paused = "没有暂停" in text
+    assert nothing_paused == (not paused and not reask and not basic_only)
+    if nothing_paused:
+        assert "已暂停" not in text and "保持暂停" not in text
+    if paused and not basic_only:
+        assert "以下用途的处理保持暂停：「使用情况分析」" in text
+    if reask:  # said apart from the paused purposes, in its own paragraph
+        assert [p for p in paragraphs if "面部视频" in p and "使用情况分析" not in p]
+    assert not any("使用情况分析" in p for p in paragraphs) or paused
+
+
+def test_email_addresses_and_urls_stay_on_one_line_in_reflowed_text():
+    from sdk.policy.document import Span
+    from sdk.ui.kivy.markup import RenderedBlock, line_breaks
+
+    text = "如有疑问请发邮件至 privacy@demo-esign.example 或访问 https://demo-esign.example/privacy-centre/contact-us 联系我们。"
+    block = RenderedBlock("paragraph", text, 15, 0, None, 0, text, (Span(text),))
+    runs = [(text.index(s), text.index(s) + len(s)) for s in
+            ("privacy@demo-esign.example", "https://demo-esign.example/privacy-centre/contact-us")]
+    def measure(run: str, _bold: bool) -> float:  # 8 px a character
+        return 8.0 * len(run)
+
+    for width in range(8 * 52, 8 * 14, -8):  # every width at which each address still fits
+        breaks = line_breaks(block, width, measure)
+        inside = [b for b in breaks for start, end in runs if start < b < end]
+        assert not inside, (width, [text[b - 8:b] + "|" + text[b:b + 8] for b in inside])

@@ -10,7 +10,8 @@ Two things Kivy does not do for Chinese text are done here:
   starts a line of its own. :func:`reflow` computes the line breaks itself with the Unicode
   line-breaking algorithm (UAX #14, from the ``uniseg`` library: no line starts with "，" or
   "。", Latin words stay whole), measured with the label's real font, and inserts them as
-  explicit newlines, so Kivy never has to wrap.
+  explicit newlines, so Kivy never has to wrap. Email addresses and URLs are kept on one line
+  (UAX #14 would break them after a "-" or "/"), unless one is wider than a whole line.
 """
 
 from __future__ import annotations
@@ -150,8 +151,8 @@ def render_document(document: "PolicyDocument", style: StyleSheet = StyleSheet()
 def line_breaks(block: RenderedBlock, width: float, measure: Measure) -> frozenset[int]:
     """Offsets in ``block.prefix + plain`` where a line must break to fit ``width`` pixels.
 
-    Break opportunities come from UAX #14 (``uniseg``); lines are filled greedily. A unit wider
-    than a whole line is left for Kivy to split.
+    Break opportunities come from UAX #14 (``uniseg``), except inside an email address or a
+    URL; lines are filled greedily. A unit wider than a whole line is left for Kivy to split.
     """
     styles = _bold_map(block)
     breaks: set[int] = set()
@@ -171,12 +172,34 @@ def line_breaks(block: RenderedBlock, width: float, measure: Measure) -> frozens
     return frozenset(breaks)
 
 
+#: Runs that must not be broken across lines: email addresses and URLs (ASCII only; a
+#: trailing "." or "," is punctuation of the sentence, not part of the address).
+_NO_BREAK = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+    r"|(?:https?://|www\.)[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]*[A-Za-z0-9\-_~/#=&%]"
+)
+
+
 @lru_cache(maxsize=4096)
 def _units(text: str) -> tuple[str, ...]:
-    """UAX #14 line-break units of ``text`` (independent of width, so cached)."""
+    """UAX #14 line-break units of ``text`` (independent of width, so cached), with the units
+    inside an email address or a URL joined into one."""
     from uniseg.linebreak import line_break_units
 
-    return tuple(line_break_units(text))
+    units = tuple(line_break_units(text))
+    runs = [(m.start(), m.end()) for m in _NO_BREAK.finditer(text)]
+    if not runs:
+        return units
+    joined: list[str] = []
+    pos = 0
+    for unit in units:
+        inside = any(start < pos < end for start, end in runs)  # a break inside a run
+        if inside and joined:
+            joined[-1] += unit
+        else:
+            joined.append(unit)
+        pos += len(unit)
+    return tuple(joined)
 
 
 def _bold_map(block: RenderedBlock) -> list[bool]:

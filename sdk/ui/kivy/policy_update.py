@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...core import PrivacySdk
     from ...policy.diff import PolicyDiff
 
-__all__ = ["PolicyReaderDialog", "PolicyUpdateDialog", "UpdateEffects", "show_policy_update",
-           "update_effects"]
+__all__ = ["PolicyReaderDialog", "PolicyUpdateDialog", "UpdateEffects", "consequences",
+           "show_policy_update", "update_effects"]
 
 #: The ``method`` recorded when the user agrees in this dialog.
 METHOD = "policy_update_dialog"
@@ -178,6 +178,37 @@ def _quoted(names: tuple[str, ...]) -> str:
     return "「" + "」「".join(names) + "」"
 
 
+def consequences(effects: UpdateEffects) -> list[str]:
+    """The paragraphs of the major-change dialog that say what the update means for the user.
+
+    What is paused (purposes) and which separate consents are asked again are said
+    separately; "nothing is paused" is said only when neither is the case.
+    """
+    out = []
+    if effects.basic_only:
+        out.append("在您同意新版本之前，仅可使用基本功能（浏览、下载合同模板），"
+                   "我们不会处理您的个人信息。")
+    elif effects.paused:
+        out.append(f"在您同意新版本之前，以下用途的处理保持暂停：{_quoted(effects.paused)}。")
+    if effects.reask:
+        out.append(f"您此前单独同意的{_quoted(effects.reask)}受变更影响，已暂停：在您再次单独"
+                   "同意之前，我们不会进行相应处理；您使用相关功能时，我们会再次单独征求您的同意。")
+    paused_any = effects.basic_only or bool(effects.paused) or bool(effects.reask)
+    if not paused_any:
+        out.append("这些变更目前没有暂停您已开启的处理；同意新版本后，相关处理将按新版本进行。")
+    elif not effects.basic_only:
+        out[-1] += "其他功能照常使用。"
+    if effects.covers:
+        out.append(f"点“同意新版本”即表示您同意我们按新版本为{_quoted(effects.covers)}"
+                   "处理您的个人信息；您可随时在「隐私中心」逐项关闭。")
+    if paused_any:
+        later = "点“暂不同意”不会记录任何同意：上述暂停的处理保持暂停，"
+    else:
+        later = "点“暂不同意”不会记录任何同意，您已作出的选择保持不变；"
+    out.append(later + "下次打开应用时我们会再次提示。我们不会把您继续使用应用视为同意。")
+    return out
+
+
 class PolicyUpdateDialog(SdkDialog):
     """Shows a policy update: major changes to agree to, or a notice of minor ones.
 
@@ -232,29 +263,8 @@ class PolicyUpdateDialog(SdkDialog):
             body.add_widget(ChangeRow(tag="重大变更" if change.major else "一般变更",
                                       summary=str(change.summary), major=bool(change.major)))
         if self.major:
-            for paragraph in self._consequences():
+            for paragraph in consequences(update_effects(self.privacy, self.diff)):
                 body.add_widget(text(content=paragraph))
-
-    def _consequences(self) -> list[str]:
-        effects = update_effects(self.privacy, self.diff)
-        out = []
-        if effects.basic_only:
-            out.append("在您同意新版本之前，仅可使用基本功能（浏览、下载合同模板），"
-                       "我们不会处理您的个人信息。")
-        elif effects.paused:
-            out.append(f"在您同意新版本之前，以下处理保持暂停：{_quoted(effects.paused)}。"
-                       "其他功能照常使用。")
-        else:
-            out.append("这些变更目前没有暂停您已开启的处理；同意新版本后，相关处理将按新版本进行。")
-        if effects.reask:
-            out.append(f"您此前单独同意的{_quoted(effects.reask)}受变更影响，已暂停；"
-                       "在您使用相关功能时，我们会再次单独征求您的同意。")
-        if effects.covers:
-            out.append(f"点“同意新版本”即表示您同意我们按新版本为{_quoted(effects.covers)}"
-                       "处理您的个人信息；您可随时在「隐私中心」逐项关闭。")
-        out.append("点“暂不同意”不会记录任何同意：已暂停的处理保持暂停，下次打开应用时我们会再次"
-                   "提示。我们不会把您继续使用应用视为同意。")
-        return out
 
     # -- answers --------------------------------------------------------------------------
     def agree(self) -> None:

@@ -18,11 +18,19 @@ It follows the ledger through ``privacy.add_listener`` (decisions made here, in 
 pulled from the user's other devices), moving to the UI thread first, and stops listening
 when it is removed from its parent. Decisions run off the UI thread.
 
+A switch always shows the state in the ledger: switching one off leaves it on until the user
+confirms the withdrawal, and switching a separate-consent purpose on leaves it off until the
+user agrees in its dialog. When a decision cannot be stored, a message line (id
+``centre_error``, also in :attr:`PrivacyCentre.error`) appears under the row the user acted
+on; it names no personal data. The widget draws its own background
+(:attr:`PrivacyCentre.background_color`), so it reads the same in any host app.
+
 Widgets that apps and UI tests address have ids in :attr:`PrivacyCentre.ids`:
-``switch_<purpose id>``, ``withdraw_policy``, ``withdraw_item_<id>``,
-``withdraw_recipient_<id>``, ``review_update``, ``contact_email``, ``contact_address``, and
-the headings ``section_consents``, ``section_items``, ``section_recipients``,
-``section_collected``, ``section_sharing``, ``section_contact``.
+``switch_<purpose id>`` and ``state_<purpose id>`` (its state line), ``withdraw_policy``,
+``withdraw_item_<id>``, ``withdraw_recipient_<id>``, ``review_update``, ``contact_email``,
+``contact_address``, ``centre_error`` (while a failure is shown), and the headings
+``section_consents``, ``section_items``, ``section_recipients``, ``section_collected``,
+``section_sharing``, ``section_contact``.
 """
 
 from __future__ import annotations
@@ -35,7 +43,12 @@ from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.metrics import dp, sp
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.scrollview import ScrollView
 
@@ -153,7 +166,31 @@ Builder.load_string(
         size: max(dp(64), self.texture_size[0] + dp(20)), dp(40)
         pos_hint: {"center_y": 0.5}
 
+<CentreMessage>:
+    orientation: "vertical"
+    size_hint_y: None
+    height: self.minimum_height
+    padding: dp(12), dp(8)
+    canvas.before:
+        Color:
+            rgba: get_color_from_hex("#fce8e6")
+        RoundedRectangle:
+            pos: self.pos
+            size: self.size
+            radius: [dp(6)]
+    SdkText:
+        id: text
+        content: root.text
+        color: get_color_from_hex("#a50e0e")
+
 <PrivacyCentre>:
+    # its own background: readable whatever the host window draws behind it
+    canvas.before:
+        Color:
+            rgba: self.background_color
+        Rectangle:
+            pos: self.pos
+            size: self.size
     do_scroll_x: False
     bar_width: dp(6)
     scroll_type: ["bars", "content"]
@@ -170,6 +207,12 @@ Builder.load_string(
 
 class CentreRow(BoxLayout):
     """A white card of texts (and buttons) in the privacy centre."""
+
+
+class CentreMessage(BoxLayout):
+    """A red message line on a light red card: what could not be done (never a value)."""
+
+    text = StringProperty("")
 
 
 class CentrePurposeRow(BoxLayout):
@@ -202,6 +245,10 @@ class PrivacyCentre(ScrollView):
     Properties:
         status: one sentence about the last action (e.g. ``已撤回「客服」``), for the host to
             show; the rows themselves always show the state from the ledger.
+        error: the message shown in the widget (id ``centre_error``, under the row the user
+            acted on) when the last decision could not be stored, e.g. because the device's
+            storage failed; ``""`` otherwise. Cleared by the next decision.
+        background_color: what the widget paints behind its cards (light grey by default).
 
     Events:
         on_mode(mode): the SDK's mode changed (e.g. ``"basic"`` after the policy agreement
@@ -210,6 +257,8 @@ class PrivacyCentre(ScrollView):
 
     privacy = ObjectProperty(None, allownone=True)
     status = StringProperty("")
+    error = StringProperty("")
+    background_color = ColorProperty([0.97, 0.97, 0.97, 1])
 
     __events__ = ("on_mode",)
 
@@ -217,6 +266,7 @@ class PrivacyCentre(ScrollView):
         self._remove_listener: Callable[[], None] | None = None
         self._dynamic_ids: set[str] = set()
         self._mode: str | None = None
+        self._error_scope = ""  # the scope whose decision failed (where the message goes)
         self.dialog: Any = None  # the dialog opened from here, kept while open
         if privacy is not None:
             kwargs["privacy"] = privacy
@@ -281,10 +331,20 @@ class PrivacyCentre(ScrollView):
         self._collected(column, privacy)
         self._sharing(column, privacy)
         self._contact(column, privacy)
+        if self.error and "centre_error" not in self.ids:  # its row is gone: on top
+            self._message(column, index=len(column.children))
         if self._mode is not None and mode != self._mode:
             self._mode = mode
             self.dispatch("on_mode", mode)
         self._mode = mode
+
+    def _message(self, column: Any, scope: str | None = None, index: int = 0) -> None:
+        """The failure message, after the row of *scope* (``None``: wherever it is called)."""
+        if not self.error or (scope is not None and scope != self._error_scope):
+            return
+        message = CentreMessage(text=self.error)
+        self._register("centre_error", message.ids.text)
+        column.add_widget(message, index=index)
 
     def _section(self, column: Any, key: str, title: str, lead: str = "") -> None:
         heading = Factory.SdkSectionTitle(content=title)
@@ -331,6 +391,7 @@ class PrivacyCentre(ScrollView):
             button.bind(on_release=lambda _b: self.withdraw_policy())
             self._register("withdraw_policy", button)
             card.add_widget(button)
+        self._message(column, "policy")
 
         column.add_widget(Factory.SdkText(bold=True, padding=(0, dp(6), 0, 0),
                                           content="各项用途"))
@@ -346,7 +407,9 @@ class PrivacyCentre(ScrollView):
                 state_text=status_text(state) if mode == "full" else "同意隐私政策后可开启")
             row.ids.switch.bind(active=partial(self._switched, scope, row.separate))
             self._register(f"switch_{purpose.id}", row.ids.switch)
+            self._register(f"state_{purpose.id}", row.ids.state)
             column.add_widget(row)
+            self._message(column, scope)
 
         items = [i for i in manifest.data_items if i.sensitive]
         if items:
@@ -382,6 +445,7 @@ class PrivacyCentre(ScrollView):
         row.ids.button.bind(on_release=lambda _b: self.withdraw(scope))
         self._register(widget_id, row.ids.button)
         column.add_widget(row)
+        self._message(column, scope)
 
     def _update_banner(self, column: Any, privacy: PrivacySdk) -> None:
         diff = privacy.policy_update()
@@ -458,22 +522,28 @@ class PrivacyCentre(ScrollView):
 
         return scope_name(self.privacy, scope)
 
-    def _switched(self, scope: str, separate: bool, _switch: Any, on: bool) -> None:
+    def _switched(self, scope: str, separate: bool, switch: Any, on: bool) -> None:
         privacy = self.privacy
         granted = privacy.state(scope).granted
         if on == granted:
             return
+        if on and not separate:
+            self._run(lambda: privacy.grant(scope, method=METHOD),
+                      f"已开启「{self._name(scope)}」。", scope)
+            return
+        # A dialog decides (the separate consent, or the withdrawal's confirmation): until the
+        # user answers, the switch keeps showing the state in the ledger, next to its label.
+        # (Called from the Switch's touch handler, which animates to the value set here.)
+        switch.active = granted
         if on:
-            if separate:
-                self._open_separate(scope)
-            else:
-                self._run(lambda: privacy.grant(scope, method=METHOD),
-                          f"已开启「{self._name(scope)}」。")
+            self._open_separate(scope)
         else:
             self.withdraw(scope)
 
     def _open_separate(self, scope: str) -> None:
         from .separate_consent import SeparateConsentDialog
+
+        self._clear_error()
 
         def done(granted: bool) -> None:
             self.dialog = None
@@ -523,9 +593,10 @@ class PrivacyCentre(ScrollView):
         def answered(yes: bool) -> None:
             self.dialog = None
             if yes:
-                self._run(lambda: privacy.withdraw(scope, method=METHOD), f"已撤回「{name}」。")
+                self._run(lambda: privacy.withdraw(scope, method=METHOD), f"已撤回「{name}」。",
+                          scope)
             else:
-                self.refresh()  # the switch goes back on
+                self.refresh()  # nothing changed: the rows show the ledger as it is
 
         self.dialog = confirm(f"撤回对「{name}」的同意？", message, "撤回", answered)
 
@@ -544,7 +615,7 @@ class PrivacyCentre(ScrollView):
             self.dialog = None
             if yes:
                 self._run(lambda: privacy.withdraw("policy", method=METHOD),
-                          "已撤回隐私政策同意，现为基本功能模式。")
+                          "已撤回隐私政策同意，现为基本功能模式。", "policy")
 
         self.dialog = confirm("撤回隐私政策同意？", message, "撤回", answered)
 
@@ -566,16 +637,41 @@ class PrivacyCentre(ScrollView):
         self.dialog = PolicyUpdateDialog(self.privacy, diff, done)
         self.dialog.open()
 
-    def _run(self, work: Callable[[], Any], success: str) -> None:
+    def _run(self, work: Callable[[], Any], success: str, scope: str) -> None:
+        """Run a decision about *scope* off the UI thread; on failure show the message under
+        its row (nothing was recorded: the rows still show the ledger)."""
+        self._clear_error()
+
         def done(_result: Any) -> None:
+            if self.status == success:  # the same sentence again: hosts still hear of it
+                self.property("status").dispatch(self)
             self.status = success
             self.refresh()
 
         def failed(exc: BaseException) -> None:
-            self.status = failure_text(exc)
+            message = failure_text(exc)  # chosen by the error's type: never a value
+            self._error_scope = scope
+            self.error = message
+            self.status = message
             self.refresh()
+            Clock.schedule_once(self._show_error, 0)  # once the rebuilt column is laid out
 
         run_off_ui(work, done, failed, name="privacy-centre")
+
+    def _clear_error(self) -> None:
+        """A new decision starts: take the last failure's message away (without a rebuild,
+        which would also reset a switch the user just turned on)."""
+        self.error, self._error_scope = "", ""
+        label = self.ids.pop("centre_error", None)
+        self._dynamic_ids.discard("centre_error")
+        card = label.parent if label is not None else None
+        if card is not None and card.parent is not None:
+            card.parent.remove_widget(card)
+
+    def _show_error(self, _dt: float) -> None:
+        label = self.ids.get("centre_error")
+        if label is not None and label.parent is not None:
+            self.scroll_to(label.parent, padding=dp(12), animate=False)
 
     def on_mode(self, mode: str) -> None:
         """Default handler: nothing."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
 
 from kivy.clock import mainthread
 from kivy.lang import Builder
@@ -18,9 +17,6 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from . import policy_view  # noqa: F401  (registers the PolicyView kv rule)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ...core import PrivacySdk
 
 __all__ = ["PrivacyPrompt"]
 

@@ -1,0 +1,82 @@
+"""Camera capture behind consent and permissions (issue #5; docs/permissions.md, "Camera
+capture").
+
+::
+
+    camera = privacy.camera                       # a Camera; backend chosen like the keystore
+    privacy.permissions.request("camera", feature="face_signing", rationale=..., on_result=...)
+    with camera.record_video(feature="face_signing", seconds=2) as clip:   # face_video
+        upload(clip.data)                         # issue #6; the with block discards it
+
+Backends: ``plyer`` (Android/iOS), ``opencv`` (desktop webcam, extra ``webcam``), ``file`` (an
+existing image or video), ``synthetic`` (a generated clip, extra ``synthetic``), ``fail``.
+Names are loaded on first use: ``import sdk.capture`` imports no camera library.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    CameraUnavailable,
+    CaptureError,
+    CaptureInterrupted,
+    InvalidMedia,
+    PermissionNotGranted,
+)
+
+__all__ = [
+    "BACKEND_NAMES",
+    "ENV_VAR",
+    "Camera",
+    "CameraBackend",
+    "CameraUnavailable",
+    "Capture",
+    "CaptureError",
+    "CaptureInterrupted",
+    "CaptureRequest",
+    "InvalidMedia",
+    "Media",
+    "PermissionNotGranted",
+    "Selection",
+    "select_backend",
+]
+
+_LAZY = {
+    "Camera": "sdk.capture.facade",
+    "Capture": "sdk.capture.media",
+    "BACKEND_NAMES": "sdk.capture.backend",
+    "ENV_VAR": "sdk.capture.backend",
+    "CameraBackend": "sdk.capture.backend",
+    "CaptureRequest": "sdk.capture.backend",
+    "Media": "sdk.capture.backend",
+    "Selection": "sdk.capture.backend",
+    "select_backend": "sdk.capture.backend",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .backend import (
+        BACKEND_NAMES,
+        ENV_VAR,
+        CameraBackend,
+        CaptureRequest,
+        Media,
+        Selection,
+        select_backend,
+    )
+    from .facade import Camera
+    from .media import Capture
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sdk.capture' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
