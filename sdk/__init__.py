@@ -22,10 +22,10 @@ markdown-it. Every error the SDK raises derives from :class:`SdkError` (tree in
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import errors as _errors
+from ._lazy import lazy_exports
 from .config import SdkConfig
 from .errors import *  # noqa: F403  (small, dependency-free: the whole error tree is public)
 
@@ -40,14 +40,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .core import PrivacySdk
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sdk' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # cache: later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

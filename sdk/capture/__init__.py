@@ -15,9 +15,9 @@ Names are loaded on first use: ``import sdk.capture`` imports no camera library.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from .errors import (
     CameraUnavailable,
     CaptureError,
@@ -69,14 +69,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .media import Capture
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sdk.capture' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
