@@ -429,9 +429,11 @@ class ConsentLedger(SqliteOwner):
                                   f"{remote_where} ORDER BY {remote_order} LIMIT 1",
                                   (scope,)).fetchone()
             if purpose is not None:
+                # only policy records newer than the purpose's own latest can decide it: the
+                # scan stops there (a switched-off purpose no longer walks the whole ledger)
                 via_policy = conn.execute(policy_match.format(
-                    cols=local_cols, table="consent_records", where="", order="seq DESC"),
-                    (purpose,)).fetchone()
+                    cols=local_cols, table="consent_records", where="AND seq > ?",
+                    order="seq DESC"), (purpose, local[5] if local is not None else 0)).fetchone()
                 if via_policy is not None and (local is None or via_policy[5] > local[5]):
                     local = via_policy
                 remote_policy = conn.execute(policy_match.format(
