@@ -7,7 +7,7 @@ and network type (docs/permissions.md, "Device information").
     device.local_ip("operation_log", raw=True)     # device_ip: this device's own addresses
     device.server_ip("device_security")           # device_ip as the server sees it (GET /v1/client-ip)
     device.mac_address("device_security")          # device_mac: a salted hash by default
-    device.device_id("device_security")            # device_id: Android/iOS only; phone_state on Android
+    device.device_id("device_security")            # device_id: Android/iOS only; no OS permission
     device.network_info("operation_log")           # network_info: wifi / cellular / ethernet / unknown
 
 Rules, for every collector:
@@ -27,8 +27,8 @@ Rules, for every collector:
 
 Platform notes: Android (6+) and iOS (7+) give apps no MAC address (a constant
 ``02:00:00:00:00:00``), so ``mac_address`` says unavailable there; ``device_id`` is
-``plyer.uniqueid`` (ANDROID_ID on Android, identifierForVendor on iOS) and unavailable on the
-desktop, where no app-scoped identifier exists (a hardware serial would need root and would
+``plyer.uniqueid`` (ANDROID_ID on Android, identifierForVendor on iOS; neither needs an OS
+permission, so none is checked or asked) and unavailable on the desktop, where no app-scoped identifier exists (a hardware serial would need root and would
 identify the machine across apps). Local addresses are read from the kernel on Linux and
 Android (``SIOCGIFADDR``, ``/proc/net/if_inet6``), without any network traffic.
 """
@@ -166,11 +166,11 @@ class DeviceInfo:
                  raw: bool = False) -> IpAddresses:
         """This device's own IP addresses (``device_ip``): global and private addresses of
         its interfaces; loopback and link-local ones (which may embed the MAC) are left out."""
-        self._gate("device_ip", purpose, feature)
+        salt = self._gate("device_ip", purpose, feature, raw=raw)
         found = _local_addresses()
         if not found:
             return IpAddresses("local", (), not raw, False, "no IP address found on this device")
-        return IpAddresses("local", self._values("device_ip", purpose, found, raw), not raw)
+        return IpAddresses("local", self._values("device_ip", salt, found), not raw)
 
     def server_ip(self, purpose: str, *, feature: str | None = None,
                   raw: bool = False) -> IpAddresses:
@@ -180,9 +180,10 @@ class DeviceInfo:
         Raises:
             ConfigError: no endpoint configured; TransportError: the server cannot be reached.
         """
-        self._gate("device_ip", purpose, feature)
-        address = self._privacy._api().client_ip()
-        return IpAddresses("server", self._values("device_ip", purpose, (address,), raw), not raw)
+        api = self._privacy._api()  # ConfigError (no endpoint) before the gate
+        salt = self._gate("device_ip", purpose, feature, raw=raw)
+        address = api.client_ip()
+        return IpAddresses("server", self._values("device_ip", salt, (address,)), not raw)
 
     # -- device_mac -----------------------------------------------------------------------
 
@@ -197,20 +198,22 @@ class DeviceInfo:
                 MacAddress(None, not raw, False,
                            f"{where} gives apps no MAC address (a constant dummy since "
                            f"{'Android 6' if where == 'android' else 'iOS 7'})"))
-        self._gate("device_mac", purpose, feature)
+        salt = self._gate("device_mac", purpose, feature, raw=raw)
         mac = _mac_address()
         if mac is None:
             return MacAddress(None, not raw, False, "no hardware MAC address found")
-        return MacAddress(self._values("device_mac", purpose, (mac,), raw)[0], not raw)
+        return MacAddress(self._values("device_mac", salt, (mac,))[0], not raw)
 
     # -- device_id ------------------------------------------------------------------------
 
     def device_id(self, purpose: str, *, feature: str | None = None,
                   raw: bool = False) -> DeviceIdentifier:
         """The app-scoped device identifier (``device_id``) through ``plyer.uniqueid``:
-        ANDROID_ID on Android (needs the ``phone_state`` permission granted, per the
-        manifest), identifierForVendor on iOS; unavailable on the desktop. Never an IMEI:
-        Android 10+ gives apps none."""
+        ANDROID_ID on Android (``Settings.Secure.ANDROID_ID``, which needs no OS permission:
+        READ_PHONE_STATE is not asked for it, and is what scanners flag as over-asking),
+        identifierForVendor on iOS (no permission either); unavailable on the desktop. Never
+        an IMEI or another hardware identifier: Android 10+ gives normal apps none, and this
+        method does not try."""
         where = _platform.platform()
         if where not in ("android", "ios"):
             return self._unavailable(
@@ -218,8 +221,8 @@ class DeviceInfo:
                 DeviceIdentifier(None, not raw, "", False,
                                  f"no app-scoped device identifier on the desktop ({where}); "
                                  "plyer.uniqueid is used on Android and iOS only"))
-        permission = "phone_state" if where == "android" else None
-        self._gate("device_id", purpose, feature, permission)
+        # no OS permission: ANDROID_ID and identifierForVendor are readable by every app
+        salt = self._gate("device_id", purpose, feature, raw=raw)
         kind = "android_id" if where == "android" else "identifier_for_vendor"
         try:
             from plyer import uniqueid
@@ -230,7 +233,7 @@ class DeviceInfo:
                                     f"plyer.uniqueid failed ({type(exc).__name__})")
         if not value:
             return DeviceIdentifier(None, not raw, kind, False, "the platform gave no identifier")
-        return DeviceIdentifier(self._values("device_id", purpose, (str(value),), raw)[0],
+        return DeviceIdentifier(self._values("device_id", salt, (str(value),))[0],
                                 not raw, kind)
 
     # -- network_info ---------------------------------------------------------------------
@@ -250,9 +253,17 @@ class DeviceInfo:
         return _gate.permissions_of(self._privacy)
 
     def _gate(self, item: str, purpose: str, feature: str | None,
-              permission: str | None = None) -> Any:
+              permission: str | None = None, *, raw: bool = True) -> bytes | None:
+        """The gate, after everything that needs no personal data: for a hashed value the
+        salt is read (or made) first, so a missing keystore raises before an ``allowed``
+        entry is written for a value that could not be returned. Returns the salt (``None``
+        for ``raw``)."""
+        salt = None
+        if not raw and not _gate.consent_missing(self._privacy, item, purpose):
+            salt = self._salt(purpose)  # KeystoreError here: nothing read, nothing audited
         facade = self._permission_facade() if permission is not None else None
-        return _gate.gate(self._privacy, facade, item, purpose, feature, permission)
+        _gate.gate(self._privacy, facade, item, purpose, feature, permission)
+        return salt
 
     def _unavailable(self, item: str, purpose: str, feature: str | None, result: Any) -> Any:
         """Nothing to read here: refuse as the gate would without consent (audited), else
@@ -261,10 +272,11 @@ class DeviceInfo:
             self._privacy.collect(item, purpose, feature=feature)  # raises; refusal audited
         return result
 
-    def _values(self, item: str, purpose: str, values: Any, raw: bool) -> tuple[str, ...]:
-        if raw:
+    @staticmethod
+    def _values(item: str, salt: bytes | None, values: Any) -> tuple[str, ...]:
+        """The values as they are (``salt`` is ``None``: ``raw``), else their pseudonyms."""
+        if salt is None:
             return tuple(values)
-        salt = self._salt(purpose)
         return tuple(pseudonym(salt, item, v) for v in values)
 
     def _salt(self, purpose: str) -> bytes:

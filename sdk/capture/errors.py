@@ -77,7 +77,8 @@ class CaptureInterrupted(CaptureError):
 
     Attributes:
         reason: ``permission_revoked`` (the permission was switched off during the capture,
-            OBL-PERM-3), ``unavailable`` (the camera went away, e.g. unplugged) or
+            OBL-PERM-3), ``consent_withdrawn`` (the policy, the purpose's or the item's
+            consent was withdrawn during it), ``unavailable`` (the camera went away, e.g. unplugged) or
             ``stopped`` (the app called :meth:`sdk.capture.Camera.stop`).
         frames: video frames captured before the stop (all discarded).
     """
@@ -89,6 +90,9 @@ class CaptureInterrupted(CaptureError):
         if reason == "permission_revoked":
             text = (f"capture stopped: the '{permission}' permission was revoked during it; "
                     "nothing of this capture was kept, earlier captures are unchanged")
+        elif reason == "consent_withdrawn":
+            text = ("capture stopped: a consent it needs was withdrawn during it; nothing of "
+                    "this capture was kept, earlier captures are unchanged")
         elif reason == "unavailable":
             text = "capture stopped: the camera became unavailable; nothing of it was kept"
         else:

@@ -8,6 +8,7 @@ the media out in memory or in a file the caller named (:class:`~sdk.capture.medi
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from .backend import (
     select_backend,
 )
 from .errors import CaptureError
-from .media import Capture, write_private
+from .media import Capture, check_dest, write_private
 
 __all__ = ["Camera"]
 
@@ -159,10 +160,20 @@ class Camera:
         permission, purpose = self._check_item(item, purpose, feature)
         if kind not in ("video", "photo"):
             raise ConfigError("kind must be 'video' or 'photo'")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ConfigError(f"seconds must be a number, not a {type(seconds).__name__}")
         if not 0 < seconds <= 120:
             raise ConfigError("seconds must be more than 0 and at most 120")
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+            raise ConfigError("max_bytes must be a positive whole number of bytes")
+        source_path = _path_argument("source", source)
+        dest_path = _path_argument("dest", dest)
         backend = self.backend if _SOURCE_OF_PERMISSION[permission] == "camera" else self.library
-        permissions = self.permissions
+        if backend.source == "library" and permission == "camera":
+            # the user picks an existing file (the desktop fallback): the camera is not used,
+            # so its permission is not needed; consent and the item's gate still are
+            permission = None
+        permissions = self.permissions if permission is not None else None
         stop = StopSignal()
         last_poll = [time.monotonic()]
 
@@ -171,18 +182,26 @@ class Camera:
                 on_frame(n)
             if not stop.is_set() and time.monotonic() - last_poll[0] >= self.poll_interval:
                 last_poll[0] = time.monotonic()
-                self._still_usable(permissions, permission, stop)
+                self._still_allowed(permissions, permission, item, purpose, stop)
 
-        request = CaptureRequest(kind, float(seconds), Path(source) if source is not None else None,
-                                 max_bytes, frame_hook)  # type: ignore[arg-type]
+        request = CaptureRequest(kind, float(seconds), source_path, max_bytes,
+                                 frame_hook)  # type: ignore[arg-type]
+        # everything that needs no personal data is checked before the gate, so an
+        # ``allowed`` entry is written only when the capture really follows
         backend.check(request)
-        dest_path = Path(dest) if dest is not None else None
+        if dest_path is not None:
+            check_dest(dest_path)
         if not self._lock.acquire(blocking=False):
             raise CaptureError("a capture is already running; stop() it or wait for it to end")
         self._stop = stop
+        removers: list[Callable[[], None]] = []
         try:
-            remove = self._listen(permissions, permission, stop)
+            removers.append(self._listen_consent(item, purpose, stop))
+            if permissions is not None:
+                removers.append(self._listen(permissions, permission, stop))
         except BaseException:
+            for remove in removers:
+                remove()
             self._stop = None
             self._lock.release()
             raise
@@ -190,7 +209,7 @@ class Camera:
             entry = _gate.gate(self._privacy, permissions, item, purpose, feature, permission)
             media = backend.capture(request, stop)
             if not stop.is_set():
-                self._still_usable(permissions, permission, stop)
+                self._still_allowed(permissions, permission, item, purpose, stop)
             if stop.is_set():
                 raise stop.interrupted(media.frames or 0)
             if dest_path is not None:
@@ -199,7 +218,8 @@ class Camera:
                            backend=backend.name, audit_seq=getattr(entry, "seq", None),
                            path=dest_path)
         finally:
-            remove()
+            for remove in removers:
+                remove()
             self._stop = None
             self._lock.release()
 
@@ -244,6 +264,32 @@ class Camera:
             purpose = purposes[0]
         return str(permission), purpose
 
+    def _still_allowed(self, permissions: Any, permission: str | None, item: str,
+                       purpose: str, stop: StopSignal) -> None:
+        """The poll while capturing and before the hand-out: the consent, then the
+        permission (listener calls may come late or not at all)."""
+        if _gate.consent_missing(self._privacy, item, purpose):
+            stop.set("consent_withdrawn")
+            return
+        if permission is not None:
+            self._still_usable(permissions, permission, stop)
+
+    def _listen_consent(self, item: str, purpose: str, stop: StopSignal) -> Callable[[], None]:
+        """Stop *stop* when a consent the capture needs is withdrawn (``withdraw()`` of the
+        policy, of ``purpose:<p>`` or of ``item:<id>``); return the unsubscribe call."""
+        scopes = {"policy", f"purpose:{purpose}", f"item:{item}"}
+        add = getattr(self._privacy, "add_listener", None)
+        if not callable(add):
+            return lambda: None
+
+        def on_change(change: Any) -> None:
+            scope = str(getattr(change, "scope", ""))
+            if scope in scopes and str(getattr(change, "after", "")) != "granted":
+                stop.set("consent_withdrawn")
+
+        remove = add(on_change)
+        return remove if callable(remove) else (lambda: None)  # type: ignore[no-any-return]
+
     @staticmethod
     def _still_usable(permissions: Any, permission: str, stop: StopSignal) -> None:
         """Poll the permission (for dispatchers that deliver listener calls later, e.g. on a
@@ -275,6 +321,21 @@ class Camera:
 
     def __repr__(self) -> str:
         return f"<Camera backend={self.backend.name!r} chosen_by={self.selection.chosen_by!r}>"
+
+
+def _path_argument(name: str, value: Any) -> Path | None:
+    """*value* (``str`` or ``os.PathLike`` of ``str``) as a Path; a ConfigError otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str) or (isinstance(value, os.PathLike)
+                                  and isinstance(os.fspath(value), str)):
+        if not os.fspath(value):
+            raise ConfigError(f"{name} must name a file, not an empty path")
+        return Path(value)
+    raise ConfigError(f"{name} must be a path (str or pathlib.Path), not a "
+                      f"{type(value).__name__}")
 
 
 def _stop_reason(status: Any) -> str:

@@ -95,19 +95,62 @@ class Capture:
                 f"backend={self.backend}{' discarded' if self.discarded else ''}>")
 
 
+def check_dest(dest: Path) -> None:
+    """Check *dest* before anything is captured (no personal data involved): not a symlink,
+    an existing one is an empty regular file, else its folder exists and is writable.
+
+    Raises:
+        CaptureError: *dest* cannot take the capture (the message says why).
+    """
+    import stat as _stat
+
+    try:
+        info = os.lstat(dest)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise CaptureError(f"the capture's dest cannot be checked ({exc.strerror or 'error'}); "
+                           "pass a path in a writable temp folder") from exc
+    if info is not None:
+        if _stat.S_ISLNK(info.st_mode):
+            raise CaptureError("the capture's dest is a symbolic link; pass a new or empty file")
+        if not _stat.S_ISREG(info.st_mode):
+            raise CaptureError("the capture's dest is not a regular file; pass a new or empty file")
+        if info.st_size:
+            raise CaptureError("the capture's dest already holds data; pass a new or empty file")
+        if not os.access(dest, os.W_OK):
+            raise CaptureError("the capture's dest is not writable; pass a path in a writable "
+                               "temp folder")
+        return
+    folder = dest.parent
+    if not folder.is_dir():
+        raise CaptureError("the capture's dest folder does not exist; pass a path in a "
+                           "writable temp folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CaptureError("the capture's dest folder is not writable; pass a path in a "
+                           "writable temp folder")
+
+
 def write_private(dest: Path, data: bytes) -> None:
     """Write *data* to *dest* (the caller's path) with mode 0600; no symlink is followed.
 
     An existing empty file (``mkstemp``) is reused; an existing non-empty one is refused so
     nothing of the user's is overwritten. A failed write leaves no partial file.
     """
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+             | getattr(os, "O_NONBLOCK", 0))  # a FIFO put there meanwhile: ENXIO, no hang
     try:
         fd = os.open(dest, flags, 0o600)
     except OSError as exc:
         raise CaptureError(f"the capture's dest cannot be written ({exc.strerror or 'error'}); "
                            "pass a path in a writable temp folder") from exc
-    if os.fstat(fd).st_size:
+    import stat as _stat
+
+    info = os.fstat(fd)
+    if not _stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise CaptureError("the capture's dest is not a regular file; pass a new or empty file")
+    if info.st_size:
         os.close(fd)
         raise CaptureError("the capture's dest already holds data; pass a new or empty file")
     try:

@@ -167,6 +167,21 @@ class AndroidBackend(PermissionBackend):
     def _should_show_rationale(self, permission: str) -> bool:
         return self._hint(self._names(permission)[0])
 
+    def _preflight(self, permissions: tuple[str, ...]) -> None:
+        declared = self._declared_permissions()
+        for permission in permissions:
+            name = self._names(permission)[0]
+            if name not in declared:
+                self._undeclared(name)
+
+    @staticmethod
+    def _undeclared(name: str) -> None:
+        short = name.rsplit(".", 1)[-1]
+        raise PermissionsError(
+            f"{name} is not declared in the app's AndroidManifest.xml, so Android refuses it "
+            f"without a prompt; add {short} to android.permissions in buildozer.spec and "
+            "rebuild")
+
     def _request(self, permissions: tuple[str, ...], callback: AnswerCallback) -> None:
         answers: dict[str, PermissionStatus] = {}
         hint_before: dict[str, bool] = {}
@@ -179,11 +194,7 @@ class AndroidBackend(PermissionBackend):
                 continue
             names = self._names(permission)
             if names[0] not in declared:
-                short = names[0].rsplit(".", 1)[-1]
-                raise PermissionsError(
-                    f"{names[0]} is not declared in the app's AndroidManifest.xml, so Android "
-                    f"refuses it without a prompt; add {short} to android.permissions in "
-                    "buildozer.spec and rebuild")
+                self._undeclared(names[0])
             wanted.extend(n for n in names if n in declared)
             hint_before[permission] = self._hint(names[0])
         if not wanted:

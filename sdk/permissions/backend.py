@@ -99,6 +99,11 @@ class PermissionBackend(abc.ABC):
 
     name: ClassVar[str] = "abstract"
     usable: ClassVar[bool] = True
+    #: The backend knows when it really shows a system prompt and calls
+    #: ``callback.before_prompt(permissions)`` right before it does (the facade then writes
+    #: ``requested`` only for a prompt that shows: a refusal without a dialog is an answer
+    #: only). Other backends: the facade writes ``requested`` before calling ``request``.
+    reports_prompts: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._change_listeners: list[Callable[[str], None]] = []
@@ -123,7 +128,8 @@ class PermissionBackend(abc.ABC):
         check_permission(permission)
         return to_status(self._check(permission))
 
-    def request(self, permissions: Sequence[str], callback: AnswerCallback) -> None:
+    def request(self, permissions: Sequence[str], callback: AnswerCallback, *,
+                before_prompt: Callable[[Sequence[str]], None] | None = None) -> None:
         """Ask the platform for *permissions*: shows the system prompt(s) where the platform
         still shows one; returns at once.
 
@@ -147,7 +153,22 @@ class PermissionBackend(abc.ABC):
             raise ValueError("permissions must name at least one permission")
         if not callable(callback):
             raise ValueError("callback must be callable: callback(answers: dict)")
-        self._request(asked, _Once(asked, callback, self.name))
+        if before_prompt is not None and not callable(before_prompt):
+            raise ValueError("before_prompt must be callable: before_prompt(permissions)")
+        self._request(asked, _Once(asked, callback, self.name, before_prompt))
+
+    def preflight(self, permissions: Sequence[str]) -> None:
+        """Check, without showing anything, that the app is set up to ask for *permissions*
+        here (e.g. declared in the Android manifest). The facade calls it before a rationale
+        is shown and again before a prompt is recorded, so a set-up problem is raised where
+        the app calls ``request`` and never leaves a ``requested`` entry behind.
+
+        Raises:
+            ValueError: unknown permission.
+            PermissionsError: the backend cannot work here, or the app is not set up for it.
+        """
+        asked = tuple(dict.fromkeys(check_permission(p) for p in permissions))
+        self._preflight(asked)
 
     def should_show_rationale(self, permission: str) -> bool:
         """The platform's hint that the user refused before and can still be asked, so a
@@ -224,6 +245,9 @@ class PermissionBackend(abc.ABC):
     def _should_show_rationale(self, permission: str) -> bool:
         return False
 
+    def _preflight(self, permissions: tuple[str, ...]) -> None:
+        return None
+
     def _open_settings(self, permission: str | None) -> bool:
         return False
 
@@ -235,12 +259,20 @@ class _Once:
     """The callback guarantee of :meth:`PermissionBackend.request`: exactly one delivery, a
     status for each permission asked (missing ones ``not_determined``), errors logged."""
 
-    def __init__(self, asked: tuple[str, ...], callback: AnswerCallback, backend: str) -> None:
+    def __init__(self, asked: tuple[str, ...], callback: AnswerCallback, backend: str,
+                 before_prompt: Callable[[Sequence[str]], None] | None = None) -> None:
+        self._before_prompt = before_prompt
         self._asked = asked
         self._callback = callback
         self._backend = backend
         self._lock = threading.Lock()
         self._done = False
+
+    def before_prompt(self, permissions: Sequence[str]) -> None:
+        """A backend with ``reports_prompts`` calls this right before it shows a system
+        prompt for *permissions* (may raise: then the backend shows nothing)."""
+        if self._before_prompt is not None and permissions:
+            self._before_prompt(tuple(permissions))
 
     def __call__(self, answers: Mapping[str, object] | None) -> None:
         with self._lock:
@@ -249,7 +281,15 @@ class _Once:
                             "answer is ignored", self._backend)
                 return
             self._done = True
-        given = dict(answers or {})
+        if answers is None:
+            given: dict[object, object] = {}
+        elif isinstance(answers, Mapping):
+            given = dict(answers)
+        else:  # a backend bug: never an exception into the platform's thread
+            log.warning("permission backend '%s' answered with a %s, not a dict; every "
+                        "permission asked counts as not answered", self._backend,
+                        type(answers).__name__)
+            given = {}
         result: dict[str, PermissionStatus] = {}
         for permission in self._asked:
             try:

@@ -169,9 +169,20 @@ def _probe_windows() -> tuple[CameraState, str]:  # pragma: no cover - Windows o
     return "unknown", "camera presence is not checked on Windows; the capture finds out"
 
 
+#: The capture module's backend override (``sdk.capture.backend.ENV_VAR``); not imported
+#: from there so that this module stays light.
+_CAMERA_ENV_VAR = "PRIVACY_SDK_CAMERA"
+
+
 def probe_camera() -> tuple[CameraState, str]:
     """Is there a camera this user can use? ``(state, reason)`` (see :data:`CameraState`);
-    never raises, never switches a camera on."""
+    never raises, never switches a camera on.
+
+    ``PRIVACY_SDK_CAMERA=synthetic`` (QA, headless machines) makes the generated camera the
+    camera: it counts as present, so the app's own dialog can grant it as it would a webcam.
+    """
+    if os.environ.get(_CAMERA_ENV_VAR, "").strip().lower() == "synthetic":
+        return "present", f"the synthetic camera ({_CAMERA_ENV_VAR}=synthetic) stands in"
     try:
         if sys.platform.startswith("linux"):
             return _probe_linux()

@@ -37,6 +37,7 @@ from ..errors import ConfigError, ConsentError, ConsentRequired, SdkError
 from .backend import PermissionBackend, select_backend
 from .status import (
     PERMISSIONS,
+    InvalidPermission,
     PermissionChange,
     PermissionResult,
     PermissionState,
@@ -118,7 +119,8 @@ class Permissions:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[PermissionChange], None]] = []
         self._cache: dict[str, PermissionStatus] = {}
-        self._inflight: dict[str, float] = {}
+        #: permission -> (the request's token, monotonic time): a rationale or a prompt is open
+        self._inflight: dict[str, tuple[object, float]] = {}
         self._backend: PermissionBackend | None = None
         self._dispatcher: Dispatcher = call_now
         if dispatcher is not None:
@@ -359,17 +361,15 @@ class Permissions:
         self._check_rules(asked, feature)
         statuses: dict[str, PermissionStatus] = {}
         reasons: dict[str, str] = {}
-        candidates: list[str] = []
+        token = object()  # this request: owns its in-flight marks
         with self._lock:
-            for permission in asked:
-                history = self._history(permission)
-                status = self._resolve(self.backend.check(permission), history)
-                statuses[permission] = status
-                reason = self._no_prompt_reason(permission, status, history, user_initiated)
-                if reason is None:
-                    candidates.append(permission)
-                else:
-                    reasons[permission] = reason
+            candidates = self._screen(asked, user_initiated, statuses, reasons)
+            if candidates:
+                self.backend.preflight(candidates)  # set-up problems raise here, not later
+                now = time.monotonic()
+                # the rationale is open from now on: a second request (a double tap) gets
+                # in_progress, not a second rationale (rule 8)
+                self._inflight.update({p: (token, now) for p in candidates})
         if not candidates:
             self._deliver(on_result, _result(statuses, reasons, (), feature))
             return
@@ -382,12 +382,35 @@ class Permissions:
                     return  # a second click
                 decided.append(bool(go))
             self._proceed(bool(go), tuple(candidates), feature, user_initiated, statuses,
-                          reasons, on_result)
+                          reasons, on_result, token)
 
-        rationale(self.rationale(tuple(candidates), feature), proceed)
+        try:
+            text = self.rationale(tuple(candidates), feature)
+            rationale(text, proceed)
+        except BaseException:
+            if not decided:
+                self._release(candidates, token)
+            raise
+
+    def _screen(self, asked: Sequence[str], user_initiated: bool,
+                statuses: dict[str, PermissionStatus], reasons: dict[str, str],
+                token: object = None) -> list[str]:
+        """Rules 5, 6 and 8 for each permission (under the lock): the ones a prompt may still
+        be shown for; the others get their status and reason in *statuses* / *reasons*."""
+        candidates: list[str] = []
+        for permission in asked:
+            history = self._history(permission)
+            status = self._resolve(self.backend.check(permission), history)
+            statuses[permission] = status
+            reason = self._no_prompt_reason(permission, status, history, user_initiated, token)
+            if reason is None:
+                candidates.append(permission)
+            else:
+                reasons[permission] = reason
+        return candidates
 
     def _no_prompt_reason(self, permission: str, status: PermissionStatus, history: _History,
-                          user_initiated: bool) -> str | None:
+                          user_initiated: bool, token: object = None) -> str | None:
         if status.usable:
             return "already_granted"
         if status is S.PERMANENTLY_DENIED:
@@ -396,54 +419,131 @@ class Permissions:
             return "restricted"
         if status is S.UNAVAILABLE:
             return "unavailable"
-        if self._busy(permission):
+        if self._busy(permission, token):
             return "in_progress"
         if not user_initiated and self._quiet_until(history) is not None:
             return "reask_window"
         return None
 
-    def _busy(self, permission: str) -> bool:
-        started = self._inflight.get(permission)
-        return started is not None and time.monotonic() - started < _INFLIGHT_STALE
+    def _busy(self, permission: str, token: object = None) -> bool:
+        """A rationale or a prompt for *permission* is open, for another request than
+        *token*'s (a mark older than ``_INFLIGHT_STALE`` no longer counts)."""
+        mark = self._inflight.get(permission)
+        if mark is None or mark[0] is token:
+            return False
+        return time.monotonic() - mark[1] < _INFLIGHT_STALE
+
+    def _release(self, permissions: Sequence[str], token: object) -> None:
+        with self._lock:
+            for permission in permissions:
+                mark = self._inflight.get(permission)
+                if mark is not None and mark[0] is token:
+                    del self._inflight[permission]
+
+    def _would_break_a_rule(self, permission: str, feature: str, user_initiated: bool) -> bool:
+        """What ``record_permission(.., "requested")`` would find (sdk.compliance, as strict
+        mode checks it), found *before* anything is written or shown."""
+        from .. import compliance
+        from ..audit import AuditEntry
+
+        privacy = self._privacy
+        earlier = privacy.audit.permission_events(permission)
+        entry = AuditEntry(
+            seq=(earlier[-1].seq + 1) if earlier else 1 << 62,
+            time=privacy.config.clock().astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            item="", purpose="", lawful_basis=None, outcome="requested",
+            reason="user_initiated" if user_initiated else "app_initiated",
+            kind="permission", feature=feature, subject=permission)
+        found = compliance.findings_for(entry, privacy.ledger, earlier=earlier,
+                                        manifest=privacy.policy.manifest)
+        if found:
+            log.warning("no prompt for %s: it would break a privacy rule (%s)", permission,
+                        found[0].kind)
+        return bool(found)
 
     def _proceed(self, go: bool, candidates: tuple[str, ...], feature: str, user_initiated: bool,
                  statuses: dict[str, PermissionStatus], reasons: dict[str, str],
-                 on_result: Callable[[PermissionResult], None]) -> None:
-        if not go:
-            reasons.update({p: "rationale_declined" for p in candidates})
+                 on_result: Callable[[PermissionResult], None], token: object) -> None:
+        """After the rationale: never raises into the app's button handler; ``on_result`` is
+        called exactly once, whatever happens."""
+        prompt: tuple[str, ...] = ()
+        try:
+            prompt = self._before_prompt(go, candidates, feature, user_initiated, statuses,
+                                         reasons, token)
+        except Exception as exc:  # noqa: BLE001  # set-up or storage problem: an answer
+            log.error("no permission prompt: %s: %s", type(exc).__name__, exc)
+            reasons.update({p: "backend_error" for p in candidates if p not in reasons})
+            prompt = ()
+        finally:
+            if not prompt:
+                self._release(candidates, token)
+        if not prompt:
             self._deliver(on_result, _result(statuses, reasons, (), feature))
             return
+        shown: list[str] | None = None
+        hook = None
+        if self.backend.reports_prompts:
+            shown = []
+
+            def hook(permissions: Sequence[str]) -> None:
+                # the backend is about to show a system prompt: only now is it "requested"
+                for permission in permissions:
+                    self._privacy.record_permission(permission, feature, "requested",
+                                                    user_initiated=user_initiated)
+                    shown.append(permission)
+
+        try:
+            self.backend.request(
+                prompt, lambda answers: self._answered(prompt, feature, user_initiated, answers,
+                                                       statuses, reasons, on_result, token,
+                                                       shown),
+                before_prompt=hook)
+        except Exception as exc:  # noqa: BLE001  # the backend failed before answering
+            log.error("the permission backend failed to prompt: %s: %s",
+                      type(exc).__name__, exc)
+            with self._lock:
+                answered = all(reasons.get(p) == "answered" for p in prompt)
+            if not answered:  # its callback never ran: deliver once here
+                self._release(prompt, token)
+                reasons.update({p: "backend_error" for p in prompt})
+                self._deliver(on_result, _result(statuses, reasons, prompt, feature))
+
+    def _before_prompt(self, go: bool, candidates: tuple[str, ...], feature: str,
+                       user_initiated: bool, statuses: dict[str, PermissionStatus],
+                       reasons: dict[str, str], token: object) -> tuple[str, ...]:
+        """Everything that may stop the prompt, checked before ``requested`` is written; the
+        permissions to prompt for (empty: none, *reasons* say why)."""
+        if not go:
+            reasons.update({p: "rationale_declined" for p in candidates})
+            return ()
         try:  # the rationale may have been up for a while: consent can have changed
             self._check_rules(candidates, feature)
         except ConsentError:
             reasons.update({p: "consent_missing" for p in candidates})
-            self._deliver(on_result, _result(statuses, reasons, (), feature))
-            return
+            return ()
         with self._lock:
-            prompt = tuple(p for p in candidates if not self._busy(p))
-            reasons.update({p: "in_progress" for p in candidates if p not in prompt})
-            now = time.monotonic()
-            self._inflight.update({p: now for p in prompt})
-        if not prompt:
-            self._deliver(on_result, _result(statuses, reasons, (), feature))
-            return
-        try:
-            for permission in prompt:
-                self._privacy.record_permission(permission, feature, "requested",
-                                                user_initiated=user_initiated)
-            self.backend.request(
-                prompt, lambda answers: self._answered(prompt, feature, user_initiated, answers,
-                                                       statuses, reasons, on_result))
-        except BaseException:
-            with self._lock:
+            # ... and so can the status, the quiet window, another request (rules 5, 6, 8)
+            screened = self._screen(candidates, user_initiated, statuses, reasons, token)
+            prompt = []
+            for permission in screened:
+                if self._would_break_a_rule(permission, feature, user_initiated):
+                    reasons[permission] = "compliance_rule"
+                else:
+                    prompt.append(permission)
+            if not prompt:
+                return ()
+            self.backend.preflight(prompt)
+            if not self.backend.reports_prompts:  # else written when the prompt shows
                 for permission in prompt:
-                    self._inflight.pop(permission, None)
-            raise
+                    self._privacy.record_permission(permission, feature, "requested",
+                                                    user_initiated=user_initiated)
+        return tuple(prompt)
 
     def _answered(self, prompt: tuple[str, ...], feature: str, user_initiated: bool,
                   answers: dict[str, PermissionStatus], statuses: dict[str, PermissionStatus],
                   reasons: dict[str, str],
-                  on_result: Callable[[PermissionResult], None]) -> None:
+                  on_result: Callable[[PermissionResult], None], token: object,
+                  shown: list[str] | None = None) -> None:
         """The backend's answer, on whatever thread it came: record, cache, announce."""
         changes: list[PermissionChange] = []
         try:
@@ -463,11 +563,10 @@ class Permissions:
                     if before is not status:
                         changes.append(PermissionChange(permission, before, status, entry))
         finally:
-            with self._lock:
-                for permission in prompt:
-                    self._inflight.pop(permission, None)
+            self._release(prompt, token)
             self._notify(changes)
-            self._deliver(on_result, _result(statuses, reasons, prompt, feature))
+            prompted = prompt if shown is None else tuple(p for p in prompt if p in shown)
+            self._deliver(on_result, _result(statuses, reasons, prompted, feature))
 
     def _current(self, permission: str, fallback: PermissionStatus) -> PermissionStatus:
         """The status now, read with the history; *fallback* if it cannot be read."""
@@ -602,9 +701,16 @@ class Permissions:
 
 
 def _as_tuple(permissions: str | Sequence[str]) -> tuple[str, ...]:
-    listed = [permissions] if isinstance(permissions, str) else list(permissions)
+    if isinstance(permissions, str):
+        listed: list[object] = [permissions]
+    elif isinstance(permissions, (list, tuple, set, frozenset)):
+        listed = list(permissions)
+    else:
+        raise InvalidPermission(
+            f"permissions must be a permission id or a list of them, e.g. 'camera', not a "
+            f"{type(permissions).__name__}; the SDK knows {', '.join(PERMISSIONS)}")
     if not listed:
-        raise ValueError("name at least one permission, e.g. 'camera'")
+        raise InvalidPermission("name at least one permission, e.g. 'camera'")
     return tuple(dict.fromkeys(check_permission(p) for p in listed))
 
 

@@ -81,5 +81,8 @@ class FailBackend(PermissionBackend):
     def _should_show_rationale(self, permission: str) -> NoReturn:
         self._raise()
 
+    def _preflight(self, permissions: tuple[str, ...]) -> NoReturn:
+        self._raise()
+
     def _open_settings(self, permission: str | None) -> NoReturn:
         self._raise()

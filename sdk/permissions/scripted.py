@@ -89,6 +89,7 @@ class ScriptedBackend(PermissionBackend):
     """
 
     name: ClassVar[str] = "scripted"
+    reports_prompts: ClassVar[bool] = True
 
     def __init__(self, answers: Mapping[str, str | Sequence[str]] | None = None, *,
                  initial: Mapping[str, str] | None = None, delay: float = 0.0,
@@ -229,12 +230,17 @@ class ScriptedBackend(PermissionBackend):
         changes: dict[str, PermissionStatus] = {}
         with self._lock:
             self.requests.append(permissions)
+            planned: list[tuple[str, str]] = []
             for permission in permissions:
                 current = self._status[permission]
                 if not current.promptable:
                     answers[permission] = current
                     continue
-                answer = self._next_answer(permission)
+                planned.append((permission, self._next_answer(permission)))
+            notify = getattr(callback, "before_prompt", None)
+            if notify is not None:  # may raise: then nothing is shown
+                notify([p for p, a in planned if ANSWERS[a][0]])
+            for permission, answer in planned:
                 shown, status = ANSWERS[answer]
                 if shown:
                     self.prompts.append(Prompt(permission, answer, thread))

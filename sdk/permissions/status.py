@@ -37,10 +37,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
+
 __all__ = [
     "PERMISSIONS",
     "REASONS",
     "STATUSES",
+    "InvalidPermission",
     "PermissionChange",
     "PermissionResult",
     "PermissionState",
@@ -86,14 +89,18 @@ class PermissionStatus(enum.StrEnum):
 STATUSES: tuple[str, ...] = tuple(s.value for s in PermissionStatus)
 
 
+class InvalidPermission(ConfigError, ValueError):
+    """Not a permission id the SDK knows (also a ``ValueError``); the message lists them."""
+
+
 def check_permission(permission: object) -> str:
     """*permission* if it is one of :data:`PERMISSIONS`.
 
     Raises:
-        ValueError: it is not (the message lists the known ids).
+        InvalidPermission: it is not (the message lists the known ids); also a ValueError.
     """
     if not isinstance(permission, str) or permission not in PERMISSIONS:
-        raise ValueError(
+        raise InvalidPermission(
             f"unknown permission {permission!r}; the SDK knows {', '.join(PERMISSIONS)} "
             "(the manifest's permission ids, sdk.policy.PERMISSIONS)")
     return permission
@@ -190,6 +197,9 @@ REASONS: Mapping[str, str] = {
     "in_progress": "a prompt for it is showing already: no second prompt",
     "consent_missing": "a consent the feature needs was withdrawn while the rationale was "
                        "showing: no prompt",
+    "compliance_rule": "a prompt now would break a rule of sdk.compliance (strict mode would "
+                       "raise): no prompt, nothing recorded",
+    "backend_error": "the permission backend failed (logged): no prompt, or no answer",
 }
 
 

@@ -18,6 +18,7 @@ from sdk.capture import (
     CameraUnavailable,
     CaptureError,
     CaptureInterrupted,
+    InvalidMedia,
     PermissionNotGranted,
 )
 from sdk.capture.backend import ENV_VAR
@@ -341,3 +342,145 @@ def test_on_a_desktop_the_apps_own_dialog_grants_the_camera(privacy: PrivacySdk)
     consent_to(privacy, "face_signing")
     assert ask(privacy, "camera", "face_signing") == "granted"
     assert frames_in(privacy.camera.record_video(feature="face_signing", seconds=1).data) == 15
+
+
+# -- review of issue #5: the file fallback, QA, consent withdrawal, picked files -----------------
+
+
+def a_clip(privacy: PrivacySdk, path: Path) -> Path:
+    with Camera(privacy, backend=SyntheticCamera()).record_video(feature="face_signing",
+                                                                 seconds=1) as clip:
+        path.write_bytes(clip.data)
+    return path
+
+
+def test_a_file_picked_on_a_desktop_without_a_camera_needs_no_camera_permission(
+        ready: PrivacySdk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # OBL-PERM-1
+    chosen = a_clip(ready, tmp_path / "chosen.mp4")
+    desktop(ready, "absent")  # the desktop permission backend: camera unavailable
+    monkeypatch.delenv(ENV_VAR)
+    monkeypatch.setattr(opencv_module.glob, "glob", lambda pattern: [])
+    camera = Camera(ready)  # falls back to the file source
+    with camera.record_video(feature="face_signing", source=chosen) as clip:
+        assert (clip.backend, clip.media_type) == ("file", "video/mp4")
+    assert collections(ready)[-1].outcome == "allowed"
+
+
+def test_a_picked_file_still_needs_the_items_consent(privacy: PrivacySdk, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # OBL-PERM-1
+    chosen = tmp_path / "chosen.mp4"
+    chosen.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
+    desktop(privacy, "absent")
+    monkeypatch.delenv(ENV_VAR)
+    monkeypatch.setattr(opencv_module.glob, "glob", lambda pattern: [])
+    with pytest.raises(ConsentRequired):
+        Camera(privacy).record_video(feature="face_signing", source=chosen)
+    assert [e.outcome for e in collections(privacy)] == ["refused"]
+
+
+def test_qa_on_a_headless_machine_sets_only_the_camera_variable(
+        privacy: PrivacySdk, monkeypatch: pytest.MonkeyPatch) -> None:  # OBL-PERM-1
+    from sdk.permissions import desktop as desktop_module
+    from sdk.permissions.desktop import DesktopBackend
+
+    monkeypatch.setattr(desktop_module.glob, "glob", lambda pattern: [])  # no /dev/video*
+    privacy.permissions = Permissions(privacy, DesktopBackend())  # its own probe
+    consent_to(privacy, "face_signing")  # PRIVACY_SDK_CAMERA=synthetic is set by the fixture
+    assert ask(privacy, "camera", "face_signing") == "granted"
+    assert frames_in(privacy.camera.record_video(feature="face_signing", seconds=1).data) == 15
+
+
+@pytest.mark.parametrize("scope", ["item:face_video", None])
+def test_a_consent_withdrawal_during_capture_stops_it(ready: PrivacySdk, tmp_path: Path,
+                                                      scope: str | None) -> None:  # OBL-PERM-3
+    dest = tmp_path / "face.mp4"
+
+    def at_frame(n: int) -> None:
+        if n == 5:
+            ready.withdraw(scope) if scope else ready.withdraw()
+
+    with pytest.raises(CaptureInterrupted) as info:
+        ready.camera.record_video(feature="face_signing", dest=dest, on_frame=at_frame)
+    assert info.value.reason == "consent_withdrawn" and info.value.frames == 5
+    assert not dest.exists()
+
+
+@pytest.fixture
+def library(ready: PrivacySdk) -> PrivacySdk:
+    """Manual review consented and photos granted: pick() gets to the file."""
+    consent_to(ready, "manual_review")
+    assert ask(ready, "photos", "manual_review") == "granted"
+    return ready
+
+
+def test_picking_a_fifo_does_not_hang(library: PrivacySdk, tmp_path: Path) -> None:  # OBL-PERM-2
+    import os
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def pick() -> None:
+        try:
+            library.camera.pick(fifo, feature="manual_review")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    worker = threading.Thread(target=pick, daemon=True)
+    worker.start()
+    worker.join(3)
+    assert not worker.is_alive(), "pick() hangs on a FIFO"
+    assert isinstance(errors[0], InvalidMedia) and not library.camera.capturing
+
+
+def _rejected(tmp_path: Path, case: str) -> Path:
+    path = tmp_path / f"{case}.jpg"
+    if case == "too_large":
+        with path.open("wb") as handle:
+            handle.write(b"\xff\xd8\xff")
+            handle.truncate(21 * 1024 * 1024)
+    elif case == "wrong_type":
+        path.write_bytes(b"%PDF-1.7\n" + bytes(100))
+    elif case == "empty":
+        path.write_bytes(b"")
+    elif case == "directory":
+        path.mkdir()
+    elif case == "symlink":
+        target = tmp_path / "real.jpg"
+        target.write_bytes(b"\xff\xd8\xff" + bytes(100))
+        path.symlink_to(target)
+    return path  # "missing": not created
+
+
+@pytest.mark.parametrize("case", ["too_large", "wrong_type", "empty", "missing", "directory",
+                                  "symlink"])
+def test_a_rejected_picked_file_writes_no_allowed_entry(library: PrivacySdk, tmp_path: Path,
+                                                        case: str) -> None:  # OBL-PERM-2
+    with pytest.raises(InvalidMedia):
+        library.camera.pick(_rejected(tmp_path, case), feature="manual_review")
+    assert collections(library, "review_document") == []
+
+
+def test_a_bad_dest_is_refused_before_anything_is_recorded(ready: PrivacySdk,
+                                                           tmp_path: Path) -> None:  # OBL-PERM-1
+    frames: list[int] = []
+    with pytest.raises(CaptureError, match="dest folder does not exist"):
+        ready.camera.record_video(feature="face_signing", dest=tmp_path / "no" / "face.mp4",
+                                  on_frame=frames.append)
+    assert frames == [] and collections(ready) == []
+
+
+@pytest.mark.parametrize("source", [123, b"/tmp/document.jpg"])
+def test_a_source_that_is_no_path_is_a_clear_sdk_error(library: PrivacySdk, source) -> None:  # OBL-PERM-1
+    with pytest.raises(ConfigError, match="source must be a path"):
+        library.camera.pick(source, feature="manual_review")
+
+
+def test_a_folder_as_source_is_invalid_media(library: PrivacySdk, tmp_path: Path) -> None:  # OBL-PERM-1
+    with pytest.raises(InvalidMedia, match="folder"):
+        library.camera.pick(tmp_path, feature="manual_review")
+
+
+def test_seconds_that_are_no_number_is_a_clear_sdk_error(ready: PrivacySdk) -> None:  # OBL-PERM-1
+    with pytest.raises(ConfigError, match="seconds must be a number"):
+        ready.camera.record_video(feature="face_signing", seconds="2")

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from sdk import ConsentError, ConsentRequired, PrivacySdk, SdkConfig
-from sdk.capture import PermissionNotGranted
 from sdk.device import (
     SALT_NAMESPACE,
     DeviceInfo,
@@ -183,7 +182,7 @@ def test_the_network_type_is_one_of_the_four(privacy: PrivacySdk) -> None:
     assert info.type in ("wifi", "cellular", "ethernet", "unknown")
 
 
-# -- the device identifier on Android: plyer.uniqueid behind phone_state ---------------------------
+# -- the device identifier on Android: plyer.uniqueid (ANDROID_ID), no OS permission -------------------------
 
 
 @pytest.fixture
@@ -203,12 +202,11 @@ def android(privacy: PrivacySdk, monkeypatch: pytest.MonkeyPatch) -> Callable[[s
     return lambda status: backend.set_status("phone_state", status)
 
 
-def test_the_android_id_needs_phone_state(privacy: PrivacySdk, android: Callable[[str], None]) -> None:  # OBL-DEV-1
-    android("denied")
-    with pytest.raises(PermissionNotGranted) as info:
-        privacy.device.device_id("device_security")
-    assert (info.value.permission, info.value.status) == ("phone_state", "denied")
-    assert privacy.audit.entries("collect") == []
+def test_the_android_id_needs_no_os_permission(privacy: PrivacySdk, android: Callable[[str], None]) -> None:  # OBL-DEV-1
+    android("denied")  # READ_PHONE_STATE refused (or never asked): ANDROID_ID needs none
+    result = privacy.device.device_id("device_security")
+    assert (result.kind, result.available) == ("android_id", True)
+    assert privacy.audit.permission_events() == []  # no phone_state asked or checked
 
 
 def test_the_android_id_comes_back_hashed_once_phone_state_is_granted(
@@ -224,3 +222,20 @@ def test_android_gives_no_mac_and_the_answer_says_so(privacy: PrivacySdk,
                                                     android: Callable[[str], None]) -> None:  # OBL-DEV-1
     result = privacy.device.mac_address("device_security")
     assert not result.available and "Android 6" in result.reason
+
+
+def test_no_keystore_for_the_salt_is_found_before_anything_is_read_or_audited(
+        privacy: PrivacySdk, monkeypatch: pytest.MonkeyPatch) -> None:  # OBL-DEV-1
+    from sdk import device as device_module
+    from sdk.errors import KeystoreUnavailable
+
+    read: list[bool] = []
+    monkeypatch.setattr(device_module, "_mac_address", lambda: read.append(True) or "00:11:22:33:44:55")
+
+    def no_keystore(purpose: str) -> bytes:
+        raise KeystoreUnavailable("no keystore here")
+
+    monkeypatch.setattr(privacy.device, "_salt", no_keystore)
+    with pytest.raises(KeystoreUnavailable):
+        privacy.device.mac_address("device_security")
+    assert read == [] and privacy.audit.entries("collect") == []

@@ -396,7 +396,8 @@ def test_denied_with_no_dialog_is_recorded_and_leads_to_settings(privacy, backen
     backend.script("camera", "denied_no_dialog")
     result = ask(privacy, user_initiated=True)
     assert result.settings_needed and backend.prompts == []
-    assert [e[0] for e in events(privacy)] == ["requested", "permanently_denied"]
+    # no dialog was shown, so no "requested": the answer only
+    assert [e[0] for e in events(privacy)] == ["permanently_denied"] and result.prompted == ()
 
 
 def test_no_sign_either_way_after_a_refusal_reads_as_permanently_denied(privacy, backend) -> None:  # OBL-PERM-4
@@ -555,3 +556,126 @@ def test_a_full_scripted_flow_leaves_nothing_for_the_compliance_check(tmp_path, 
             "requested", "granted", "requested", "denied", "requested", "granted", "revoked"]
         assert len(backend.prompts) == 3
         assert_compliant(privacy)
+
+
+# -- review of issue #5: one rationale at a time, re-checks after it, robust edges --------------
+
+
+class Held:
+    """A rationale dialog that stays open until the test answers it."""
+
+    def __init__(self) -> None:
+        self.shown: list[Rationale] = []
+        self.proceeds: list = []
+
+    def __call__(self, rationale: Rationale, proceed) -> None:
+        self.shown.append(rationale)
+        self.proceeds.append(proceed)
+
+
+def test_a_second_request_while_the_rationale_is_open_gets_in_progress(privacy, backend) -> None:  # OBL-PERM-4
+    consent_to(privacy, "face_signing")
+    held, results = Held(), []
+    for _ in range(2):  # a double tap on "scan face"
+        privacy.permissions.request("camera", feature="face_signing", rationale=held,
+                                    on_result=results.append, user_initiated=True)
+    assert len(held.shown) == 1  # no second rationale
+    assert [r.reasons["camera"] for r in results] == ["in_progress"]
+    held.proceeds[0](True)
+    assert [r.reasons["camera"] for r in results] == ["in_progress", "answered"]
+    assert len(backend.prompts) == 1
+
+
+def test_the_status_is_checked_again_after_the_rationale(privacy, backend) -> None:  # OBL-PERM-4
+    consent_to(privacy, "face_signing")
+    held, results = Held(), []
+    privacy.permissions.request("camera", feature="face_signing", rationale=held,
+                                on_result=results.append, user_initiated=True)
+    backend.set_status("camera", "permanently_denied")  # changed while the rationale was up
+    held.proceeds[0](True)
+    assert [r.reasons["camera"] for r in results] == ["settings_needed"]
+    assert backend.requests == [] and "requested" not in [e[0] for e in events(privacy)]
+
+
+def test_a_refusal_while_the_rationale_was_open_starts_the_quiet_window(privacy, backend) -> None:  # OBL-PERM-4
+    consent_to(privacy, "face_signing")
+    held, results = Held(), []
+    privacy.permissions.request("camera", feature="face_signing", rationale=held,
+                                on_result=results.append)  # the app's own request
+    backend.set_status("camera", "denied")  # refused meanwhile (the app's own code asked)
+    privacy.record_permission("camera", "face_signing", "denied")
+    held.proceeds[0](True)
+    assert [r.reasons["camera"] for r in results] == ["reask_window"]
+    assert backend.prompts == []
+
+
+def test_strict_mode_never_raises_from_proceed_after_half_done_work(tmp_path, clock, policy) -> None:  # OBL-PERM-4
+    backend = ScriptedBackend()
+    with open_sdk(tmp_path, clock, policy, backend, strict=True) as privacy:
+        consent_to(privacy, "face_signing")
+        held, results = Held(), []
+        privacy.permissions.request("camera", feature="face_signing", rationale=held,
+                                    on_result=results.append)
+        privacy.record_permission("camera", "face_signing", "denied")
+        held.proceeds[0](True)  # must not raise ComplianceViolation into the button handler
+        assert len(results) == 1 and not results[0].granted
+        assert [e[0] for e in events(privacy)] == ["denied"]  # no "requested" written
+        assert_compliant(privacy)
+
+
+@pytest.mark.parametrize("bad", [None, 5, b"camera"])
+def test_a_request_for_no_permission_id_is_a_clear_sdk_error(privacy, bad) -> None:  # OBL-PERM-4
+    from sdk import SdkError
+
+    consent_to(privacy, "face_signing")
+    with pytest.raises(SdkError, match="permission id"):
+        privacy.permissions.request(bad, feature="face_signing", rationale=accept,
+                                    on_result=lambda r: None)
+
+
+class NotADict(ScriptedBackend):
+    def _request(self, permissions, callback) -> None:
+        callback(["granted"])  # a backend bug: a list, not a dict
+
+
+def test_a_backend_answering_with_no_dict_still_gives_one_result(tmp_path, clock, policy) -> None:  # OBL-PERM-4
+    with open_sdk(tmp_path, clock, policy, NotADict()) as privacy:
+        consent_to(privacy, "face_signing")
+        first = ask(privacy, user_initiated=True)
+        assert first.reasons == {"camera": "answered"} and not first.granted
+        # not stuck "in progress" for ten minutes
+        assert ask(privacy, user_initiated=True).reasons == {"camera": "answered"}
+
+
+class Broken(ScriptedBackend):
+    reports_prompts = False
+
+    def _request(self, permissions, callback) -> None:
+        raise RuntimeError("the platform call failed")
+
+
+def test_a_backend_that_raises_gives_a_result_with_a_reason(tmp_path, clock, policy) -> None:  # OBL-PERM-4
+    with open_sdk(tmp_path, clock, policy, Broken()) as privacy:
+        consent_to(privacy, "face_signing")
+        result = ask(privacy, user_initiated=True)  # proceed() does not raise
+        assert result.reasons == {"camera": "backend_error"} and not result.granted
+        assert ask(privacy, user_initiated=True).reasons == {"camera": "backend_error"}
+
+
+class Undeclared(ScriptedBackend):
+    def _preflight(self, permissions) -> None:
+        from sdk.errors import PermissionsError
+
+        raise PermissionsError("CAMERA is not declared in the manifest")
+
+
+def test_a_set_up_problem_is_raised_by_request_before_any_rationale(tmp_path, clock, policy) -> None:  # OBL-PERM-4
+    from sdk.errors import PermissionsError
+
+    with open_sdk(tmp_path, clock, policy, Undeclared()) as privacy:
+        consent_to(privacy, "face_signing")
+        held = Held()
+        with pytest.raises(PermissionsError, match="not declared"):
+            privacy.permissions.request("camera", feature="face_signing", rationale=held,
+                                        on_result=lambda r: None)
+        assert held.shown == [] and events(privacy) == []

@@ -2,8 +2,13 @@
 picker). The file is read into memory and never changed, moved or deleted: it is the user's.
 
 The app shows its own picker (``plyer.filechooser``, Kivy's ``FileChooser``, the Android/iOS
-photo picker) and passes the chosen path as ``source=``. The type is taken from the file's
-first bytes, never from its name; the size is checked before it is read.
+photo picker) and passes the chosen path as ``source=``. Before the gate (and before any
+``allowed`` entry) the path is checked with ``lstat`` (a regular file, not a symlink, folder,
+FIFO or device; not empty; within the size limit), then opened with ``O_NONBLOCK |
+O_NOFOLLOW`` and its first 64 bytes compared with the accepted formats' signatures. That
+check is the signature only: it tells a JPEG from a PDF, not a valid JPEG from a damaged or
+crafted one, so whatever decodes the media later must still treat it as untrusted input.
+The type is never taken from the name.
 """
 
 from __future__ import annotations
@@ -62,31 +67,85 @@ class FileSource(CameraBackend):
         return True, ""
 
     def check(self, request: CaptureRequest) -> None:
+        """Everything about the chosen file that needs none of its contents, before the gate:
+        a path was given; it is a regular file (not a symlink, folder, FIFO or device), not
+        empty, within the size limit; and its first bytes are an accepted type. Only the
+        first 64 bytes (the format's signature) are read here."""
         super().check(request)
         if request.source is None:
             raise CameraUnavailable(
                 f"the 'file' source needs the {request.kind} the user chose: show a picker and "
                 "pass its path as source=")
+        limit, accepted = self._limits(request)
+        fd = self._open(request.source, limit)
+        try:
+            head = os.read(fd, 64)
+        except OSError as exc:
+            raise InvalidMedia(f"the chosen file cannot be read ({exc.strerror or 'error'})") from exc
+        finally:
+            os.close(fd)
+        self._check_type(head, accepted, request.kind)
+
+    @staticmethod
+    def _limits(request: CaptureRequest) -> tuple[int, frozenset[str]]:
+        limit = MAX_PHOTO_BYTES if request.kind == "photo" else request.max_bytes
+        return limit, (PHOTO_TYPES if request.kind == "photo" else VIDEO_TYPES)
+
+    @staticmethod
+    def _check_type(head: bytes, accepted: frozenset[str], kind: str) -> str:
+        media_type = sniff(head)
+        if media_type not in accepted:
+            kinds = ", ".join(sorted(accepted))
+            raise InvalidMedia(f"the chosen file is not an accepted {kind} ({kinds})")
+        return media_type
+
+    @staticmethod
+    def _stat_ok(info: os.stat_result, limit: int) -> None:
+        if stat.S_ISLNK(info.st_mode):
+            raise InvalidMedia("the chosen item is a symbolic link, not the file itself")
+        if stat.S_ISDIR(info.st_mode):
+            raise InvalidMedia("the chosen item is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidMedia("the chosen item is not a regular file")
+        if info.st_size == 0:
+            raise InvalidMedia("the chosen file is empty")
+        if info.st_size > limit:
+            raise InvalidMedia(f"the chosen file is larger than {limit} bytes")
+
+    def _open(self, source: Path, limit: int) -> int:
+        """Check with ``lstat`` first (nothing is opened for a FIFO, a device, a folder or a
+        symlink), then open without blocking and without following a symlink, and check
+        that the file opened is the one checked."""
+        try:
+            before = os.lstat(source)
+        except OSError as exc:
+            raise InvalidMedia(f"the chosen file cannot be found ({exc.strerror or 'error'})") from exc
+        self._stat_ok(before, limit)
+        flags = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+                 | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            fd = os.open(source, flags)
+        except OSError as exc:
+            raise InvalidMedia(f"the chosen file cannot be opened ({exc.strerror or 'error'})") from exc
+        try:
+            after = os.fstat(fd)
+            if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+                raise InvalidMedia("the chosen file changed while it was being opened")
+            self._stat_ok(after, limit)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     def capture(self, request: CaptureRequest, stop: StopSignal) -> Media:
         if request.source is None:
             self.check(request)
         if stop.is_set():
             raise stop.interrupted(0)
-        limit = MAX_PHOTO_BYTES if request.kind == "photo" else request.max_bytes
-        accepted = PHOTO_TYPES if request.kind == "photo" else VIDEO_TYPES
-        try:
-            fd = os.open(Path(request.source), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))  # type: ignore[arg-type]
-        except OSError as exc:
-            raise InvalidMedia(f"the chosen file cannot be opened ({exc.strerror or 'error'})") from exc
+        limit, accepted = self._limits(request)
+        assert request.source is not None
+        fd = self._open(request.source, limit)
         with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InvalidMedia("the chosen item is not a regular file")
-            if info.st_size == 0:
-                raise InvalidMedia("the chosen file is empty")
-            if info.st_size > limit:
-                raise InvalidMedia(f"the chosen file is larger than {limit} bytes")
             chunks, size = [], 0
             while True:
                 if stop.is_set():
@@ -99,8 +158,7 @@ class FileSource(CameraBackend):
                     raise InvalidMedia(f"the chosen file is larger than {limit} bytes")
                 chunks.append(chunk)
         data = b"".join(chunks)
-        media_type = sniff(data[:64])
-        if media_type not in accepted:
-            kinds = ", ".join(sorted(accepted))
-            raise InvalidMedia(f"the chosen file is not an accepted {request.kind} ({kinds})")
+        if not data:
+            raise InvalidMedia("the chosen file is empty")
+        media_type = self._check_type(data[:64], accepted, request.kind)
         return Media(data, media_type)
