@@ -24,6 +24,8 @@ class DemoApp(App):
 
     Args:
         sdk: an open :class:`sdk.PrivacySdk`.
+        devices: the camera and permission backend (:func:`demo_app.devices.setup_devices`);
+            ``None`` chooses them here.
         script: optional autopilot steps (see :mod:`demo_app.autopilot`).
         report_path: where the autopilot writes its JSON report.
     """
@@ -33,9 +35,15 @@ class DemoApp(App):
     pending_sync = NumericProperty(0)
     title = "示例电子签 Demo e-Sign"
 
-    def __init__(self, sdk, script=None, report_path: Path | None = None, **kwargs):
+    def __init__(self, sdk, devices=None, script=None, report_path: Path | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.sdk = sdk
+        if devices is None:
+            from .devices import setup_devices
+
+            devices = setup_devices(sdk)
+        self.devices = devices
         self.script = script
         self.report_path = report_path
         self.exit_code = 0
@@ -59,12 +67,46 @@ class DemoApp(App):
 
     def on_start(self):
         Clock.schedule_once(self.check_policy_update, 0)
+        # A permission switched off in the settings ends the app on Android and iOS: the next
+        # start is when the SDK notices it (and records ``revoked``).
+        Clock.schedule_once(lambda _dt: self.refresh_permissions(), 0)
         if self.script is not None:
             from .autopilot import Autopilot
 
             # Keep a strong reference: the Clock only holds bound methods weakly.
             self.autopilot = Autopilot(self, self.script, self.report_path)
             Clock.schedule_once(lambda _dt: self.autopilot.start(), 0.5)
+
+    # -- pause and resume: permissions may have changed in the system settings meanwhile ----
+    def on_pause(self) -> bool:
+        return True  # keep running (Android): on_resume follows
+
+    def on_resume(self) -> None:
+        """Back from the background (e.g. from the system settings): re-check the permissions
+        (a revoked one is recorded and announced, a running capture stops) and show them."""
+        self.refresh_permissions()
+        refresh = getattr(self.root.current_screen, "refresh", None) if self.root else None
+        if callable(refresh):
+            refresh()
+
+    def refresh_permissions(self) -> list:
+        """``privacy.permissions.refresh()`` once the user agreed to the policy (before that
+        nothing about permissions is recorded); the changes, or ``[]``."""
+        from sdk.errors import SdkError
+
+        if self.sdk.mode != "full":
+            return []
+        try:
+            return self.sdk.permissions.refresh()
+        except SdkError as exc:
+            log.warning("permissions not refreshed (%s)", type(exc).__name__)
+            return []
+
+    def permission_facts(self) -> dict:
+        """For the autopilot's probe: the permission backend and what it showed."""
+        from .devices import backend_facts
+
+        return backend_facts(self.sdk)
 
     def landing_screen(self) -> str:
         """Where the app opens once the user has decided: home, or the basic-mode template list."""

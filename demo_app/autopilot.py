@@ -38,12 +38,26 @@ Acting:
 ``{"jump": "privacy_5"}``         tap the table-of-contents link to that anchor; fails at once
                                  when the policy has no such link
 
+The device, as a person would change it outside the app (QA, UI tests):
+
+``{"set_permission": ["camera", "denied"]}``  change a permission "in the system settings"
+                                 while the app runs: the scripted backend's ``set_status``
+                                 (``--permissions-script``), the desktop backend's own switch;
+                                 the SDK records it (``revoked``) and a running capture stops.
+                                 Fails at once with another backend
+``{"resume": 0}``                 the app goes to the background and comes back (``on_pause``,
+                                 then ``on_resume``: permissions are refreshed); the number is
+                                 ignored (0 to 3600)
+
 Recording and control:
 
 ``{"screenshot": "01.png"}``      save the window as PNG (relative to the current directory;
                                  folders created as needed)
 ``{"probe": "name"}``             record facts about the current screen in the report (the open
-                                 dialogs, and what the screen's ``probe_facts()`` returns)
+                                 dialogs, and what the screen's ``probe_facts()`` returns), and
+                                 the permission backend: its name and, for the scripted one, the
+                                 system prompts it showed (``permission_prompts``), the requests
+                                 it got and the settings screens it opened
 ``{"touch_file": "path"}``        create a file (tells a test the app reached this point)
 ``{"quit": 0}``                   stop the app with that exit code (0 to 255)
 
@@ -111,6 +125,9 @@ STEPS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "press_template": ("the index of a template in the list (an integer from 0)", _index),
     "jump": ("an anchor id (string)", _text),
     "scroll_to": ("a widget id (string)", _text),
+    "set_permission": ('[permission, status]: a list of two strings, e.g. ["camera", "denied"]',
+                       _pair),
+    "resume": (f"a number of seconds from 0 to {MAX_SLEEP:g} (ignored)", _seconds),
     "screenshot": ("a PNG file path (string)", _text),
     "probe": ("a name for the facts in the report (string)", _text),
     "touch_file": ("a file path (string)", _text),
@@ -225,7 +242,34 @@ def walkthrough_steps(out_dir: Path) -> list[dict]:
         {"scroll_to": "section_collected"}, {"sleep": 0.3},
         shots("19-privacy-centre-collected.png"),
         {"scroll_to": "contact_address"}, {"sleep": 0.3},
-        shots("20-privacy-centre-shared-contact.png"), {"quit": 0},
+        shots("20-privacy-centre-shared-contact.png"),
+        # 权限管理, then 刷脸签署 and 人工审核材料: each permission asked inside its feature,
+        # after the rationale dialog; the synthetic camera when there is no real one
+        {"press": "back"}, {"wait_screen": "home"}, {"press": "permissions"},
+        {"wait_screen": "permissions"}, {"sleep": 0.3}, shots("21-permissions.png"),
+        {"press": "back"}, {"wait_screen": "home"}, {"press": "face_signing"},
+        {"wait_screen": "capture"}, {"press": "start_face"}, {"wait_dialog": "rationale:camera"},
+        {"sleep": 0.3}, shots("22-rationale-camera.png"), {"press": "rationale_continue"},
+        {"wait_text": ["face_status", "已采集 10 帧"]}, shots("23-face-signing-recording.png"),
+        {"wait_text": ["face_status", "录制完成"]}, {"sleep": 0.3},
+        shots("24-face-signing-result.png"),
+        {"press": "pick_document"}, {"wait_dialog": "item:review_document"},
+        {"press": "separate_agree"}, {"wait_dialog": "rationale:photos"},
+        {"sleep": 0.3}, shots("25-rationale-photos.png"), {"press": "rationale_continue"},
+        {"wait_dialog": "sample_picker"}, {"sleep": 0.3}, shots("26-photo-picker-sample.png"),
+        {"press": "picker_use"}, {"wait_text": ["review_status", "已读取"]}, {"sleep": 0.3},
+        shots("27-manual-review-result.png"),
+        # switching the camera off (the desktop's own switch), then tapping 开始刷脸 again:
+        # the stored answer, no new prompt, and 重新申请 to be asked on purpose
+        {"press": "permissions"}, {"wait_screen": "permissions"},
+        {"wait_text": ["perm_status_camera", "已允许"]}, {"sleep": 0.3},
+        shots("28-permissions-granted.png"), {"press": "revoke_camera"},
+        {"wait_dialog": "confirm"}, {"press": "confirm_ok"},
+        {"wait_text": ["perm_status_camera", "已拒绝"]}, {"sleep": 0.3},
+        shots("29-permissions-camera-off.png"), {"press": "back"}, {"wait_screen": "home"},
+        {"press": "face_signing"}, {"wait_screen": "capture"}, {"press": "start_face"},
+        {"wait_text": ["face_status", "为避免打扰"]}, {"sleep": 0.3},
+        shots("30-face-signing-after-refusal.png"), {"quit": 0},
     ]
 
 
@@ -236,15 +280,15 @@ def walkthrough_update_steps(out_dir: Path) -> list[dict]:
     shots = lambda name: {"screenshot": str(out_dir / name)}  # noqa: E731
     return [
         {"wait_screen": "home"}, {"wait_dialog": "policy_update"}, {"sleep": 0.3},
-        shots("21-policy-update.png"), {"press": "update_read_policy"},
-        {"wait_dialog": "policy_reader"}, {"sleep": 0.3}, shots("22-policy-update-full-text.png"),
+        shots("31-policy-update.png"), {"press": "update_read_policy"},
+        {"wait_dialog": "policy_reader"}, {"sleep": 0.3}, shots("32-policy-update-full-text.png"),
         {"press": "reader_close"}, {"press": "update_later"},
-        {"wait_text": ["status", "待您确认"]}, {"sleep": 0.3}, shots("23-home-update-pending.png"),
+        {"wait_text": ["status", "待您确认"]}, {"sleep": 0.3}, shots("33-home-update-pending.png"),
         {"press": "privacy_centre"}, {"wait_screen": "privacy"}, {"sleep": 0.5},
-        shots("24-privacy-centre-update-pending.png"), {"press": "review_update"},
+        shots("34-privacy-centre-update-pending.png"), {"press": "review_update"},
         {"wait_dialog": "policy_update"}, {"press": "update_agree"},
         {"wait_text": ["status", "已同意隐私政策"]}, {"sleep": 0.3},
-        shots("25-privacy-centre-after-update.png"), {"quit": 0},
+        shots("35-privacy-centre-after-update.png"), {"quit": 0},
     ]
 
 
@@ -480,12 +524,35 @@ class Autopilot:
         self.report.setdefault("screenshots", []).append(str(target))
         return True
 
+    def _step_set_permission(self, arg: list[str]) -> bool:
+        from .devices import set_permission
+
+        try:
+            set_permission(self.app.sdk, arg[0], arg[1])
+        except ValueError as exc:
+            raise StepFailed(str(exc)) from None
+        return True
+
+    def _step_resume(self, _seconds: float) -> bool:
+        self.app.on_pause()
+        self.app.on_resume()
+        return True
+
     def _step_probe(self, name: str) -> bool:
         facts: dict = {"screen": self.app.root.current, "mode": self.app.sdk.mode,
                        "dialogs": [self._dialog_name(d) for d in self._dialogs()]}
         for dialog in self._dialogs():
             if getattr(dialog, "scope", None):
                 facts.setdefault("dialog_titles", []).append(dialog.title)
+            if getattr(dialog, "rationale", None) is not None:
+                facts.setdefault("rationale_titles", []).append(dialog.title)
+                facts.setdefault("rationale_body", []).extend(dialog.rationale.body)
+        permission_facts = getattr(self.app, "permission_facts", None)
+        if callable(permission_facts):
+            try:
+                facts.update(permission_facts())
+            except Exception as exc:  # noqa: BLE001 - a probe reports, never stops the app
+                facts["permission_backend_error"] = type(exc).__name__
         screen_facts = getattr(self.screen, "probe_facts", None)
         if callable(screen_facts):
             facts.update(screen_facts())

@@ -1,8 +1,11 @@
 """``make demo``: run the demo app, on the real display or, without one, as a scripted
 walkthrough under Xvfb that saves a screenshot of every screen. The walkthrough has two
 parts: a first launch through every screen (privacy prompt, basic mode, account, cookies,
-real-name signing with its separate consents, the privacy centre), then a second launch of the
-same data dir with the next policy version (``demo_app/policy_2027``): the policy update.
+real-name signing with its separate consents, the privacy centre, 权限管理, face-scan signing
+with the camera rationale and the synthetic camera, manual review with the photos rationale
+and the sample picker, the camera switched off and the tap after that), then a second launch
+of the same data dir with the next policy version (``demo_app/policy_2027``): the policy
+update.
 
 Xvfb has no OS keystore, so the walkthrough opts into the passphrase keystore with a throwaway
 passphrase (random, made for each walkthrough, kept in ``DIR/walkthrough.passphrase``, owner

@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passphrase-file", type=Path, default=None,
                    help="opt into the passphrase keystore (for machines without an OS keyring, "
                         "e.g. QA under Xvfb): the file's first line is the passphrase")
+    p.add_argument("--permissions-script", default=None, metavar="SPEC",
+                   help="QA: answer OS permission prompts from a script instead of the system "
+                        "(the SDK's scripted backend), e.g. 'camera=denied,granted; "
+                        "photos=denied_no_dialog; delay=1' (answers: granted, limited, denied, "
+                        "permanently_denied, denied_no_dialog, dismissed; see docs/permissions.md)")
     return p
 
 
@@ -99,6 +104,7 @@ class _Options:
     script: list[dict[str, Any]] | None
     policy: Any  # sdk.policy.Policy
     passphrase: str | None = None
+    permissions_script: str | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,8 +188,14 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
     if args.report is not None:
         _check_report(args.report)
     passphrase = _read_passphrase(args.passphrase_file) if args.passphrase_file else None
+    from .devices import check_permissions_script
+
+    problem = check_permissions_script(args.permissions_script)
+    if problem:
+        raise UsageError(problem)
     policy = _load_policy(args)
-    return _Options(size=size, script=script, policy=policy, passphrase=passphrase)
+    return _Options(size=size, script=script, policy=policy, passphrase=passphrase,
+                    permissions_script=args.permissions_script)
 
 
 def _read_passphrase(path: Path) -> str:
@@ -370,6 +382,11 @@ def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -
     sdk = PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk", endpoint=endpoint, ca_bundle=ca),
                           options.policy, keystore=keystore)
     try:
+        from .devices import setup_devices
+
+        # Which camera (a real one, else the synthetic one) and which permission backend;
+        # nothing is opened, read or asked here.
+        devices = setup_devices(sdk, options.permissions_script)
         script = options.script
         if args.walkthrough:
             from .autopilot import walkthrough_steps
@@ -377,7 +394,7 @@ def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -
             script = walkthrough_steps(args.walkthrough)
         from .app import DemoApp
 
-        app = DemoApp(sdk=sdk, script=script, report_path=args.report)
+        app = DemoApp(sdk=sdk, devices=devices, script=script, report_path=args.report)
         app.run()
     finally:
         sdk.close()

@@ -2,7 +2,9 @@
 and never reach into each other's ids."""
 
 from .account import AccountScreen
+from .capture import CaptureScreen
 from .home import HomeScreen
+from .permissions import PermissionsScreen
 from .policy import PolicyScreen
 from .privacy import PrivacyScreen
 from .prompt import PromptScreen
@@ -19,6 +21,8 @@ SCREENS = {
     "account": AccountScreen,
     "storage": StorageScreen,
     "privacy": PrivacyScreen,
+    "permissions": PermissionsScreen,
+    "capture": CaptureScreen,
 }
 
 __all__ = ["SCREENS"]

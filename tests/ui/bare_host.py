@@ -7,6 +7,8 @@ server), shows :class:`sdk.ui.kivy.PrivacyCentre` as the window's only widget an
 - ``centre.png``: the privacy centre;
 - ``confirm.png``: its withdrawal confirmation (customer service);
 - ``separate.png``: the separate-consent dialog of marketing;
+- ``rationale.png``: the camera rationale dialog of face-scan signing
+  (:class:`sdk.ui.kivy.RationaleDialog`, opened with :func:`sdk.ui.kivy.show_rationale`);
 
 and ``report.json``: for each, the share of pure black pixels (the host's background showing
 through). Exit 0 when the screenshots were taken.
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from demo_app.policy import MANIFEST_PATH, POLICY_PATH
     from sdk import PrivacySdk, SdkConfig
     from sdk.policy import load_policy
-    from sdk.ui.kivy import PrivacyCentre, install_cjk_font
+    from sdk.ui.kivy import PrivacyCentre, install_cjk_font, show_rationale
 
     install_cjk_font()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: self.centre.dialog.answer(False),
                 lambda: setattr(self.centre.ids.switch_marketing, "active", True),
                 lambda: shot("separate.png"),
+                lambda: self.centre.dialog.disagree(),
+                lambda: show_rationale(sdk.permissions.rationale("camera", "face_signing"),
+                                       lambda _go: None) and None,
+                lambda: shot("rationale.png"),
             ]
 
             def run(_dt, i=0, tries=40):
@@ -117,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sdk.close()
     (args.out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    return 0 if len(report) == 3 else 1
+    return 0 if len(report) == 4 else 1
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def test_privacy_centre_and_its_dialogs_draw_their_own_background(display, tmp_p
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     black = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert set(black) == {"centre.png", "confirm.png", "separate.png"}
+    assert set(black) == {"centre.png", "confirm.png", "separate.png", "rationale.png"}
     assert all(share < 0.005 for share in black.values()), black
 
 

@@ -28,8 +28,12 @@ SCREENS = [
     "14-separate-consent-recipient.png", "15-realname-simulated.png", "16-privacy-centre.png",
     "17-confirm-withdraw-purpose.png", "18-privacy-centre-separate-consents.png",
     "19-privacy-centre-collected.png", "20-privacy-centre-shared-contact.png",
-    "21-policy-update.png", "22-policy-update-full-text.png", "23-home-update-pending.png",
-    "24-privacy-centre-update-pending.png", "25-privacy-centre-after-update.png",
+    "21-permissions.png", "22-rationale-camera.png", "23-face-signing-recording.png",
+    "24-face-signing-result.png", "25-rationale-photos.png", "26-photo-picker-sample.png",
+    "27-manual-review-result.png", "28-permissions-granted.png",
+    "29-permissions-camera-off.png", "30-face-signing-after-refusal.png",
+    "31-policy-update.png", "32-policy-update-full-text.png", "33-home-update-pending.png",
+    "34-privacy-centre-update-pending.png", "35-privacy-centre-after-update.png",
 ]
 
 

@@ -132,3 +132,56 @@ def test_email_addresses_and_urls_stay_on_one_line_in_reflowed_text():
         breaks = line_breaks(block, width, measure)
         inside = [b for b in breaks for start, end in runs if start < b < end]
         assert not inside, (width, [text[b - 8:b] + "|" + text[b:b + 8] for b in inside])
+
+
+def test_every_permission_status_and_answer_reads_in_chinese():
+    from sdk.permissions import PERMISSIONS, STATUSES
+    from sdk.ui.kivy.permissions import (
+        ANSWER_TEXT,
+        PERMISSION_NAMES,
+        PERMISSION_STATUS_TEXT,
+    )
+
+    assert set(PERMISSION_STATUS_TEXT) == set(STATUSES)
+    assert set(PERMISSION_NAMES) == set(PERMISSIONS)
+    assert set(ANSWER_TEXT) == {"granted", "denied", "permanently_denied", "revoked"}
+
+
+def test_a_permission_row_says_status_when_asked_the_answer_and_the_quiet_window():
+    import datetime as dt
+
+    from sdk.permissions import PermissionState, PermissionStatus
+    from sdk.ui.kivy.common import format_time
+    from sdk.ui.kivy.permissions import state_lines
+
+    until = dt.datetime(2026, 12, 3, 8, 0, 5, tzinfo=dt.timezone.utc)
+    state = PermissionState(
+        "camera", PermissionStatus.DENIED, "2026-12-01T08:00:00Z", "revoked",
+        "2026-12-01T08:00:05Z", until,
+        "相机：用于实名认证（面部视频），仅在「实名签署」「刷脸签署」中申请",
+        ("realname_signing", "face_signing"))
+    lines = state_lines(state, {"realname_signing": "实名签署", "face_signing": "刷脸签署"})
+    assert lines["name"] == "相机" and lines["status"] == "已拒绝"
+    assert lines["purpose"] == "用于实名认证（面部视频），仅在「实名签署」「刷脸签署」中申请"
+    assert lines["features"] == "「实名签署」、「刷脸签署」"
+    assert lines["asked"] == format_time("2026-12-01T08:00:00Z")
+    assert lines["answer"] == f"在设置中关闭（{format_time('2026-12-01T08:00:05Z')}）"
+    assert format_time(until.isoformat()) in lines["quiet"] and "关闭后" in lines["quiet"]
+    assert lines["hint"] == ""
+
+
+def test_a_permission_never_asked_and_one_only_settings_can_change():
+    from sdk.permissions import PermissionState, PermissionStatus
+    from sdk.ui.kivy.permissions import state_lines
+
+    never = state_lines(PermissionState("phone_state", PermissionStatus.NOT_DETERMINED,
+                                        purpose="电话（设备信息）：用于账号和服务安全（设备标识符），不会向您申请"))
+    assert (never["status"], never["asked"], never["answer"], never["quiet"]) == (
+        "未询问", "从未询问", "无", "")
+    assert never["purpose"].startswith("用于账号和服务安全")
+    assert never["features"] == "无（本应用不会申请此权限）"
+    stuck = state_lines(PermissionState("photos", PermissionStatus.PERMANENTLY_DENIED,
+                                        last_answer="permanently_denied",
+                                        purpose="相册：用于实名认证（人工审核材料）"))
+    assert stuck["status"] == "已拒绝（不再询问）" and "系统设置" in stuck["hint"]
+    assert stuck["purpose"] == "用于实名认证（人工审核材料）"

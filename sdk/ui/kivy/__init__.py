@@ -8,6 +8,9 @@
   version; major changes are agreed to again, minor ones are a notice.
 - :class:`PrivacyCentre`: a switch per purpose, the separate consents, what was collected and
   shared, and the controller's contact.
+- :class:`RationaleDialog` and :func:`show_rationale`: why a feature needs an OS permission,
+  before the system prompt (the ``rationale=`` of ``privacy.permissions.request``);
+  :mod:`sdk.ui.kivy.permissions` has ``kivy_dispatcher`` and the Chinese status texts.
 - :func:`install_cjk_font`: make a Chinese-capable font Kivy's default.
 """
 
@@ -16,6 +19,7 @@ from .policy_update import PolicyUpdateDialog, show_policy_update
 from .policy_view import PolicyView
 from .privacy_centre import PrivacyCentre
 from .privacy_prompt import PrivacyPrompt
+from .rationale import RationaleDialog, rationale_dialog, show_rationale
 from .separate_consent import SeparateConsentDialog, ask_for_feature
 
 __all__ = [
@@ -23,9 +27,12 @@ __all__ = [
     "PolicyView",
     "PrivacyCentre",
     "PrivacyPrompt",
+    "RationaleDialog",
     "SeparateConsentDialog",
     "ask_for_feature",
     "find_cjk_font",
     "install_cjk_font",
+    "rationale_dialog",
     "show_policy_update",
+    "show_rationale",
 ]
