@@ -257,7 +257,10 @@ class CaptureScreen(BaseScreen):
         except SdkError as exc:
             self._say(feature, f"无法打开系统设置：{describe_error(exc)}", offer="settings")
             return
-        if opened:
+        if opened and self.app.devices.scripted:
+            self._say(feature, "已打开系统设置（QA 脚本权限后端：只记录了此操作，没有真正打开）。",
+                      offer="settings")
+        elif opened:
             self._say(feature, f"已打开系统设置：开启{name}权限后返回本应用，再点击「{ACTION[feature]}」。",
                       offer="settings")
         else:

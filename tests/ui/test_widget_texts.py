@@ -185,3 +185,19 @@ def test_a_permission_never_asked_and_one_only_settings_can_change():
                                         purpose="相册：用于实名认证（人工审核材料）"))
     assert stuck["status"] == "已拒绝（不再询问）" and "系统设置" in stuck["hint"]
     assert stuck["purpose"] == "用于实名认证（人工审核材料）"
+
+
+def test_a_permanently_denied_row_never_promises_to_ask_again():  # OBL-PERM-4
+    """The system shows no prompt any more: only the settings can help, so no quiet-window line
+    saying the app will ask again later; an answer with no prompt shown says so."""
+    import datetime as dt
+
+    from sdk.permissions import PermissionState, PermissionStatus
+    from sdk.ui.kivy.permissions import state_lines
+
+    until = dt.datetime(2026, 12, 3, 8, 0, 5, tzinfo=dt.timezone.utc)
+    stuck = state_lines(PermissionState(
+        "photos", PermissionStatus.PERMANENTLY_DENIED, None, "permanently_denied",
+        "2026-12-01T08:00:05Z", until, "相册：用于实名认证（人工审核材料）", ("manual_review",)))
+    assert stuck["quiet"] == "" and "系统设置" in stuck["hint"]
+    assert stuck["asked"] == "未弹出系统授权框"

@@ -115,9 +115,12 @@ def state_lines(state: Any, feature_names: dict[str, str] | None = None) -> dict
         if purpose.startswith(prefix):
             purpose = purpose[len(prefix):]
             break
-    asked = format_time(state.last_asked_at) or "从未询问"
+    asked = format_time(state.last_asked_at) or (
+        "未弹出系统授权框" if state.last_answer else "从未询问")
     quiet = ""
-    if state.quiet_until is not None:
+    # permanently denied: the system shows no prompt at all, so a "we will ask again later"
+    # line would be untrue; the hint sends the user to the settings instead
+    if state.quiet_until is not None and str(state.status) != "permanently_denied":
         after = "您在设置中关闭后" if state.last_answer == "revoked" else "您拒绝后"
         quiet = (f"{after}，本应用在 {format_time(state.quiet_until.isoformat())} 前不会主动再次"
                  "申请；只有您再次主动发起相关功能时才会重新询问。")
