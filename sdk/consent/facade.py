@@ -120,19 +120,30 @@ class ConsentMixin:
         self._listeners: list[Callable[[ConsentChange], None]] = []
         self._listeners_lock = threading.Lock()
         self._diff_cache: dict[tuple[str, str], PolicyDiff | None] = {}
-        self._age: AgeCheck | None = None
         self._birth_date: _dt.date | None = None
 
     # -- the manifest, by id ---------------------------------------------------------------
 
+    def _per_policy(self, name: str, make: Callable[[], Any]) -> Any:
+        """What *make* derives from the policy in force, made once per policy (the maps below
+        are read several times by every ``require()``; ``refresh_policy`` swaps the policy)."""
+        if getattr(self, "_cache_policy", None) is not self.policy:
+            self._cache_policy, self._cache = self.policy, {}
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
+
     def _purpose_map(self) -> dict[str, Any]:
-        return {str(p.id): p for p in self.policy.manifest.purposes}
+        return self._per_policy("purposes", lambda: {
+            str(p.id): p for p in self.policy.manifest.purposes})
 
     def _item_map(self) -> dict[str, Any]:
-        return {str(i.id): i for i in self.policy.manifest.data_items}
+        return self._per_policy("items", lambda: {
+            str(i.id): i for i in self.policy.manifest.data_items})
 
     def _recipient_map(self) -> dict[str, Any]:
-        return {str(r.id): r for r in getattr(self.policy.manifest, "recipients", ())}
+        return self._per_policy("recipients", lambda: {
+            str(r.id): r for r in getattr(self.policy.manifest, "recipients", ())})
 
     def _notice(self) -> Notice:
         manifest = self.policy.manifest
@@ -140,20 +151,12 @@ class ConsentMixin:
             policy_version=str(manifest.version),
             sha256=str(self.policy.sha256),
             language=str(manifest.language),
-            manifest_sha256=self._policy_key().split(":", 1)[1],
+            manifest_sha256=str(self.policy.manifest_sha256),
         )
 
     def _policy_key(self) -> str:
         """``Notice.key`` of the policy in force (text and manifest digests)."""
-        manifest_sha = getattr(self.policy, "manifest_sha256", None)
-        if manifest_sha is None:  # a policy object without one: identify it by its manifest JSON
-            import hashlib
-            import json
-
-            manifest_sha = hashlib.sha256(json.dumps(
-                self.policy.manifest.to_json(), sort_keys=True, ensure_ascii=False).encode()
-            ).hexdigest()
-        return f"{self.policy.sha256}:{manifest_sha}"
+        return self._per_policy("key", lambda: self._notice().key)
 
     def consent_purposes(self) -> tuple[str, ...]:
         """Ids of the purposes :meth:`agree` grants: lawful basis ``consent`` and no separate
@@ -332,8 +335,8 @@ class ConsentMixin:
         policy change supersedes (empty unless mode is full)."""
         if self.mode != "full":
             return frozenset()
-        return frozenset(p for p in self._purpose_map()
-                         if self._purpose_map()[p].lawful_basis == "consent"
+        return frozenset(p for p, purpose in self._purpose_map().items()
+                         if purpose.lawful_basis == "consent"
                          and self.state(f"purpose:{p}").granted)
 
     # -- listeners ------------------------------------------------------------------------
@@ -425,11 +428,8 @@ class ConsentMixin:
         """The policy in force as JSON text (kept with each record's notice), made once."""
         import json
 
-        cached = getattr(self, "_policy_json_cache", None)
-        if cached is None or cached[0] is not self.policy:
-            cached = (self.policy, json.dumps(self.policy.to_json(), ensure_ascii=False))
-            self._policy_json_cache = cached
-        return cached[1]
+        return self._per_policy("json", lambda: json.dumps(self.policy.to_json(),
+                                                          ensure_ascii=False))
 
     def agree(self, method: str = "explicit_button", *, sync: bool = True) -> ConsentRecord:
         """Record that the user agreed to the policy in force (full mode): the ``policy`` scope.
