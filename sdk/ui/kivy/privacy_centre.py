@@ -66,12 +66,9 @@ Builder.load_string(
     """
 #:import get_color_from_hex kivy.utils.get_color_from_hex
 
-<CentreRow>:
-    orientation: "vertical"
+<CentreCard>:
     size_hint_y: None
-    height: self.minimum_height
     padding: dp(12), dp(8)
-    spacing: dp(2)
     canvas.before:
         Color:
             rgba: 1, 1, 1, 1
@@ -80,19 +77,16 @@ Builder.load_string(
             size: self.size
             radius: [dp(6)]
 
+<CentreRow>:
+    orientation: "vertical"
+    height: self.minimum_height
+    spacing: dp(2)
+
 <CentrePurposeRow>:
+    # a CentreCard laid out across: texts, then the control
     orientation: "horizontal"
-    size_hint_y: None
     height: max(texts.height, dp(40)) + dp(16)
-    padding: dp(12), dp(8)
     spacing: dp(8)
-    canvas.before:
-        Color:
-            rgba: 1, 1, 1, 1
-        RoundedRectangle:
-            pos: self.pos
-            size: self.size
-            radius: [dp(6)]
     BoxLayout:
         id: texts
         orientation: "vertical"
@@ -130,18 +124,10 @@ Builder.load_string(
         pos_hint: {"center_y": 0.5}
 
 <CentreScopeRow>:
+    # a CentreCard laid out across: texts, then the control
     orientation: "horizontal"
-    size_hint_y: None
     height: max(texts.height, dp(40)) + dp(16)
-    padding: dp(12), dp(8)
     spacing: dp(8)
-    canvas.before:
-        Color:
-            rgba: 1, 1, 1, 1
-        RoundedRectangle:
-            pos: self.pos
-            size: self.size
-            radius: [dp(6)]
     BoxLayout:
         id: texts
         orientation: "vertical"
@@ -205,7 +191,11 @@ Builder.load_string(
 )
 
 
-class CentreRow(BoxLayout):
+class CentreCard(BoxLayout):
+    """The white rounded card every row of the privacy centre sits on."""
+
+
+class CentreRow(CentreCard):
     """A white card of texts (and buttons) in the privacy centre."""
 
 
@@ -215,7 +205,7 @@ class CentreMessage(BoxLayout):
     text = StringProperty("")
 
 
-class CentrePurposeRow(BoxLayout):
+class CentrePurposeRow(CentreCard):
     """One purpose with lawful basis consent: name, 单独同意 tag, description, state, Switch."""
 
     title = StringProperty("")
@@ -226,7 +216,7 @@ class CentrePurposeRow(BoxLayout):
     locked = BooleanProperty(False)
 
 
-class CentreScopeRow(BoxLayout):
+class CentreScopeRow(CentreCard):
     """One sensitive item or recipient consent: name, what it covers, state, 撤回."""
 
     title = StringProperty("")
