@@ -5,8 +5,8 @@ a parent or other guardian; users under 18 are shown the minors' notice (docs/co
 "Minors").
 
 - :func:`birth_date_from_id` reads the birth date from an 18-character resident ID number
-  (GB 11643-1999). The length, characters, check digit and birth date are checked by
-  python-stdnum (``stdnum.cn.ric``); the check digit is never computed by our own code.
+  (GB 11643-1999), checked by :func:`sdk.realname.validate_id_number` (python-stdnum's
+  ``stdnum.cn.ric``: the check digit is never computed by our own code).
 - :func:`age_on` and :func:`check_age` turn it into whole years and an :data:`AgeBand`.
 - :func:`guardian_consent` checks the guardian's ID number and keeps only a keyed digest
   (HMAC-SHA256) of it, with the relationship; the number itself is never kept.
@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidIdentifier, InvalidInput
+from ..realname.validate import MAX_AGE_YEARS as _MAX_AGE
+
+if TYPE_CHECKING:
+    from ..realname.validate import IdNumber
 
 __all__ = [
     "ADULT_AGE",
@@ -57,12 +60,6 @@ RELATIONSHIPS: dict[str, str] = {"parent": "父母", "guardian": "其他监护�
 
 #: Shortest HMAC key accepted by :func:`guardian_consent`, in bytes.
 MIN_KEY_BYTES = 16
-
-#: A birth date further back than this many years is refused as impossible (a mistyped year).
-_MAX_AGE = 150
-
-#: Longer input is refused before any parser sees it (the number has 18 characters).
-_MAX_INPUT_LENGTH = 64
 
 MINORS_NOTICE_TITLE = "未成年人个人信息保护提示"
 
@@ -143,54 +140,27 @@ class GuardianConsent:
     id_digest: str
 
 
-def _compact(id_number: object, field: str) -> str:
-    """The ID number as 18 upper-case characters, or :class:`InvalidIdentifier`."""
-    if not isinstance(id_number, str) or not id_number.strip():
-        raise InvalidIdentifier(field, _EXPECT_ANY)
-    if len(id_number) > _MAX_INPUT_LENGTH:
-        raise InvalidIdentifier(field, _EXPECT_LENGTH)
-    from stdnum import exceptions
-    from stdnum.cn import ric
+#: This module's message for each ``reason`` of :func:`sdk.realname.validate_id_number`.
+_MESSAGES = {
+    "length": _EXPECT_LENGTH,
+    "first_generation": _EXPECT_LENGTH,
+    "format": _EXPECT_FORMAT,
+    "check_digit": _EXPECT_CHECKSUM,
+    "birth_date": _EXPECT_DATE,
+    "birth_date_future": _EXPECT_PAST,
+    "birth_date_too_old": _EXPECT_PLAUSIBLE,
+}
+
+
+def _checked(id_number: object, field: str, today: date) -> IdNumber:
+    """The number checked by :func:`sdk.realname.validate_id_number` (one ID-number check in the
+    SDK), or :class:`InvalidIdentifier` with this module's message."""
+    from ..realname.validate import RealnameValidationError, validate_id_number
 
     try:
-        # Full-width characters from a Chinese IME become ASCII; "x" becomes "X".
-        number = "".join(ric.compact(unicodedata.normalize("NFKC", id_number)).split())
-    except exceptions.ValidationError:
-        raise InvalidIdentifier(field, _EXPECT_FORMAT) from None
-    try:
-        ric.validate(number)
-    except exceptions.InvalidLength:
-        raise InvalidIdentifier(field, _EXPECT_LENGTH) from None
-    except exceptions.InvalidChecksum:
-        raise InvalidIdentifier(field, _EXPECT_CHECKSUM) from None
-    except exceptions.InvalidComponent:
-        # Either the birth date is not a date, or stdnum does not know the region code for the
-        # birth year. The region check is not applied: the code is where the number was first
-        # registered, historic codes stay on valid cards and stdnum's list misses some
-        # (python-stdnum#442); refusing a real ID would lock its holder out.
-        try:
-            ric.get_birth_date(number)
-        except (exceptions.ValidationError, ValueError):
-            raise InvalidIdentifier(field, _EXPECT_DATE) from None
-        try:
-            ric.get_birth_place(number)
-        except exceptions.InvalidComponent:
-            return number
-        raise InvalidIdentifier(field, _EXPECT_ANY) from None  # another component: refuse
-    except exceptions.ValidationError:  # InvalidFormat and anything newer
-        raise InvalidIdentifier(field, _EXPECT_FORMAT) from None
-    return number
-
-
-def _birth_date(number: str, field: str, today: date) -> date:
-    from stdnum.cn import ric
-
-    birth = ric.get_birth_date(number)
-    if birth > today:
-        raise InvalidIdentifier(field, _EXPECT_PAST)
-    if age_on(birth, today) > _MAX_AGE:
-        raise InvalidIdentifier(field, _EXPECT_PLAUSIBLE)
-    return birth
+        return validate_id_number(id_number, today=today)  # type: ignore[arg-type]
+    except RealnameValidationError as error:
+        raise InvalidIdentifier(field, _MESSAGES.get(error.reason, _EXPECT_ANY)) from None
 
 
 def birth_date_from_id(id_number: str, *, today: date | None = None) -> date:
@@ -210,7 +180,7 @@ def birth_date_from_id(id_number: str, *, today: date | None = None) -> date:
             ago. The message says what is wrong and how to fix it and never contains the number.
     """
     today = date.today() if today is None else today
-    return _birth_date(_compact(id_number, "id_number"), "id_number", today)
+    return _checked(id_number, "id_number", today).birth_date
 
 
 def _birthday_in(birth: date, year: int) -> date:
@@ -290,8 +260,8 @@ def guardian_consent(
     if not isinstance(relationship, str) or relationship not in RELATIONSHIPS:
         raise InvalidInput("relationship", _RELATIONSHIP)
     field = "guardian_id_number"
-    number = _compact(guardian_id_number, field)
-    if age_check_on(_birth_date(number, field, today), today).band != "adult":
+    checked = _checked(guardian_id_number, field, today)
+    if age_check_on(checked.birth_date, today).band != "adult":
         raise InvalidInput(field, _GUARDIAN_ADULT)
-    digest = hmac.new(bytes(key), number.encode("ascii"), hashlib.sha256).hexdigest()
+    digest = hmac.new(bytes(key), checked.value.encode("ascii"), hashlib.sha256).hexdigest()
     return GuardianConsent(relationship, digest)
