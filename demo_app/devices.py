@@ -1,11 +1,12 @@
 """Which camera and which permission backend the demo uses here (docs/permissions.md, "Kivy and
 the demo").
 
-- **Camera**: a real one when the SDK finds one (plyer on Android/iOS, OpenCV with a webcam on
-  a desktop). Without one (a desktop with no webcam, Xvfb, CI) the demo uses the SDK's
+- **Camera**: ``sdk.camera``, the SDK's own, when it finds a real one (plyer on Android/iOS,
+  OpenCV with a webcam on a desktop). Without one (a desktop with no webcam, Xvfb, CI) the demo
+  assigns ``sdk.camera = Camera(sdk, backend=SyntheticCamera(realtime=True))``: the SDK's
   ``synthetic`` camera, paced like a real one (a 3 s clip takes 3 s), and says so on screen:
   "演示用合成摄像头". ``PRIVACY_SDK_CAMERA`` still wins (``synthetic`` forces the paced synthetic
-  camera; any other name is the SDK's choice as it is).
+  camera; any other name is the SDK's choice as it is). The screens always use ``sdk.camera``.
 - **Permissions**: ``--permissions-script SPEC`` (QA) uses the SDK's scripted backend with
   those answers; else ``PRIVACY_SDK_PERMISSIONS`` (and ``PRIVACY_SDK_PERMISSIONS_SCRIPT``) as the
   SDK reads them; else the platform's backend. On a desktop whose camera is the synthetic one
@@ -39,15 +40,15 @@ CLIP_SECONDS = 3.0
 class Devices:
     """What the demo captures with and how it asks.
 
+    The camera itself is ``sdk.camera`` (set by :func:`setup_devices`), not kept here.
+
     Attributes:
-        camera: the :class:`sdk.capture.Camera` the capture screen uses.
         synthetic: the camera is the SDK's synthetic one (no real camera here).
         camera_note: one sentence for the screen about the camera.
         scripted: permissions come from the scripted backend (QA).
         permissions_note: one sentence for the permissions page about the backend.
     """
 
-    camera: Any
     synthetic: bool
     camera_note: str
     scripted: bool
@@ -89,34 +90,33 @@ def check_permissions_script(spec: str | None) -> str | None:
     return None
 
 
-def _synthetic_camera(sdk: Any) -> Any | None:
+def _use_synthetic_camera(sdk: Any) -> bool:
+    """Make the paced synthetic camera ``sdk.camera``; ``False`` when it cannot work here."""
     from sdk.capture import Camera
     from sdk.capture.backends.synthetic import SyntheticCamera
 
     ok, reason = SyntheticCamera.viable()
     if not ok:
         log.warning("demo: the synthetic camera cannot be used either: %s", reason)
-        return None
-    return Camera(sdk, backend=SyntheticCamera(realtime=True))
+        return False
+    sdk.camera = Camera(sdk, backend=SyntheticCamera(realtime=True))
+    return True
 
 
-def choose_camera(sdk: Any) -> tuple[Any, bool, str]:
-    """``(camera, synthetic, note)``: the SDK's camera when it found a real one, else the paced
-    synthetic camera (module documentation)."""
+def choose_camera(sdk: Any) -> tuple[bool, str]:
+    """Set ``sdk.camera`` up: the SDK's own when it found a real camera, else the paced
+    synthetic camera (module documentation). Returns ``(synthetic, note)``."""
     forced = os.environ.get(CAMERA_ENV, "").strip().lower()
-    if forced == "synthetic":
-        camera = _synthetic_camera(sdk)
-        if camera is not None:
-            return camera, True, f"演示用合成摄像头（{CAMERA_ENV}=synthetic）：画面由程序生成，不是真实拍摄。"
-    camera = sdk.camera  # choosing a backend opens no camera
+    if forced == "synthetic" and _use_synthetic_camera(sdk):
+        return True, f"演示用合成摄像头（{CAMERA_ENV}=synthetic）：画面由程序生成，不是真实拍摄。"
+    camera = sdk.camera  # the SDK's choice; choosing a backend opens no camera
     if forced or not camera.selection.fallback:
-        return camera, False, f"摄像头：{camera.backend.name}"
-    synthetic = _synthetic_camera(sdk)
-    if synthetic is None:
-        return camera, False, ("本机没有可用的摄像头，合成摄像头也无法使用（需要 PyAV："
-                               "pip install 'privacy-sdk[synthetic]'），刷脸签署无法录制。")
+        return False, f"摄像头：{camera.backend.name}"
+    if not _use_synthetic_camera(sdk):
+        return False, ("本机没有可用的摄像头，合成摄像头也无法使用（需要 PyAV："
+                       "pip install 'privacy-sdk[synthetic]'），刷脸签署无法录制。")
     log.info("demo: no camera here; the demo uses the synthetic camera")
-    return synthetic, True, "演示用合成摄像头：本机没有可用的摄像头，画面由程序生成，不是真实拍摄。"
+    return True, "演示用合成摄像头：本机没有可用的摄像头，画面由程序生成，不是真实拍摄。"
 
 
 def setup_devices(sdk: Any, permissions_script: str | None = None) -> Devices:
@@ -126,7 +126,7 @@ def setup_devices(sdk: Any, permissions_script: str | None = None) -> Devices:
     from sdk.permissions.scripted import ScriptedBackend
     from sdk.ui.kivy.permissions import kivy_dispatcher
 
-    camera, synthetic, camera_note = choose_camera(sdk)
+    synthetic, camera_note = choose_camera(sdk)
     forced = os.environ.get(PERMISSIONS_ENV, "").strip().lower()
     scripted = False
     if permissions_script is not None:
@@ -148,7 +148,7 @@ def setup_devices(sdk: Any, permissions_script: str | None = None) -> Devices:
     else:
         sdk.permissions.dispatcher = kivy_dispatcher
         note = ""
-    return Devices(camera, synthetic, camera_note, scripted, note)
+    return Devices(synthetic, camera_note, scripted, note)
 
 
 def backend_of(sdk: Any) -> Any:

@@ -660,15 +660,48 @@ class PrivacySdk(ConsentMixin):
 
     @property
     def camera(self) -> Any:
-        """The camera (:class:`sdk.capture.Camera`), created on first use; choosing its backend
-        opens no camera and reads nothing. Every capture passes :meth:`collect` and the OS
-        permission first (docs/permissions.md, "Camera capture")."""
+        """The camera (:class:`sdk.capture.Camera`), created on first use with the backend
+        :func:`sdk.capture.select_backend` picks (``PRIVACY_SDK_CAMERA`` overrides); choosing
+        it opens no camera and reads nothing. Every capture passes :meth:`collect` and the OS
+        permission first (docs/permissions.md, "Camera capture"). Assign a
+        ``Camera(privacy, backend=...)`` to choose the backend yourself.
+        """
         with self._storage_lock:
             if self._camera is None:
                 from .capture.facade import Camera
 
                 self._camera = Camera(self)
             return self._camera
+
+    @camera.setter
+    def camera(self, camera: Any) -> None:
+        """Use *camera* from now on, e.g. ``privacy.camera = Camera(privacy,
+        backend=SyntheticCamera(realtime=True))`` for a headless demo. It passes the same gate
+        as the one the SDK makes (consent, permission, :meth:`collect`).
+
+        Raises:
+            ConfigError: *camera* is not an :class:`sdk.capture.Camera`, or was made for
+                another PrivacySdk.
+            CaptureError: the camera in use is capturing; ``stop()`` it (or let it end) first,
+                so that ``privacy.camera.stop()`` always reaches the running capture.
+        """
+        from .capture.facade import Camera
+
+        if not isinstance(camera, Camera):
+            raise ConfigError(
+                f"privacy.camera must be an sdk.capture.Camera, not a {type(camera).__name__}; "
+                "assign Camera(privacy, backend=...)")
+        if camera.privacy is not self:
+            raise ConfigError("this Camera was made for another PrivacySdk; assign "
+                              "Camera(privacy, backend=...) made with this one")
+        with self._storage_lock:
+            current = self._camera
+            if current is not None and current is not camera and current.capturing:
+                from .capture.errors import CaptureError
+
+                raise CaptureError("a capture is running on the camera in use; stop() it or "
+                                   "let it end before assigning another camera")
+            self._camera = camera
 
     @property
     def device(self) -> Any:

@@ -91,7 +91,7 @@ class CaptureScreen(BaseScreen):
         self.camera_note = self.app.devices.camera_note
 
     def on_leave(self, *args) -> None:
-        camera = self.app.devices.camera
+        camera = self.app.sdk.camera
         if camera.capturing:
             camera.stop()  # leaving the screen cancels the recording; nothing is kept
 
@@ -238,9 +238,13 @@ class CaptureScreen(BaseScreen):
             answer = ANSWER_TEXT.get(state.last_answer or "", "拒绝")
             when = format_time(state.last_answer_at)
             until = format_time(state.quiet_until.isoformat()) if state.quiet_until else ""
+            from sdk.permissions.backend import settings_place_of
+
+            # a desktop has no system settings for the app's own grant: only asking again
+            settings = settings_place_of(self.app.sdk.permissions.backend) == "system"
             text = (f"您已于 {when} {answer}了{name}权限（已记录您的选择）。为避免打扰，"
                     f"{until} 前本应用不会再弹出系统授权框。如需现在使用{fname}，请点击"
-                    f"「重新申请{name}权限」，或到系统设置中开启；{others}")
+                    f"「重新申请{name}权限」{'，或到系统设置中开启' if settings else ''}；{others}")
             return text, False, "ask_again"
         if status == "denied":
             return (f"您拒绝了{name}权限，{fname}无法使用；{others}", False, "ask_again")
@@ -269,7 +273,7 @@ class CaptureScreen(BaseScreen):
 
     # -- 刷脸签署: record, show, discard -------------------------------------------------
     def _record(self) -> None:
-        camera = self.app.devices.camera
+        camera = self.app.sdk.camera
         seconds = _clip_seconds()
         source = "演示用合成摄像头" if self.app.devices.synthetic else "摄像头"
         self.recording = True
@@ -339,7 +343,7 @@ class CaptureScreen(BaseScreen):
 
     def stop_capture(self) -> None:
         """停止录制: the user cancels; nothing of the clip is kept."""
-        self.app.devices.camera.stop()
+        self.app.sdk.camera.stop()
 
     # -- 人工审核材料: the picker, read, show, discard ---------------------------------------
     def _pick(self) -> None:
@@ -353,7 +357,7 @@ class CaptureScreen(BaseScreen):
             self.busy = False
             self._say(REVIEW, "您没有选择图片，未读取任何内容。")
             return
-        camera = self.app.devices.camera
+        camera = self.app.sdk.camera
 
         def work() -> dict:
             with camera.pick(path, feature=REVIEW) as doc:  # in memory; discarded on leaving
@@ -387,7 +391,7 @@ class CaptureScreen(BaseScreen):
             "face_status": self.face_status, "face_offer": self.face_offer,
             "review_status": self.review_status, "review_offer": self.review_offer,
             "recording": self.recording, "synthetic_camera": self.app.devices.synthetic,
-            "camera_backend": self.app.devices.camera.backend.name,
+            "camera_backend": self.app.sdk.camera.backend.name,
             "results": dict(getattr(self, "results", {})),
         }
 

@@ -7,7 +7,9 @@ permission switched off during a capture shows at once).
 
 On a desktop there is no system settings page for the app: the grant is the app's own
 rationale dialog, so the row of a granted permission has 关闭 here instead
-(``DesktopBackend.set_answer``, recorded by the SDK as ``revoked``).
+(``DesktopBackend.set_answer``, recorded by the SDK as ``revoked``), and the page's texts
+(its intro, each row's hint from ``state_lines(..., backend=...)``) say so instead of sending
+the user to the system settings.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from kivy.properties import ColorProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.utils import get_color_from_hex
 
+from sdk.permissions.backend import settings_place_of
 from sdk.ui.kivy.permissions import permission_name, state_lines
 
 from .base import BaseScreen, confirm
@@ -46,8 +49,18 @@ class PermissionRow(BoxLayout):
     hint = StringProperty("")
 
 
+#: The page's first line, per place where a permission is switched (settings_place_of).
+INTRO = {
+    "system": "本应用只在需要某项权限的功能中、先向您说明用途后才申请；您拒绝后不会反复弹窗，"
+              "也不影响其他功能。您可随时在系统设置中开启或关闭。",
+    "app": "本应用只在需要某项权限的功能中、先向您说明用途后才申请；您拒绝后不会反复弹窗，"
+           "也不影响其他功能。桌面系统没有系统授权框：已允许的权限可随时在本页关闭。",
+}
+
+
 class PermissionsScreen(BaseScreen):
     status = StringProperty("")
+    intro = StringProperty(INTRO["system"])
     backend_note = StringProperty("")
     camera_note = StringProperty("")
 
@@ -91,10 +104,12 @@ class PermissionsScreen(BaseScreen):
             self.status = f"无法读取权限状态：{describe_error(exc)}"
             return
         features = {str(f.id): str(f.name) for f in app.sdk.policy.manifest.features}
-        desktop = getattr(app.sdk.permissions.backend, "name", "") == "desktop"
+        backend = app.sdk.permissions.backend
+        desktop = getattr(backend, "name", "") == "desktop"
+        self.intro = INTRO[settings_place_of(backend)]
         self.states = states
         for permission, state in states.items():
-            lines = state_lines(state, features)
+            lines = state_lines(state, features, backend=backend)
             row = PermissionRow(title=lines["name"], status_text=lines["status"],
                                 status_color=get_color_from_hex(
                                     STATUS_COLOR.get(str(state.status), "#80868b")),
@@ -167,4 +182,5 @@ class PermissionsScreen(BaseScreen):
                 "settings_button": f"open_settings_{permission}" in self.ids,
                 "features": list(state.features),
             }
-        return {"permissions": rows, "permissions_status": self.status}
+        return {"permissions": rows, "permissions_status": self.status,
+                "permissions_intro": self.intro}

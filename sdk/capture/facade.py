@@ -71,6 +71,12 @@ class Camera:
         self._stop: StopSignal | None = None
 
     @property
+    def privacy(self) -> Any:
+        """The :class:`sdk.PrivacySdk` this camera collects for (its gate, audit trail and
+        manifest)."""
+        return self._privacy
+
+    @property
     def backend(self) -> CameraBackend:
         """The camera backend (for items that need the ``camera`` permission)."""
         return self.selection.backend
@@ -234,6 +240,7 @@ class Camera:
 
     @property
     def capturing(self) -> bool:
+        """Whether a capture is running on this camera."""
         return self._stop is not None
 
     # -- plumbing -------------------------------------------------------------------------

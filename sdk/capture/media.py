@@ -32,7 +32,8 @@ class Capture:
         item, purpose, feature: the manifest ids it was collected under.
         kind: ``video`` or ``photo``; media_type: e.g. ``video/mp4``, ``image/jpeg``.
         backend: the backend that produced it (``synthetic``, ``plyer``, ...).
-        size: bytes; frames, duration, width, height: when known.
+        size: bytes; frames (count), duration (seconds), width, height (pixels, as stored,
+            before any rotation metadata): when the backend knows them, else ``None``.
         audit_seq: ``seq`` of the audit entry the gate wrote (``privacy.audit``).
     """
 

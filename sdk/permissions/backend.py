@@ -50,6 +50,7 @@ __all__ = [
     "Recall",
     "backend_class",
     "select_backend",
+    "settings_place_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,15 @@ class PermissionBackend(abc.ABC):
         name: the name accepted by ``PRIVACY_SDK_PERMISSIONS``.
         usable: ``False`` only for the fail backend, whose every call raises
             :class:`sdk.errors.PermissionsError`.
+        settings_place: where the user switches a permission on or off, for the texts the
+            user reads: ``"system"`` (the OS settings: Android, iOS; the scripted backend
+            stands in for a phone) or ``"app"`` (the app's own permissions page: a desktop,
+            whose grant is the app's own dialog).
     """
 
     name: ClassVar[str] = "abstract"
     usable: ClassVar[bool] = True
+    settings_place: ClassVar[str] = "system"
     #: The backend knows when it really shows a system prompt and calls
     #: ``callback.before_prompt(permissions)`` right before it does (the facade then writes
     #: ``requested`` only for a prompt that shows: a refusal without a dialog is an answer
@@ -308,6 +314,25 @@ class _Once:
 # --------------------------------------------------------------------------------------
 # Selection
 # --------------------------------------------------------------------------------------
+
+
+def settings_place_of(backend: PermissionBackend | str | None = None) -> str:
+    """Where the user switches a permission on or off with *backend* (a backend, or its name
+    as in :data:`BACKEND_NAMES`): its :attr:`PermissionBackend.settings_place`, ``"system"``
+    or ``"app"``. ``None`` (no backend chosen yet): this platform's, without choosing one:
+    ``"system"`` on Android and iOS, ``"app"`` elsewhere (the desktop backend).
+
+    Raises:
+        ConfigError: *backend* is a name no backend has.
+    """
+    if isinstance(backend, str):
+        backend = backend_class(backend.strip().lower())  # type: ignore[assignment]
+    if backend is not None:
+        place = getattr(backend, "settings_place", "system")
+        return "app" if place == "app" else "system"
+    from ._platform import on_android, on_ios
+
+    return "system" if on_android() or on_ios() else "app"
 
 
 def backend_class(name: str) -> type[PermissionBackend]:

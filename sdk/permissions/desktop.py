@@ -212,6 +212,8 @@ class DesktopBackend(PermissionBackend):
     """
 
     name: ClassVar[str] = "desktop"
+    #: The grant is the app's own dialog, switched off on the app's own permissions page.
+    settings_place: ClassVar[str] = "app"
 
     def __init__(self, *, ask: Ask | None = None, recall: Recall | None = None,
                  settings: Callable[[str | None], object] | None = None,

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..compliance import features_needing
 from ..errors import ConfigError, ConsentError, ConsentRequired, SdkError
-from .backend import PermissionBackend, select_backend
+from .backend import PermissionBackend, select_backend, settings_place_of
 from .status import (
     PERMISSIONS,
     InvalidPermission,
@@ -282,8 +282,13 @@ class Permissions:
             body.append(f"{_NAMES[permission]}：用于获取{what}" + (f"，目的是{why}" if why else "")
                         + "。")
         body.append(f"仅在您使用「{fname}」时使用，不会在其他场景或后台调用。")
-        body.append(f"如您拒绝，仅「{fname}」无法使用，其他功能不受影响；"
-                    "您可随时在系统设置中开启或关闭该权限。")
+        if settings_place_of(self._backend) == "app":
+            # a desktop: the grant is the app's own dialog; the app's page switches it off
+            where = (f"您可随时在本应用内的权限管理中关闭该权限，之后再次使用「{fname}」时"
+                     "会重新征求您的同意。")
+        else:
+            where = "您可随时在系统设置中开启或关闭该权限。"
+        body.append(f"如您拒绝，仅「{fname}」无法使用，其他功能不受影响；{where}")
         return Rationale(
             permissions=asked, feature=feature, feature_name=fname,
             title=f"「{fname}」需要使用" + "、".join(_NAMES[p] for p in asked),

@@ -484,3 +484,62 @@ def test_a_folder_as_source_is_invalid_media(library: PrivacySdk, tmp_path: Path
 def test_seconds_that_are_no_number_is_a_clear_sdk_error(ready: PrivacySdk) -> None:  # OBL-PERM-1
     with pytest.raises(ConfigError, match="seconds must be a number"):
         ready.camera.record_video(feature="face_signing", seconds="2")
+
+
+# -- an app's own camera: privacy.camera = Camera(...) ----------------------------------------------
+
+
+def test_an_assigned_camera_is_the_one_privacy_camera_captures_with(ready: PrivacySdk) -> None:
+    camera = Camera(ready, backend=SyntheticCamera(width=64, height=48))
+    ready.camera = camera
+    assert ready.camera is camera
+    with ready.camera.record_video(feature="face_signing", seconds=0.2) as clip:
+        assert (clip.backend, clip.width, clip.height) == ("synthetic", 64, 48)
+
+
+def test_an_assigned_camera_passes_the_same_permission_gate(privacy: PrivacySdk,
+                                                            phone: ScriptedBackend) -> None:  # OBL-PERM-1
+    consent_to(privacy, "face_signing")
+    privacy.camera = Camera(privacy, backend=SyntheticCamera())
+    with pytest.raises(PermissionNotGranted):
+        privacy.camera.record_video(feature="face_signing", seconds=0.2)
+    assert collections(privacy) == [] and phone.prompts == []
+
+
+@pytest.mark.parametrize("value", [None, SyntheticCamera(), "synthetic"])
+def test_assigning_something_that_is_not_a_camera_is_a_config_error(privacy: PrivacySdk,
+                                                                     value) -> None:
+    with pytest.raises(ConfigError, match="must be an sdk.capture.Camera"):
+        privacy.camera = value
+
+
+def test_a_camera_made_for_another_sdk_is_refused(privacy: PrivacySdk, tmp_path: Path) -> None:
+    config = SdkConfig(data_dir=tmp_path / "other", clock=Clock())
+    with (PrivacySdk.open(config, demo_policy(), keystore=MemoryKeystore()) as other,
+          pytest.raises(ConfigError, match="made for another PrivacySdk")):
+        privacy.camera = Camera(other, backend=SyntheticCamera())
+
+
+def test_the_camera_is_not_replaced_while_it_captures(ready: PrivacySdk) -> None:
+    running = ready.camera
+    refused: list[BaseException] = []
+
+    def at_frame(n: int) -> None:
+        if n == 2:
+            try:
+                ready.camera = Camera(ready, backend=SyntheticCamera())
+            except CaptureError as exc:
+                refused.append(exc)
+
+    running.record_video(feature="face_signing", seconds=0.5, on_frame=at_frame)
+    assert "stop() it" in str(refused[0]) and ready.camera is running
+
+
+# -- a picked file's size (pixels) ------------------------------------------------------------------
+
+
+def test_a_picked_document_reports_its_size_in_pixels(library: PrivacySdk) -> None:  # OBL-PERM-2
+    from demo_app.samples import SAMPLE_DOCUMENT
+
+    with library.camera.pick(SAMPLE_DOCUMENT, feature="manual_review") as document:
+        assert (document.media_type, document.width, document.height) == ("image/png", 640, 400)

@@ -141,7 +141,8 @@ def test_selection_and_the_accessors_import_no_camera_library() -> None:
              f"p = PrivacySdk.open(SdkConfig(data_dir=pathlib.Path(tempfile.mkdtemp())), "
              f"load_policy({str(POLICY)!r}))\n"
              "p.camera, p.device\n"
-             "print(json.dumps([m for m in ('av', 'cv2', 'plyer', 'numpy') if m in sys.modules]))")
+             "print(json.dumps([m for m in ('av', 'cv2', 'plyer', 'numpy', 'jnius') "
+             "if m in sys.modules]))")
     env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, env=env)
@@ -225,11 +226,72 @@ class FakeCameraApp:
     take_picture = take_video
 
 
+class JavaException(Exception):
+    """pyjnius' ``jnius.JavaException``: a Java exception raised into Python."""
+
+    def __init__(self, classname: str, message: str = "") -> None:
+        super().__init__(message)
+        self.classname = classname
+
+
+JavaException.__module__ = "jnius"
+
+
+class FakeJava:
+    """pyjnius at the OS edge: ``autoclass`` returns recording fakes of the Android classes the
+    plyer backend uses. ``policy`` is the app's StrictMode VM policy; Android's own, for an
+    app targeting API 24+, carries the death penalty for file:// URIs."""
+
+    def __init__(self, sdk_int: int = 33, external_cache: Path | None = None) -> None:
+        self.sdk_int, self.external_cache = sdk_int, external_cache
+        self.policy = "app-policy"
+        self.classes: list[str] = []
+        self.set_policies: list[str] = []
+        self.fail_set_policy = False
+
+    def autoclass(self, name: str):  # a Java class stand-in
+        from types import SimpleNamespace
+
+        self.classes.append(name)
+        if name == "android.os.Build$VERSION":
+            return SimpleNamespace(SDK_INT=self.sdk_int)
+        if name == "android.os.StrictMode":
+            return SimpleNamespace(getVmPolicy=lambda: self.policy, setVmPolicy=self._set_policy)
+        if name == "android.os.StrictMode$VmPolicy":
+            return SimpleNamespace(LAX="LAX")
+        if name == "org.kivy.android.PythonActivity":
+            folder = (None if self.external_cache is None else
+                      SimpleNamespace(getAbsolutePath=lambda: str(self.external_cache)))
+            return SimpleNamespace(mActivity=SimpleNamespace(getExternalCacheDir=lambda: folder))
+        raise JavaException("java.lang.ClassNotFoundException", name)
+
+    def _set_policy(self, policy: str) -> None:
+        if self.fail_set_policy:
+            raise JavaException("java.lang.SecurityException", "denied")
+        self.set_policies.append(policy)
+        self.policy = policy
+
+
 @pytest.fixture
-def on_android(monkeypatch: pytest.MonkeyPatch) -> None:
+def java(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> FakeJava:
+    """A fake ``jnius`` module in sys.modules (Android 13, an external cache dir)."""
+    import sys
+    import types
+
+    fake = FakeJava(external_cache=tmp_path_factory.mktemp("external-cache"))
+    module = types.ModuleType("jnius")
+    module.autoclass = fake.autoclass  # type: ignore[attr-defined]
+    module.JavaException = JavaException  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "jnius", module)
+    return fake
+
+
+@pytest.fixture
+def on_android(monkeypatch: pytest.MonkeyPatch, java: FakeJava) -> FakeJava:
     from sdk.capture import _platform
 
     monkeypatch.setattr(_platform, "on_android", lambda: True)
+    return java
 
 
 def test_plyer_is_not_viable_on_a_desktop() -> None:
@@ -270,3 +332,186 @@ def test_plyer_capture_stopped_while_the_camera_app_is_open(on_android: None, tm
     with pytest.raises(CaptureInterrupted):
         PlyerCamera(scratch_dir=str(tmp_path)).capture(CaptureRequest("video"), stop)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- plyer on Android: the file:// URI workaround (kivy/plyer#549), pyjnius played by FakeJava ----
+
+
+class RecordingCameraApp(FakeCameraApp):
+    """The OS camera app, noting the app's StrictMode policy when plyer starts it."""
+
+    def __init__(self, data: bytes, java: FakeJava) -> None:
+        super().__init__(data)
+        self.java = java
+        self.policies: list[str] = []
+
+    def take_video(self, filename: str, on_complete) -> None:  # plyer's signature
+        self.policies.append(self.java.policy)
+        super().take_video(filename, on_complete)
+
+    take_picture = take_video
+
+
+def _plyer_capture(monkeypatch: pytest.MonkeyPatch, app, kind: str = "photo", **options):
+    import plyer
+
+    from sdk.capture.backends.plyer_camera import PlyerCamera
+
+    monkeypatch.setattr(plyer, "camera", app)
+    return PlyerCamera(**options).capture(CaptureRequest(kind), StopSignal())
+
+
+def test_on_android_the_camera_app_starts_with_the_file_uri_check_lifted(
+        on_android: FakeJava, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), on_android)
+    _plyer_capture(monkeypatch, app, scratch_dir=str(tmp_path))
+    assert app.policies == ["LAX"]  # StrictMode.VmPolicy.LAX while plyer starts the activity
+
+
+def test_on_android_the_apps_strictmode_policy_is_put_back_at_once(
+        on_android: FakeJava, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), on_android)
+    _plyer_capture(monkeypatch, app, scratch_dir=str(tmp_path))
+    assert on_android.set_policies == ["LAX", "app-policy"] and on_android.policy == "app-policy"
+
+
+def test_the_policy_is_put_back_when_the_camera_app_cannot_start(
+        on_android: FakeJava, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoCameraApp:
+        def take_picture(self, filename: str, on_complete) -> None:
+            raise JavaException("android.content.ActivityNotFoundException",
+                                f"No Activity found to handle Intent {{ out={filename} }}")
+
+    with pytest.raises(CameraUnavailable, match="ActivityNotFoundException") as info:
+        _plyer_capture(monkeypatch, NoCameraApp(), scratch_dir=str(tmp_path))
+    assert on_android.policy == "app-policy"
+    assert str(tmp_path) not in str(info.value) and list(tmp_path.iterdir()) == []
+
+
+def test_a_strictmode_that_cannot_be_changed_starts_no_camera_app(
+        on_android: FakeJava, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_android.fail_set_policy = True
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), on_android)
+    with pytest.raises(CameraUnavailable, match="StrictMode could not be changed"):
+        _plyer_capture(monkeypatch, app, scratch_dir=str(tmp_path))
+    assert app.files == [] and list(tmp_path.iterdir()) == []
+
+
+def test_before_android_7_strictmode_is_left_alone(on_android: FakeJava, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    on_android.sdk_int = 23  # Android 6: no FileUriExposedException
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), on_android)
+    _plyer_capture(monkeypatch, app, scratch_dir=str(tmp_path))
+    assert "android.os.StrictMode" not in on_android.classes and on_android.set_policies == []
+
+
+def test_on_android_the_scratch_file_is_in_the_external_cache_dir(
+        on_android: FakeJava, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), on_android)
+    media = _plyer_capture(monkeypatch, app)
+    assert media.media_type == "image/jpeg"
+    assert Path(app.files[0]).parent == on_android.external_cache
+    assert list(on_android.external_cache.iterdir()) == []  # read back and deleted
+
+
+def test_without_external_storage_the_capture_says_what_to_pass(
+        on_android: FakeJava, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_android.external_cache = None  # getExternalCacheDir() returns null
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), on_android)
+    with pytest.raises(CameraUnavailable, match="scratch_dir="):
+        _plyer_capture(monkeypatch, app)
+    assert app.files == []
+
+
+def test_on_android_11_a_camera_app_that_wrote_nothing_names_the_likely_cause(
+        on_android: FakeJava, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_android.sdk_int = 30
+    app = RecordingCameraApp(b"", on_android)  # could not write into this app's folder
+    with pytest.raises(CameraUnavailable, match="Android 11 and later") as info:
+        _plyer_capture(monkeypatch, app, scratch_dir=str(tmp_path))
+    assert "FileProvider" in str(info.value)
+
+
+def test_on_ios_the_plyer_camera_uses_no_pyjnius(java: FakeJava, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdk.capture import _platform
+
+    monkeypatch.setattr(_platform, "on_ios", lambda: True)
+    app = RecordingCameraApp(b"\xff\xd8\xff" + bytes(100), java)
+    _plyer_capture(monkeypatch, app, scratch_dir=str(tmp_path))
+    assert java.classes == [] and app.files
+
+
+# -- the file source: width and height (pixels) ---------------------------------------------------
+
+
+def encoded_png(width: int, height: int) -> bytes:
+    """A PNG of *width* x *height* encoded by FFmpeg (PyAV), not written by hand."""
+    from fractions import Fraction
+
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "rgb24"
+    codec.time_base = Fraction(1, 1)
+    frame = av.VideoFrame(width, height, "rgb24")
+    return b"".join(bytes(p) for p in list(codec.encode(frame)) + list(codec.encode()))
+
+
+def picked(path: Path, kind: str = "photo"):
+    return FileSource().capture(CaptureRequest(kind, source=path), StopSignal())
+
+
+def test_the_bundled_sample_reads_as_640_by_400_pixels() -> None:
+    from demo_app.samples import SAMPLE_DOCUMENT
+
+    media = picked(SAMPLE_DOCUMENT)
+    assert (media.media_type, media.width, media.height) == ("image/png", 640, 400)
+
+
+def test_a_generated_jpeg_reads_with_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(SyntheticCamera(width=48, height=32).capture(
+        CaptureRequest("photo"), StopSignal()).data)
+    assert (picked(path).width, picked(path).height) == (48, 32)
+
+
+def test_a_generated_png_reads_with_its_size(tmp_path: Path) -> None:
+    path = tmp_path / "scan.png"
+    path.write_bytes(encoded_png(50, 30))
+    media = picked(path)
+    assert (media.media_type, media.width, media.height) == ("image/png", 50, 30)
+
+
+def test_a_picked_video_reads_with_its_frame_size(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(SyntheticCamera(width=160, height=96).capture(
+        CaptureRequest("video", 0.2), StopSignal()).data)
+    media = picked(path, "video")
+    assert (media.media_type, media.width, media.height) == ("video/mp4", 160, 96)
+
+
+def test_without_pyav_a_picked_image_has_no_size_and_is_still_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    path = tmp_path / "scan.png"
+    path.write_bytes(encoded_png(50, 30))
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    media = picked(path)
+    assert media.data == path.read_bytes() and (media.width, media.height) == (None, None)
+
+
+def test_a_picture_over_the_pixel_limit_is_not_decoded_for_its_size(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdk.capture.backends import _av
+
+    path = tmp_path / "large.png"
+    path.write_bytes(encoded_png(50, 30))
+    monkeypatch.setattr(_av, "MAX_PROBE_PIXELS", 50 * 30 - 1)
+    assert (picked(path).width, picked(path).height) == (None, None)
+
+
+def test_a_damaged_image_with_a_valid_signature_has_no_size_and_no_error(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not a png at all" * 8)
+    media = picked(path)
+    assert media.media_type == "image/png" and (media.width, media.height) == (None, None)

@@ -173,11 +173,26 @@ def test_photos_are_asked_only_for_manual_review_and_the_picked_image_is_read(ru
     assert rationale["permission_prompts"] == []
     assert rationale["rationale_titles"] == ["「人工审核」需要使用相册"]
     assert read["permission_prompts"] == [["photos", "granted"]]  # the camera is not asked
-    assert read["results"]["manual_review"]["document"]["media_type"] == "image/png"
+    document = read["results"]["manual_review"]["document"]
+    assert (document["media_type"], document["width"], document["height"]) == ("image/png", 640, 400)
     permissions, collected = _audit(run_app.data_dir)
     assert permissions == [("photos", "requested", "manual_review"),
                            ("photos", "granted", "manual_review")]
     assert collected == [("review_document", "allowed", "manual_review")]
+
+
+def test_on_a_desktop_the_texts_point_to_the_apps_own_permission_page(run_app):  # OBL-PERM-3
+    """No --permissions-script: the desktop backend, whose grant is the app's own dialog; the
+    page and the rationale say where the permission is switched here, not "system settings"."""
+    run = run_app(AGREED + TO_PERMISSIONS + [{"probe": "page"}] + FROM_PERMISSIONS_TO_CAPTURE
+                  + START_FACE + [{"sleep": 0.2}, {"probe": "rationale"},
+                                  {"press": "rationale_later"}, {"quit": 0}])
+    assert run.code == 0, run.stderr
+    page, rationale = run.report["probes"]["page"], run.report["probes"]["rationale"]
+    assert page["permission_backend"] == "desktop"
+    assert "本页关闭" in page["permissions_intro"] and "系统设置" not in page["permissions_intro"]
+    assert "本应用内的权限管理" in rationale["rationale_body"][-1]
+    assert "系统设置" not in "".join(rationale["rationale_body"])
 
 
 def test_the_full_flow_leaves_nothing_for_the_compliance_check(run_app):  # OBL-PERM-1 OBL-PERM-2 OBL-PERM-3 OBL-PERM-4

@@ -182,7 +182,8 @@ def test_a_permission_never_asked_and_one_only_settings_can_change():
     assert never["features"] == "无（本应用不会申请此权限）"
     stuck = state_lines(PermissionState("photos", PermissionStatus.PERMANENTLY_DENIED,
                                         last_answer="permanently_denied",
-                                        purpose="相册：用于实名认证（人工审核材料）"))
+                                        purpose="相册：用于实名认证（人工审核材料）"),
+                        backend="android")
     assert stuck["status"] == "已拒绝（不再询问）" and "系统设置" in stuck["hint"]
     assert stuck["purpose"] == "用于实名认证（人工审核材料）"
 
@@ -198,6 +199,84 @@ def test_a_permanently_denied_row_never_promises_to_ask_again():  # OBL-PERM-4
     until = dt.datetime(2026, 12, 3, 8, 0, 5, tzinfo=dt.timezone.utc)
     stuck = state_lines(PermissionState(
         "photos", PermissionStatus.PERMANENTLY_DENIED, None, "permanently_denied",
-        "2026-12-01T08:00:05Z", until, "相册：用于实名认证（人工审核材料）", ("manual_review",)))
+        "2026-12-01T08:00:05Z", until, "相册：用于实名认证（人工审核材料）", ("manual_review",)),
+        backend="android")
     assert stuck["quiet"] == "" and "系统设置" in stuck["hint"]
     assert stuck["asked"] == "未弹出系统授权框"
+
+
+# -- where a permission is switched, per platform: system settings (phone) or the app (desktop) --
+
+#: The texts Android and iOS keep (the system settings switch the permission).
+PHONE_HINT = "系统不会再弹出授权框；如需使用，请到系统设置中开启。"
+PHONE_RATIONALE_END = "您可随时在系统设置中开启或关闭该权限。"
+
+
+def _stuck(permission="camera", last_answer=None):
+    from sdk.permissions import PermissionState, PermissionStatus
+
+    return PermissionState(permission, PermissionStatus.PERMANENTLY_DENIED,
+                           last_answer=last_answer, purpose="相机：用于实名认证（面部视频）")
+
+
+@pytest.mark.parametrize("backend", ["android", "ios", "scripted"])
+def test_on_a_phone_permanently_denied_keeps_the_system_settings_hint(backend):  # OBL-PERM-3
+    from sdk.ui.kivy.permissions import state_lines
+
+    assert state_lines(_stuck(), backend=backend)["hint"] == PHONE_HINT
+
+
+def test_on_a_desktop_the_os_camera_switch_points_to_the_os_privacy_settings():  # OBL-PERM-3
+    """A desktop's permanently denied camera with no such answer on record is the macOS /
+    Windows camera privacy switch: the OS settings are where it is switched on."""
+    from sdk.permissions.desktop import DesktopBackend
+    from sdk.ui.kivy.permissions import state_lines
+
+    hint = state_lines(_stuck(), backend=DesktopBackend())["hint"]
+    assert hint.startswith("已在系统的隐私设置中关闭相机访问") and "系统不会再弹出授权框" not in hint
+
+
+def test_on_a_desktop_do_not_ask_again_points_to_the_apps_own_permission_page():  # OBL-PERM-3
+    from sdk.permissions.desktop import DesktopBackend
+    from sdk.ui.kivy.permissions import state_lines
+
+    hint = state_lines(_stuck("photos", "permanently_denied"), backend=DesktopBackend())["hint"]
+    assert "本应用内的权限管理" in hint and "系统设置" not in hint
+
+
+def test_without_a_backend_the_hint_follows_the_platform(monkeypatch):  # OBL-PERM-3
+    from sdk.permissions import _platform
+    from sdk.ui.kivy.permissions import state_lines
+
+    monkeypatch.setattr(_platform, "on_android", lambda: False)
+    monkeypatch.setattr(_platform, "on_ios", lambda: False)
+    assert "本应用内的权限管理" in state_lines(_stuck("photos", "permanently_denied"))["hint"]
+    monkeypatch.setattr(_platform, "on_android", lambda: True)
+    assert state_lines(_stuck("photos", "permanently_denied"))["hint"] == PHONE_HINT
+
+
+def test_an_unknown_backend_name_for_the_texts_is_a_config_error():
+    from sdk.errors import ConfigError
+    from sdk.ui.kivy.permissions import state_lines
+
+    with pytest.raises(ConfigError, match="unknown permission backend 'symbian'"):
+        state_lines(_stuck(), backend="symbian")
+
+
+def test_the_rationale_on_a_phone_keeps_the_system_settings_text(privacy):  # OBL-PERM-3
+    from sdk.permissions.facade import Permissions
+    from sdk.permissions.scripted import ScriptedBackend
+
+    privacy.permissions = Permissions(privacy, ScriptedBackend())
+    body = privacy.permissions.rationale("camera", "face_signing").body
+    assert body[-1] == "如您拒绝，仅「刷脸签署」无法使用，其他功能不受影响；" + PHONE_RATIONALE_END
+
+
+def test_the_rationale_on_a_desktop_points_to_the_apps_own_permission_page(privacy):  # OBL-PERM-3
+    from sdk.permissions.desktop import DesktopBackend
+    from sdk.permissions.facade import Permissions
+
+    privacy.permissions = Permissions(privacy, DesktopBackend(camera_probe=lambda: ("present", "")))
+    last = privacy.permissions.rationale("camera", "face_signing").body[-1]
+    assert "本应用内的权限管理中关闭该权限" in last and "系统设置" not in last
+    assert "再次使用「刷脸签署」时会重新征求您的同意" in last

@@ -1,16 +1,21 @@
-"""Encoding with PyAV (``av``, the FFmpeg bindings), shared by the ``synthetic`` and ``opencv``
-backends. Everything is encoded into memory (``io.BytesIO``); nothing touches the disk."""
+"""PyAV (``av``, the FFmpeg bindings): encoding for the ``synthetic`` and ``opencv`` backends,
+and :func:`media_size` (an image's or video's width and height) for the ``file`` source.
+Everything happens in memory (``io.BytesIO``); nothing touches the disk. ``av`` is imported
+only inside the functions that use it."""
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import logging
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
 from ..backend import Media, StopSignal
 from ..errors import CameraUnavailable
+
+log = logging.getLogger(__name__)
 
 #: Video codecs tried in order (first one this FFmpeg build can encode): H.264 in MP4 is what
 #: verification services take; MPEG-4 part 2 is in every FFmpeg build.
@@ -124,3 +129,67 @@ def encode_jpeg(frame: Any) -> bytes:
     frame.pts = 0
     packets = list(codec.encode(frame)) + list(codec.encode())
     return b"".join(bytes(p) for p in packets)
+
+
+#: The FFmpeg demuxer for each media type :func:`sdk.capture.backends.file.sniff` accepts: the
+#: format is chosen from the type already checked, never guessed again by FFmpeg. HEIC is
+#: missing on purpose: most HEIC photos are a grid of tiles, and PyAV exposes only the tiles'
+#: streams (512x512), not the grid, so its size would be wrong.
+_DEMUXERS: dict[str, str] = {
+    "image/jpeg": "jpeg_pipe",
+    "image/png": "png_pipe",
+    "image/webp": "webp_pipe",
+    "video/mp4": "mov",
+    "video/quicktime": "mov",
+    "video/3gpp": "mov",
+    "video/webm": "matroska",
+    "video/x-matroska": "matroska",
+}
+
+#: The largest picture (width x height, pixels) whose size :func:`media_size` reads. FFmpeg
+#: learns an image's size by decoding its first frame, so a small file declaring a huge
+#: picture would make it allocate that frame (a 20000 x 20000 PNG: 1.6 GB); FFmpeg's own
+#: ``max_pixels`` limit refuses larger ones before allocating. 50 million covers a 48 MP
+#: phone photo and 8K video.
+MAX_PROBE_PIXELS = 50_000_000
+
+
+def media_size(data: bytes, media_type: str) -> tuple[int | None, int | None]:
+    """Width and height in pixels of the image or video *data*, as FFmpeg reads them.
+
+    Args:
+        data: the whole file, in memory.
+        media_type: its type as :func:`~sdk.capture.backends.file.sniff` found it (the
+            demuxer is chosen from it).
+
+    Returns:
+        ``(width, height)`` of the first video stream (for an image: the picture), as stored:
+        before any rotation metadata (EXIF orientation, an MP4 display matrix), so a portrait
+        phone photo or video may read as landscape. ``(None, None)`` when PyAV is not
+        installed (extra ``synthetic`` or ``webcam``), for HEIC (see :data:`_DEMUXERS`), for a
+        picture larger than :data:`MAX_PROBE_PIXELS`, or when FFmpeg cannot read the file
+        (damaged, or a type only by its signature). Never raises.
+
+    FFmpeg parses the user's file to find this (the container, and the first frame's
+    headers): the same untrusted input as for any later decoding, in this process. Keep
+    PyAV up to date; its wheels bundle FFmpeg.
+    """
+    demuxer = _DEMUXERS.get(media_type)
+    if demuxer is None or importlib.util.find_spec("av") is None:
+        return None, None
+    try:
+        import av
+
+        with av.open(io.BytesIO(data), mode="r", format=demuxer,
+                     options={"max_pixels": str(MAX_PROBE_PIXELS)}) as container:
+            streams = container.streams.video
+            if not streams:
+                return None, None
+            codec = streams[0].codec_context
+            width, height = int(codec.width or 0), int(codec.height or 0)
+    except Exception as exc:  # noqa: BLE001 - av.FFmpegError, ValueError...: size unknown
+        log.debug("media size not read (%s)", type(exc).__name__)
+        return None, None
+    if width <= 0 or height <= 0:
+        return None, None
+    return width, height

@@ -9,6 +9,11 @@ O_NOFOLLOW`` and its first 64 bytes compared with the accepted formats' signatur
 check is the signature only: it tells a JPEG from a PDF, not a valid JPEG from a damaged or
 crafted one, so whatever decodes the media later must still treat it as untrusted input.
 The type is never taken from the name.
+
+The media's width and height (pixels) are read with PyAV when it is installed (extra
+``synthetic`` or ``webcam``; :func:`sdk.capture.backends._av.media_size`); without it, and for
+HEIC, ``Media.width`` / ``Media.height`` stay ``None``. Pillow is not a dependency, and image
+headers are never parsed by hand here.
 """
 
 from __future__ import annotations
@@ -138,6 +143,17 @@ class FileSource(CameraBackend):
         return fd
 
     def capture(self, request: CaptureRequest, stop: StopSignal) -> Media:
+        """Read the chosen file into memory.
+
+        Returns:
+            :class:`Media` with the bytes, the media type found from them, and ``width`` /
+            ``height`` in pixels when PyAV can read them (else ``None``; see the module
+            documentation). ``frames`` and ``duration`` are ``None``.
+
+        Raises:
+            CameraUnavailable: no file was chosen. InvalidMedia: the file is not accepted (see
+            :meth:`check`), or changed while it was read. CaptureInterrupted: *stop* was set.
+        """
         if request.source is None:
             self.check(request)
         if stop.is_set():
@@ -161,4 +177,9 @@ class FileSource(CameraBackend):
         if not data:
             raise InvalidMedia("the chosen file is empty")
         media_type = self._check_type(data[:64], accepted, request.kind)
-        return Media(data, media_type)
+        if stop.is_set():
+            raise stop.interrupted(0)
+        from ._av import media_size  # imports PyAV only when it is installed
+
+        width, height = media_size(data, media_type)
+        return Media(data, media_type, width=width, height=height)

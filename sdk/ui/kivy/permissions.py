@@ -14,6 +14,13 @@ keeps in its history) and :func:`state_lines`, which turns a
 :class:`~sdk.permissions.PermissionState` into the lines such a page shows (status, when last
 asked, the last answer, the quiet window, purpose and features). The rationale dialog is
 :class:`sdk.ui.kivy.RationaleDialog`.
+
+Where a permission is switched on or off depends on the platform, and the hints say so: the
+system settings on Android and iOS (and with the scripted QA backend, which stands in for a
+phone); on a desktop the grant is the app's own dialog and the app's own permissions page
+switches it off (:class:`~sdk.permissions.desktop.DesktopBackend`), while the camera can also
+be switched off in the OS privacy settings (macOS, Windows). Pass ``backend=`` (the permission
+backend in use, ``privacy.permissions.backend``) to :func:`state_lines`.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "kivy_dispatcher",
     "permission_name",
     "state_lines",
+    "status_hint",
     "status_text",
 ]
 
@@ -69,11 +77,23 @@ ANSWER_TEXT: dict[str, str] = {
     "revoked": "在设置中关闭",
 }
 
-#: One sentence per status that needs one: why nothing is asked, or what to do.
+#: One sentence per status that needs one: why nothing is asked, or what to do. For Android
+#: and iOS (the permission is switched in the system settings).
 _STATUS_HINT: dict[str, str] = {
     "permanently_denied": "系统不会再弹出授权框；如需使用，请到系统设置中开启。",
     "restricted": "受家长控制、设备管理或系统账户权限限制，本应用无法申请。",
     "unavailable": "本设备没有此功能（例如没有可用的相机）。",
+}
+
+#: The same on a desktop, where the app's own dialog is the grant. ``permanently_denied``
+#: there is either the OS camera privacy switch (macOS, Windows; :func:`_desktop_hint`) or an
+#: app dialog's "do not ask again" (``last_answer``).
+_DESKTOP_HINT: dict[str, str] = {
+    "permanently_denied_os": "已在系统的隐私设置中关闭{name}访问，本应用无法申请；如需使用，"
+                             "请在系统设置的隐私设置中允许本应用使用{name}。",
+    "permanently_denied_app": "您已选择不再询问；如需使用，请在本应用内的权限管理中开启。",
+    "restricted": _STATUS_HINT["restricted"],
+    "unavailable": _STATUS_HINT["unavailable"],
 }
 
 
@@ -97,12 +117,42 @@ def answer_text(state: Any) -> str:
     return f"{text}（{when}）" if when else text
 
 
-def state_lines(state: Any, feature_names: dict[str, str] | None = None) -> dict[str, str]:
+def status_hint(state: Any, backend: Any = None) -> str:
+    """The hint for *state* on a permissions page: why nothing is asked, or where the user
+    can switch the permission on (``""`` when there is nothing to say).
+
+    Args:
+        state: a :class:`~sdk.permissions.PermissionState`.
+        backend: the permission backend in use (``privacy.permissions.backend``) or its
+            name (``"android"``, ``"ios"``, ``"desktop"``, ...); it decides where the
+            permission is switched: the system settings (Android, iOS, scripted) or the app's
+            own permissions page (desktop). ``None``: this platform's (see
+            :func:`sdk.permissions.backend.settings_place_of`).
+
+    Raises:
+        ConfigError: *backend* is a name no permission backend has.
+    """
+    from ...permissions.backend import settings_place_of
+
+    status = str(state.status)
+    if settings_place_of(backend) == "system":
+        return _STATUS_HINT.get(status, "")
+    if status == "permanently_denied":
+        key = ("permanently_denied_app" if state.last_answer == "permanently_denied"
+               else "permanently_denied_os")
+        return _DESKTOP_HINT[key].format(name=permission_name(state.permission))
+    return _DESKTOP_HINT.get(status, "")
+
+
+def state_lines(state: Any, feature_names: dict[str, str] | None = None, *,
+                backend: Any = None) -> dict[str, str]:
     """What a permissions page shows for one :class:`~sdk.permissions.PermissionState`.
 
     Args:
         state: ``privacy.permissions.status(p)`` (or an entry of ``statuses()``).
         feature_names: feature id -> display name (from the manifest); ids are shown without.
+        backend: the permission backend in use (``privacy.permissions.backend``) or its
+            name, for the hint (:func:`status_hint`); ``None``: this platform's.
 
     Returns:
         ``{"name", "status", "asked", "answer", "quiet", "purpose", "features", "hint"}``,
@@ -136,5 +186,5 @@ def state_lines(state: Any, feature_names: dict[str, str] | None = None) -> dict
         "quiet": quiet,
         "purpose": purpose,
         "features": features,
-        "hint": _STATUS_HINT.get(str(state.status), ""),
+        "hint": status_hint(state, backend),
     }
