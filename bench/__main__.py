@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import bench_consent, bench_import, bench_policy, bench_storage, bench_store_10k
+from . import bench_consent, bench_import, bench_policy, bench_storage, bench_store_10k, bench_upload
 
 SUITES = {"import": bench_import, "policy": bench_policy, "storage": bench_storage,
-          "store_10k": bench_store_10k, "consent": bench_consent}
+          "store_10k": bench_store_10k, "consent": bench_consent, "upload": bench_upload}
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -45,6 +46,28 @@ def _check_pem_bundle(ca: Path) -> None:
             "the PEM file of the CA that signs the server's certificate (the stub writes it "
             "as <data-dir>/ca.pem)"
         )
+
+
+_PIN = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _check_pins(pins: object) -> tuple[str, ...]:
+    """``hpke_pins`` as a tuple of lower-case fingerprints; ConfigError when malformed."""
+    if isinstance(pins, (str, bytes)) or not isinstance(pins, (tuple, list)):
+        raise ConfigError(
+            "hpke_pins must be a tuple of key fingerprints such as ('sha256:<64 hex digits>',); "
+            "the stub writes them to <data-dir>/hpke-pins.txt"
+        )
+    result = []
+    for pin in pins:
+        value = pin.lower() if isinstance(pin, str) else pin
+        if not isinstance(value, str) or not _PIN.match(value):
+            raise ConfigError(
+                "hpke_pins: every pin must be 'sha256:' followed by 64 hex digits (the "
+                "fingerprint the server publishes at GET /v1/keys/hpke)"
+            )
+        result.append(value)
+    return tuple(result)
 
 
 def _is_loopback(host: str) -> bool:
@@ -91,6 +114,12 @@ class SdkConfig:
             ``privacy.permissions.request(..., user_initiated=True)`` (the user started the
             action again on purpose) still may. At least 48 hours, the window the compliance
             check (:mod:`sdk.compliance`) and strict mode enforce; longer is allowed.
+        hpke_pins: fingerprints (``"sha256:<64 lowercase hex>"``, docs/protocol.md "End-to-end
+            encryption") of the server's HPKE public keys the app trusts for end-to-end
+            encryption of personal data (:mod:`sdk.transport.envelope`). The SDK seals only to
+            a pinned key and refuses before sending anything otherwise; with none configured,
+            sealing always refuses. A list is accepted and stored as a tuple; upper-case hex is
+            stored lower-case.
 
     Raises:
         ConfigError: when a setting is invalid; the message names it.
@@ -108,9 +137,11 @@ class SdkConfig:
     clock: Callable[[], _dt.datetime] = field(default=_utcnow, compare=False, repr=False)
     strict: bool = False
     permission_reask_after: _dt.timedelta = _MIN_REASK
+    hpke_pins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        object.__setattr__(self, "hpke_pins", _check_pins(self.hpke_pins))
         if self.ca_bundle is not None:
             ca = Path(self.ca_bundle)
             object.__setattr__(self, "ca_bundle", ca)

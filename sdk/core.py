@@ -715,6 +715,64 @@ class PrivacySdk(ConsentMixin):
             return self._device
     # == END capture and device information ==================================================
 
+    # == BEGIN real-name verification, certificate, signing (issue #6: sdk/realname) ==========
+    _realname: Any = None
+    _certificate: Any = None
+
+    @property
+    def realname(self) -> Any:
+        """Real-name verification (:class:`sdk.realname.Realname`, docs/realname.md): validate,
+        seal end to end (HPKE, RFC 9180), upload the face video (tus 1.0) and poll the
+        server's answer, only after the separate consents of ``realname_signing``
+        (OBL-RN-1..3). Created on first use; nothing is read or sent until a method is called.
+        """
+        with self._storage_lock:
+            if self._realname is None:
+                from .realname.facade import Realname
+
+                self._realname = Realname(self)
+            return self._realname
+
+    @property
+    def certificate(self) -> Any:
+        """The signing certificate (:class:`sdk.realname.CertificateManager`): a P-256 key made
+        on the device and kept wrapped by the keystore, a CSR (RFC 2986) to the CA once the
+        server has verified the real name, the issued X.509 certificate kept in the encrypted
+        store (OBL-CERT-1). Created on first use.
+        """
+        with self._storage_lock:
+            if self._certificate is None:
+                from .realname.certificate import CertificateManager
+
+                self.cookie_jar  # the session cookie lives in the SDK's (persistent) jar
+                self._certificate = CertificateManager(
+                    self._api(), self.store, self._keystore_or_select(), consent=self,
+                    is_verified=lambda: self.realname.is_verified(), clock=self.config.clock)
+            return self._certificate
+
+    def sign_contract(self, template_id: str, content: bytes | None = None) -> Any:
+        """Sign a contract template with the device's certificate key (ECDSA P-256, SHA-256,
+        detached) and have the server verify it.
+
+        Args:
+            template_id: an id from :meth:`templates`.
+            content: the exact bytes the user was shown; ``None`` downloads the template.
+
+        Returns:
+            :class:`sdk.realname.SignatureReceipt` (``signature_id``, ``signed_at``, ...).
+
+        Raises:
+            RealnameRequired: the server has not verified the real name.
+            CertificateRequired: no valid certificate on this device (request one first).
+            CertificateConsentRequired: the consent to keep the certificate information is
+                missing or withdrawn (OBL-CERT-2).
+            SignatureRejected: the server refused the signature (``.code`` says why).
+        """
+        from .realname.signing import ContractSigner
+
+        return ContractSigner(self.certificate).sign(template_id, content)
+    # == END real-name verification, certificate, signing ====================================
+
     # -- the two lists users can open (privacy centre), and the controller's contact -----------
 
     @property

@@ -31,7 +31,13 @@ Tree::
     └── TransportError         talking to the server failed
         ├── TlsError           the server's certificate did not verify against the configured CA
         ├── ServerUnavailable  connection refused, timed out, or 5xx after the retries
-        └── ServerError        the server answered with an error; ``status`` and ``code`` tell which
+        ├── ServerError        the server answered with an error; ``status`` and ``code`` tell which
+        ├── EnvelopeError      end-to-end encryption (HPKE, RFC 9180) refused or failed; ``code``
+        │   └── KeyPinMismatch the server's encryption key is not pinned: nothing was sent
+        └── UploadError        a resumable (tus) upload failed; ``code``, ``upload_id``
+            ├── UploadRejected the server refused the upload and discarded all of it
+            ├── UploadCancelled  the app cancelled the upload; nothing is kept
+            └── UploadSourceChanged  the file changed since its upload began; start again
 
 Lower-layer errors (``requests``, ``sqlite3``, ``tomllib``) are converted at one boundary each,
 with ``raise ... from`` so the cause stays attached for debugging.
@@ -72,6 +78,12 @@ __all__ = [
     "TlsError",
     "ServerUnavailable",
     "ServerError",
+    "EnvelopeError",
+    "KeyPinMismatch",
+    "UploadError",
+    "UploadRejected",
+    "UploadCancelled",
+    "UploadSourceChanged",
 ]
 
 
@@ -302,3 +314,62 @@ class ServerError(TransportError):
         self.status = status
         self.code = code
         super().__init__(f"server answered {status} {code}: {message}")
+
+
+class EnvelopeError(TransportError):
+    """End-to-end encryption (HPKE, RFC 9180; :mod:`sdk.transport.envelope`) was refused or
+    failed. Nothing sealed with a refused key leaves the device.
+
+    Attributes:
+        code: what went wrong, e.g. ``"no_pins"``, ``"not_pinned"``, ``"bad_key"``,
+            ``"unknown_key"``, ``"open_failed"``, ``"wrong_length"``, ``"bad_suite"``.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class KeyPinMismatch(EnvelopeError):
+    """The server's current encryption key is not one of ``SdkConfig.hpke_pins`` (or no pins
+    are configured). Raised before anything is sealed or sent.
+
+    Attributes:
+        fingerprint: the fingerprint of the key the server offered (``"sha256:<hex>"``; a
+            public value), or ``None`` when there was none to compare.
+    """
+
+    def __init__(self, code: str, message: str, fingerprint: str | None = None) -> None:
+        self.fingerprint = fingerprint
+        super().__init__(code, message)
+
+
+class UploadError(TransportError):
+    """A resumable upload (tus 1.0.0; :mod:`sdk.transport.tus`) failed.
+
+    Attributes:
+        code: machine-readable reason (the server's ``error`` code, or the SDK's own, e.g.
+            ``"cancelled"``, ``"source_changed"``, ``"gave_up"``).
+        upload_id: the server's upload id, or ``None`` before the upload was created.
+    """
+
+    def __init__(self, code: str, message: str, upload_id: str | None = None) -> None:
+        self.code = code
+        self.upload_id = upload_id
+        super().__init__(message)
+
+
+class UploadRejected(UploadError):
+    """The server refused the upload (a chunk did not open, the consent is missing or
+    withdrawn, the key is unknown, ...) and discarded everything received for it. ``code``
+    says why; start a new upload after fixing the cause."""
+
+
+class UploadCancelled(UploadError):
+    """The upload was cancelled by the app; the server's copy was terminated and the local
+    state removed."""
+
+
+class UploadSourceChanged(UploadError):
+    """A resumed upload's file is not the one it began with (size, time or content changed);
+    the pending upload was cancelled. Start a new upload of the file."""

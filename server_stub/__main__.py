@@ -42,6 +42,26 @@ def _port(text: str) -> int:
     return port
 
 
+def _outcome(text: str) -> str:
+    from .realname_agency import parse_outcome
+
+    try:
+        parse_outcome(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}: use a number above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser (exposed for the docs and tests)."""
     parser = _Parser(
@@ -80,6 +100,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--dev",
         action="store_true",
         help="also serve the development-only endpoints (/v1/dev/cookies/...); never in production",
+    )
+    parser.add_argument(
+        "--realname-outcome",
+        type=_outcome,
+        default="pass",
+        metavar="OUTCOME",
+        help="what the real-name verification agency's stand-in answers: pass, fail:<reason> "
+        "(e.g. fail:face_mismatch), manual_review, or timeout (it never answers); with --dev "
+        "also changeable at run time: PUT /v1/dev/realname/agency (default: pass)",
+    )
+    parser.add_argument(
+        "--realname-deadline",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds after which an unanswered real-name verification is timed_out (default: 30)",
     )
     parser.add_argument(
         "--log-level",
@@ -125,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings(
             data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port,
-            dev_mode=args.dev,
+            dev_mode=args.dev, realname_outcome=args.realname_outcome,
+            realname_agency_deadline_seconds=args.realname_deadline,
         )
         server = start_in_thread(settings)
     except (ServerStartError, ValueError) as exc:

@@ -12,10 +12,16 @@ from .accounts import AccountService
 from .content import load_templates
 from .deps import MAX_IDEMPOTENCY_KEY_LENGTH
 from .errors import install_error_handlers
+from .hpke import ensure_hpke_keys
 from .models import ConsentRecord
 from .routes import api_router
+from .routes import keys as keys_routes
+from .routes import uploads as uploads_routes
+from .routes.certificates import router as certificates_router
+from .routes.realname import router as realname_router
 from .settings import Settings
 from .store import Store
+from .uploads import UploadStore
 
 __all__ = ["create_app", "API_TITLE", "API_VERSION"]
 
@@ -39,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         OSError: ``settings.data_dir`` cannot be created.
         sqlite3.Error: the database cannot be opened.
         RuntimeError: no ``policy_dir`` given and the demo app is not installed.
+        server_stub.hpke.HpkeKeyError: ``hpke-keys.json`` exists but is unusable.
     """
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     app = FastAPI(
@@ -53,8 +60,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.accounts = AccountService(settings, app.state.store)
     app.state.templates = load_templates()
     app.state.policy_dir = settings.resolved_policy_dir
+    app.state.hpke = ensure_hpke_keys(settings.data_dir, settings.hpke_kem)  # issue 6: E2E keys
+    app.state.uploads = UploadStore(settings.data_dir)  # issue 6: resumable sealed uploads
+    app.state.upload_busy = {}  # upload id -> stop signal of the PATCH writing to it
     install_error_handlers(app)
     app.include_router(api_router)
+    app.include_router(keys_routes.router, prefix="/v1")  # GET /v1/keys/hpke
+    app.include_router(keys_routes.dev_router, prefix="/v1")  # 404 unless Settings.dev_mode
+    app.include_router(uploads_routes.router, prefix="/v1")  # tus 1.0.0 /v1/uploads
+    app.include_router(uploads_routes.dev_router, prefix="/v1")  # 404 unless Settings.dev_mode
+    app.include_router(certificates_router, prefix="/v1")  # issue #6 part D: certificates, signing
+    app.include_router(realname_router, prefix="/v1")  # issue #6 part E: real-name verification
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

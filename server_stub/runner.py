@@ -121,6 +121,8 @@ class RunningServer:
         port: the TCP port listened on (the real one when 0 was asked for).
         ca_path: ``<data_dir>/ca.pem``, the CA to verify the server with.
         data_dir: the server's data folder.
+        hpke_pins: (property) fingerprints of the server's HPKE keys, current first: what
+            ``SdkConfig(hpke_pins=...)`` needs (also in ``<data_dir>/hpke-pins.txt``).
     """
 
     def __init__(
@@ -134,6 +136,13 @@ class RunningServer:
         self.url = f"https://{_netloc(host, port)}"
         self.ca_path = ca_path
         self.data_dir = data_dir
+
+    @property
+    def hpke_pins(self) -> tuple[str, ...]:
+        """Fingerprints of the published HPKE keys, current first (re-read: a rotation shows)."""
+        from .hpke import hpke_pins
+
+        return hpke_pins(self.data_dir)
 
     @property
     def running(self) -> bool:

@@ -52,6 +52,19 @@ class Settings:
         clock: current time in seconds since the epoch (injectable for tests).
         dev_mode: serve the development-only endpoints (``/v1/dev/cookies/...``, see
             :mod:`server_stub.routes.dev_cookies`); off by default, ``--dev`` on the command line.
+        hpke_kem: KEM of the HPKE key made on first start (and by a rotation through the dev
+            endpoint): ``"MLKEM768-X25519"`` (default) or ``"X25519"``; see
+            :mod:`server_stub.hpke`. An existing key ring in ``data_dir`` is kept.
+        upload_max_bytes: the largest ``Upload-Length`` (sealed bytes) a resumable upload may
+            declare (``Tus-Max-Size``); 2 GiB by default.
+        realname_outcome: what the verification agency's stand-in answers to real-name
+            verifications (issue 6; :mod:`server_stub.realname_agency`): ``"pass"``,
+            ``"fail:<reason>"`` (e.g. ``"fail:face_mismatch"``), ``"manual_review"`` or
+            ``"timeout"`` (it never answers); ``--realname-outcome`` on the command line, and
+            changeable at run time through ``PUT /v1/dev/realname/agency`` (dev mode).
+        realname_agency_delay_seconds: seconds until the stand-in answers (0 or more).
+        realname_agency_deadline_seconds: seconds after which a verification the agency has
+            not answered is ``timed_out`` (more than 0).
     """
 
     data_dir: Path
@@ -66,6 +79,12 @@ class Settings:
     remember_me_seconds: int = 30 * 24 * 3600
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
     dev_mode: bool = False
+    hpke_kem: str = "MLKEM768-X25519"
+    upload_max_bytes: int = 2 * 1024**3
+    # -- real-name verification (issue 6 part E; docs/realname.md "Verification flow") --
+    realname_outcome: str = "pass"
+    realname_agency_delay_seconds: float = 0.5
+    realname_agency_deadline_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -82,6 +101,18 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be 1 or more, got {getattr(self, name)}")
+        if self.hpke_kem not in ("MLKEM768-X25519", "X25519"):
+            raise ValueError(f"hpke_kem must be 'MLKEM768-X25519' or 'X25519', got {self.hpke_kem!r}")
+        if self.upload_max_bytes < 1:
+            raise ValueError(f"upload_max_bytes must be 1 or more, got {self.upload_max_bytes}")
+        # one parser of the outcome for the settings, the command line and the dev endpoint
+        from .realname_agency import parse_outcome
+
+        parse_outcome(self.realname_outcome)
+        if not 0 <= self.realname_agency_delay_seconds < float("inf"):
+            raise ValueError("realname_agency_delay_seconds must be 0 or more")
+        if not 0 < self.realname_agency_deadline_seconds < float("inf"):
+            raise ValueError("realname_agency_deadline_seconds must be more than 0")
 
     @property
     def resolved_policy_dir(self) -> Path:

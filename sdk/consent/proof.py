@@ -50,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConsentError, KeystoreError
+from ..errors import ConsentError
 
 if TYPE_CHECKING:  # pragma: no cover
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -246,20 +246,18 @@ class DeviceKey:
                 KeystoreError).
             ValueError: *key_id* is not a valid key id.
         """
-        if blob is None:
+        from ..storage.keystore import load_or_create_wrapped
+
+        def new_seed() -> bytes:
             from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-            private = Ed25519PrivateKey.generate()
-            seed = private.private_bytes_raw()
-            new_blob = keystore.wrap(key_id, seed)
-            return cls(private), new_blob
-        seed = keystore.unwrap(key_id, bytes(blob))
-        if len(seed) != _SEED_SIZE:
-            raise KeystoreError(
-                "the stored consent signing key is not an Ed25519 seed (wrong size); "
-                "the device key cannot be used"
-            )
-        return cls._from_seed(seed), bytes(blob)
+            return Ed25519PrivateKey.generate().private_bytes_raw()
+
+        seed, stored = load_or_create_wrapped(
+            keystore, key_id, blob, new_seed, size=_SEED_SIZE,
+            what="consent signing key (an Ed25519 seed)",
+        )
+        return cls._from_seed(seed), stored
 
     def sign(self, unsigned: Mapping[str, Any], *, seq: int, prev_hash: str) -> dict[str, Any]:
         """Sign a record and link it into the chain.

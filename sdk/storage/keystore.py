@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-from ..errors import ConfigError, KeystoreTimeout
+from ..errors import ConfigError, KeystoreError, KeystoreTimeout
 
 __all__ = [
     "BACKEND_NAMES",
@@ -52,6 +52,7 @@ __all__ = [
     "KeystoreBackend",
     "Passphrase",
     "backend_class",
+    "load_or_create_wrapped",
     "select_backend",
 ]
 
@@ -185,6 +186,63 @@ def _check_data_key(data_key: object) -> None:
         raise ValueError(
             f"data_key must be 16 to 64 bytes long, a multiple of 8 (an AES key); got {size} bytes"
         )
+
+
+# --------------------------------------------------------------------------------------
+# A device secret kept only wrapped (signing keys)
+# --------------------------------------------------------------------------------------
+
+
+def load_or_create_wrapped(
+    keystore: KeystoreBackend,
+    key_id: str,
+    blob: bytes | None,
+    create: Callable[[], bytes],
+    *,
+    size: int,
+    what: str,
+) -> tuple[bytes, bytes]:
+    """A device secret (e.g. a signing key's private scalar) that is stored only *wrapped*
+    by the keystore: unwrap *blob*, or make a new secret when there is no blob yet.
+
+    One piece of code for every such secret: the consent signing key
+    (:class:`sdk.consent.proof.DeviceKey`) and the certificate key
+    (:class:`sdk.realname.certificate.DeviceSigningKey`). The caller stores the blob (e.g. in
+    the ledger's ``meta`` table or the encrypted store); the secret exists in clear only in
+    memory.
+
+    Args:
+        keystore: the OS keystore backend (``MemoryKeystore`` in tests).
+        key_id: the keystore wrapping key's id, e.g. ``"consent-signing-v1"``.
+        blob: what an earlier call returned, or ``None`` on first use.
+        create: makes a new secret of *size* bytes (called only when *blob* is ``None``).
+        size: the secret's length in bytes: 16 to 64, a multiple of 8 (what
+            :meth:`KeystoreBackend.wrap` accepts).
+        what: names the secret in error messages, e.g. ``"consent signing key"``.
+
+    Returns:
+        ``(secret, blob)``: for ``blob=None`` a new secret and its new blob, which the caller
+        must store before using the secret; otherwise the stored secret and the same *blob*.
+
+    Raises:
+        KeystoreError: the blob does not unwrap (altered, another key id, wrapping key
+            deleted) or does not hold a secret of *size* bytes. A new secret is *never* made
+            silently for an existing blob: that would replace a key others already trust.
+        KeystoreUnavailable, KeystoreTimeout: from the keystore (subclasses of KeystoreError).
+        ValueError: *key_id* is not a valid key id, or *create* returned the wrong size.
+    """
+    if blob is None:
+        secret = bytes(create())
+        if len(secret) != size:
+            raise ValueError(f"the new {what} must be {size} bytes, got {len(secret)}")
+        return secret, keystore.wrap(key_id, secret)
+    secret = keystore.unwrap(key_id, bytes(blob))
+    if len(secret) != size:
+        raise KeystoreError(
+            f"the stored {what} has the wrong size ({len(secret)} bytes, expected {size}); "
+            "the key cannot be used"
+        )
+    return secret, bytes(blob)
 
 
 # --------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config import SdkConfig
 
-__all__ = ["ApiClient", "SESSION_COOKIE"]
+__all__ = ["SESSION_COOKIE", "ApiClient", "connection_cut"]
 
 #: Name of the session cookie the server sets at login (docs/protocol.md, "Accounts").
 SESSION_COOKIE = "sid"
@@ -66,6 +66,28 @@ _CHUNK = 64 * 1024
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+def connection_cut(exc: BaseException) -> bool:
+    """True when *exc* (or what caused it) is a connection that ended mid-stream
+    (``SSLEOFError``, a reset, a broken pipe) rather than a failed certificate check."""
+    import ssl
+
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
+                                BrokenPipeError, ConnectionAbortedError)):
+            return True
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return False
+        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+    return False
+
+
 @contextmanager
 def _converting(what: str, config: SdkConfig) -> Iterator[None]:
     """Map ``requests`` errors raised inside the block to SDK errors (the one boundary)."""
@@ -74,6 +96,13 @@ def _converting(what: str, config: SdkConfig) -> Iterator[None]:
     try:
         yield
     except requests.exceptions.SSLError as exc:
+        if connection_cut(exc):
+            # a connection that ended in the middle of a TLS record (mobile networks, a
+            # server restart): a lost connection like any other, not a bad certificate
+            raise ServerUnavailable(
+                f"{what}: the connection to {config.base_url} was cut in the middle of the "
+                "answer; try again"
+            ) from exc
         where = f"'{config.ca_bundle}'" if config.ca_bundle is not None else "the system trust store"
         raise TlsError(
             f"{what}: the server's TLS certificate did not verify against {where}; check "
@@ -182,32 +211,72 @@ class ApiClient:
         return removed
 
     @property
-    def _timeout(self) -> tuple[float, float]:
+    def config(self) -> SdkConfig:
+        """The configuration this client was made with."""
+        return self._config
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """``(connect, read)`` timeouts in seconds, from the configuration."""
         return (self._config.connect_timeout, self._config.read_timeout)
 
-    def _request(
+
+    def url(self, path: str) -> str:
+        """The URL of *path*: a path under ``/v1`` (``"/templates"``), or an absolute path or
+        URL on the endpoint's own origin (a ``Location`` the server gave); another origin
+        raises :class:`TransportError`."""
+        from urllib.parse import urljoin, urlsplit
+
+        if not path.startswith("/v1/") and "://" not in path:
+            return self._base + path
+        url = urljoin(self._config.base_url + "/", path)
+        if urlsplit(url)[:2] != urlsplit(self._config.base_url)[:2]:
+            raise TransportError("the server named a URL on another origin; refused")
+        return url
+
+    def request(
         self,
         method: str,
         path: str,
         *,
         json: Any = None,
+        data: Any = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         anonymous: bool = False,
         stream: bool = False,
         what: str | None = None,
+        refusal: Callable[[int, Any, str], BaseException | None] | None = None,
+        check: bool = True,
     ) -> requests.Response:
-        """Send one request; return the response if its status is < 300, else raise.
+        """Send one request with the client's session (TLS from config, retries, cookies,
+        timeouts; redirects never followed).
 
-        ``anonymous`` requests carry no cookie (the session's jar is neither sent nor
-        updated) and no identifier: they serve basic mode (OBL-ACC-2). ``what`` names the
-        endpoint in error messages (default ``"<method> /v1<path>"``); give it when the path
-        holds an identifier.
+        Args:
+            method: the HTTP method.
+            path: a path under ``/v1`` (``"/templates"``) or a URL/absolute path on the
+                endpoint's origin (e.g. a tus ``Location``).
+            json, data: the body (``data``: bytes or an iterable of bytes, streamed).
+            anonymous: send no cookie and keep none (basic mode, OBL-ACC-2).
+            what: names the endpoint in error messages (default ``"<method> /v1<path>"``);
+                give it when the path holds an identifier.
+            refusal: for an answer >= 300, called with ``(status, JSON body or None, what)``
+                before the generic mapping; the exception it returns is raised (endpoint
+                specific errors, e.g. ``ConsentRequired`` with the server's ``scopes``).
+            check: False returns every answer, whatever its status (the caller reads it).
+
+        Returns:
+            the response (the caller reads and closes it).
+
+        Raises:
+            TlsError, ServerUnavailable, TransportError: the request did not complete.
+            NotLoggedIn, ServerError, ...: the answer was a refusal (module docstring), or
+                what *refusal* returned.
         """
         import requests
 
         what = what or f"{method} /v1{path}"
-        url = self._base + path
+        url = self.url(path)
         session = self.session
         with _converting(what, self._config):
             if anonymous:
@@ -218,7 +287,7 @@ class ApiClient:
                 prepared.headers.pop("Cookie", None)
                 response = session.send(
                     prepared,
-                    timeout=self._timeout,
+                    timeout=self.timeout,
                     allow_redirects=False,
                     stream=stream,
                     verify=session.verify,
@@ -228,18 +297,36 @@ class ApiClient:
                     method,
                     url,
                     json=json,
+                    data=data,
                     params=params,
                     headers=headers,
-                    timeout=self._timeout,
+                    timeout=self.timeout,
                     allow_redirects=False,
                     stream=stream,
                 )
-        if response.status_code >= 300:
+        if check and response.status_code >= 300:
             try:
+                if refusal is not None:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    error = refusal(response.status_code, body, what)
+                    if error is not None:
+                        raise error
                 self._raise_for_status(what, response)
             finally:
                 response.close()
         return response
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`request`, then its JSON answer (the response is closed).
+
+        Raises:
+            TransportError: the answer is not JSON; and the errors of :meth:`request`.
+        """
+        what = kwargs.get("what") or f"{method} /v1{path}"
+        return self._json(what, self.request(method, path, **kwargs))
 
     def _raise_for_status(self, what: str, response: requests.Response) -> None:
         status = response.status_code
@@ -294,8 +381,9 @@ class ApiClient:
         finally:
             response.close()
 
-    def _get_json(self, path: str, **kwargs: Any) -> Any:
-        return self._json(f"GET /v1{path}", self._request("GET", path, **kwargs))
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """``GET /v1<path>``: the JSON answer (see :meth:`request` for the arguments)."""
+        return self.request_json("GET", path, **kwargs)
 
     @staticmethod
     def _field(what: str, body: Any, key: str, kind: type) -> Any:
@@ -315,14 +403,14 @@ class ApiClient:
 
     def health(self) -> dict[str, Any]:
         """``GET /v1/health``: ``{"status": "ok", "version": ...}``."""
-        body = self._get_json("/health", anonymous=True)
+        body = self.get_json("/health", anonymous=True)
         self._field("GET /v1/health", body, "status", str)
         return dict(body)
 
     def get_policy(self) -> dict[str, Any]:
         """``GET /v1/policy``: version, effective_date, language, text, manifest, sha256."""
         what = "GET /v1/policy"
-        body = self._get_json("/policy", anonymous=True)
+        body = self.get_json("/policy", anonymous=True)
         for key, kind in (("version", str), ("text", str), ("sha256", str), ("manifest", Mapping)):
             self._field(what, body, key, kind)
         return dict(body)
@@ -337,7 +425,7 @@ class ApiClient:
         record_id = record.get("record_id")
         if not isinstance(record_id, str) or not record_id:
             raise TransportError(f"{what}: the record has no record_id to use as Idempotency-Key")
-        response = self._request(
+        response = self.request(
             "POST",
             "/consent-records",
             json=dict(record),
@@ -350,17 +438,17 @@ class ApiClient:
 
     def list_consent_records(self, subject_id: str) -> list[dict[str, Any]]:
         """``GET /v1/consent-records?subject_id=...``: the subject's records, in order received."""
-        body = self._get_json("/consent-records", params={"subject_id": subject_id})
+        body = self.get_json("/consent-records", params={"subject_id": subject_id})
         return list(self._field("GET /v1/consent-records", body, "records", list))
 
     def list_templates(self) -> list[dict[str, Any]]:
         """``GET /v1/templates`` (no cookie, no identifier: works in basic mode, OBL-ACC-2)."""
-        body = self._get_json("/templates", anonymous=True)
+        body = self.get_json("/templates", anonymous=True)
         return list(self._field("GET /v1/templates", body, "templates", list))
 
     def get_template(self, template_id: str) -> dict[str, Any]:
         """``GET /v1/templates/{id}`` (anonymous). ``ServerError`` 404 when it does not exist."""
-        body = self._get_json(f"/templates/{_segment(template_id)}", anonymous=True)
+        body = self.get_json(f"/templates/{_segment(template_id)}", anonymous=True)
         if not isinstance(body, Mapping):
             raise TransportError("GET /v1/templates/{id}: the server's answer is not a JSON object")
         return dict(body)
@@ -381,7 +469,7 @@ class ApiClient:
             dest.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"{what}: cannot create the download folder '{dest}'") from exc
-        response = self._request("GET", path, anonymous=True, stream=True)
+        response = self.request("GET", path, anonymous=True, stream=True)
         try:
             name = _filename(response.headers.get("Content-Disposition"), template_id)
             fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=".download-", suffix=".part")
@@ -406,10 +494,14 @@ class ApiClient:
 
     # -- accounts (docs/protocol.md, "Accounts") -------------------------------------------
 
-    def _post_json(self, path: str, body: Mapping[str, Any], key: str | None = None) -> Any:
-        what = f"POST /v1{path}"
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key or str(uuid.uuid4())}
-        return self._json(what, self._request("POST", path, json=dict(body), headers=headers))
+    def post_json(self, path: str, body: Mapping[str, Any], idempotency_key: str | None = None,
+                  **kwargs: Any) -> Any:
+        """``POST /v1<path>`` with a JSON *body* and an ``Idempotency-Key`` (a new uuid4
+        unless given: retries of the same call reuse it); the JSON answer. Other keyword
+        arguments as for :meth:`request` (``what``, ``refusal``)."""
+        headers = {"Content-Type": "application/json",
+                   "Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        return self.request_json("POST", path, json=dict(body), headers=headers, **kwargs)
 
     def create_account(self, identifier: str, password: str) -> dict[str, Any]:
         """``POST /v1/accounts``: ``{"account_id", "identifier_kind"}`` (also on a replay).
@@ -422,7 +514,7 @@ class ApiClient:
             LoginThrottled: too many refused attempts from this address.
         """
         what = "POST /v1/accounts"
-        body = self._post_json("/accounts", {"identifier": identifier, "password": password})
+        body = self.post_json("/accounts", {"identifier": identifier, "password": password})
         self._field(what, body, "account_id", str)
         self._field(what, body, "identifier_kind", str)
         return dict(body)
@@ -438,7 +530,7 @@ class ApiClient:
             LoginThrottled: too many failed logins; ``retry_after`` seconds.
         """
         what = "POST /v1/sessions"
-        body = self._post_json(
+        body = self.post_json(
             "/sessions",
             {"identifier": identifier, "password": password, "remember_me": bool(remember_me)},
         )
@@ -448,7 +540,7 @@ class ApiClient:
 
     def delete_current_session(self) -> None:
         """``DELETE /v1/sessions/current``: end the session on the server (204)."""
-        self._request("DELETE", "/sessions/current").close()
+        self.request("DELETE", "/sessions/current").close()
 
     def get_me(self) -> dict[str, Any]:
         """``GET /v1/me``: ``{"account_id", "identifier_kind", "identifier_masked"}``.
@@ -457,7 +549,7 @@ class ApiClient:
             NotLoggedIn: no session cookie, or the session ended or expired.
         """
         what = "GET /v1/me"
-        body = self._get_json("/me")
+        body = self.get_json("/me")
         for key in ("account_id", "identifier_kind", "identifier_masked"):
             self._field(what, body, key, str)
         return dict(body)
@@ -479,7 +571,7 @@ class ApiClient:
         what = "PUT /v1/me/subjects/{subject_id}"  # the install id stays out of messages
         if not isinstance(subject_id, str) or not subject_id:
             raise TransportError(f"{what}: subject_id must be a non-empty string")
-        self._request("PUT", f"/me/subjects/{quote(subject_id, safe='')}", what=what).close()
+        self.request("PUT", f"/me/subjects/{quote(subject_id, safe='')}", what=what).close()
 
     def my_consent_records(self, after: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
         """``GET /v1/me/consent-records[?after=n]``: the consent records of every install id
@@ -507,7 +599,7 @@ class ApiClient:
         if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0):
             raise TransportError(f"{what}: after must be a cursor (an integer of 0 or more)")
         params = {"after": str(after)} if after is not None else None
-        body = self._get_json("/me/consent-records", params=params)
+        body = self.get_json("/me/consent-records", params=params)
         records = self._objects(what, body, "records")
         cursor = body.get("cursor")
         if cursor is not None and (isinstance(cursor, bool) or not isinstance(cursor, int)):
@@ -528,7 +620,7 @@ class ApiClient:
             NotLoggedIn: not logged in (401).
             TransportError: the answer has no ``items`` list.
         """
-        body = self._get_json("/me/personal-information")
+        body = self.get_json("/me/personal-information")
         return self._objects("GET /v1/me/personal-information", body, "items")
 
     def my_third_party_transfers(self) -> list[dict[str, Any]]:
@@ -545,7 +637,7 @@ class ApiClient:
             NotLoggedIn: not logged in (401).
             TransportError: the answer has no ``transfers`` list.
         """
-        body = self._get_json("/me/third-party-transfers")
+        body = self.get_json("/me/third-party-transfers")
         return self._objects("GET /v1/me/third-party-transfers", body, "transfers")
 
     def client_ip(self) -> str:
@@ -559,7 +651,7 @@ class ApiClient:
         import ipaddress
 
         what = "GET /v1/client-ip"
-        address = self._field(what, self._get_json("/client-ip", anonymous=True), "ip", str)
+        address = self._field(what, self.get_json("/client-ip", anonymous=True), "ip", str)
         try:
             return str(ipaddress.ip_address(address))
         except ValueError as exc:

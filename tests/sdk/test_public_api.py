@@ -40,6 +40,12 @@ EXPECTED_ALL = [
     "TlsError",
     "ServerUnavailable",
     "ServerError",
+    "EnvelopeError",
+    "KeyPinMismatch",
+    "UploadError",
+    "UploadRejected",
+    "UploadCancelled",
+    "UploadSourceChanged",
 ]
 
 

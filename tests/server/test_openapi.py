@@ -26,6 +26,14 @@ def test_openapi_lists_every_path(stub: RunningServer, client: requests.Session)
         "/v1/me/consent-records",
         "/v1/me/personal-information",
         "/v1/me/third-party-transfers",
+        "/v1/keys/hpke",
+        "/v1/uploads",
+        "/v1/uploads/{upload_id}",
+        "/v1/certificates",
+        "/v1/certificates/{serial}",
+        "/v1/signatures",
+        "/v1/realname/verifications",
+        "/v1/realname/verifications/{verification_id}",
     }
     assert set(doc["paths"]["/v1/consent-records"]) == {"get", "post"}
     assert set(doc["paths"]["/v1/me/subjects/{subject_id}"]) == {"put"}

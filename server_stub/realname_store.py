@@ -1,0 +1,522 @@
+"""Real-name status, user certificates and signing records of the stub (tables in ``stub.db``).
+
+Tables (in ``<data_dir>/stub.db``, next to :mod:`server_stub.store`'s; same WAL database, so
+a write here can share a transaction of :meth:`Store.run_idempotent`)::
+
+    realname_status(account_id PRIMARY KEY, status, verification_id, real_name,
+                    id_pseudonym, updated_at)
+        status: pending | manual_review | verified | failed (the real-name flow writes it);
+        real_name: as verified (the stub keeps it in clear; a production backend encrypts it);
+        id_pseudonym: HMAC of the ID number (:meth:`RealnameStore.pseudonym`); the ID number
+        itself is never stored here
+    user_certificates(serial PRIMARY KEY, account_id, common_name, id_pseudonym,
+                      public_key_sha256, not_before, not_after, certificate, issued_at,
+                      revoked_at, revocation_reason)
+        the certificate's public information, kept for signing (OBL-CERT-1); serial: lowercase
+        hex; certificate: PEM; revocation_reason: superseded | user_request
+    signing_records(signature_id PRIMARY KEY, account_id, certificate_serial, template_id,
+                    template_sha256, signature, signed_at)
+        one row per verified contract signature (manifest item ``signing_record``, 5 years)
+
+The ID-number pseudonym key is ``<data_dir>/id-pseudonym.key`` (32 random bytes, mode 0600,
+made on first use): the pseudonym is ``hex(HMAC-SHA256(key, "privacy-sdk/id-pseudonym/v1" ||
+0x00 || ID number in upper case))``, 64 hex characters. The same ID number always gives the
+same pseudonym on one server, and nobody without the key can compute it from an ID number.
+
+Consent (OBL-CERT-2): :func:`missing_consents` reads the account's consent records as the
+devices sent them (``Store.account_consent_records``) and says which scopes are not granted
+now, by the rule of docs/consent.md ("States").
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .store import BUSY_TIMEOUT_MS, DB_NAME
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cryptography import x509
+
+__all__ = [
+    "PSEUDONYM_KEY_FILE",
+    "STATUSES",
+    "CertificateRow",
+    "RealnameStatus",
+    "RealnameStore",
+    "deciding_decisions",
+    "for_app",
+    "missing_consents",
+]
+
+#: Real-name statuses; only ``verified`` allows a certificate and signing.
+STATUSES: tuple[str, ...] = ("pending", "manual_review", "verified", "failed")
+PSEUDONYM_KEY_FILE = "id-pseudonym.key"
+_PSEUDONYM_LABEL = b"privacy-sdk/id-pseudonym/v1\x00"
+_KEY_SIZE = 32
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS realname_status (
+    account_id      TEXT PRIMARY KEY,
+    status          TEXT NOT NULL,
+    verification_id TEXT,
+    real_name       TEXT,
+    id_pseudonym    TEXT,
+    updated_at      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user_certificates (
+    serial            TEXT PRIMARY KEY,
+    account_id        TEXT NOT NULL,
+    common_name       TEXT NOT NULL,
+    id_pseudonym      TEXT NOT NULL,
+    public_key_sha256 TEXT NOT NULL,
+    not_before        TEXT NOT NULL,
+    not_after         TEXT NOT NULL,
+    certificate       TEXT NOT NULL,
+    issued_at         TEXT NOT NULL,
+    revoked_at        TEXT,
+    revocation_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS user_certificates_by_account ON user_certificates (account_id);
+CREATE TABLE IF NOT EXISTS signing_records (
+    signature_id       TEXT PRIMARY KEY,
+    account_id         TEXT NOT NULL,
+    certificate_serial TEXT NOT NULL,
+    template_id        TEXT NOT NULL,
+    template_sha256    TEXT NOT NULL,
+    signature          TEXT NOT NULL,
+    signed_at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signing_records_by_account ON signing_records (account_id, signed_at);
+"""
+
+
+def rfc3339(moment: _dt.datetime) -> str:
+    """An aware datetime as RFC 3339 UTC with seconds, e.g. ``2026-11-30T03:22:25Z``."""
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RealnameStatus:
+    """One row of ``realname_status``; ``repr`` leaves out the name and the pseudonym."""
+
+    account_id: str
+    status: str
+    verification_id: str | None
+    real_name: str | None = field(repr=False)
+    id_pseudonym: str | None = field(repr=False)
+    updated_at: str
+
+    @property
+    def verified(self) -> bool:
+        """True when real-name verification passed and the identity is complete."""
+        return self.status == "verified" and bool(self.real_name) and bool(self.id_pseudonym)
+
+
+CertificateStatus = Literal["valid", "revoked", "expired", "not_yet_valid"]
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """One row of ``user_certificates``; ``repr`` leaves out the name, pseudonym and PEM."""
+
+    serial: str
+    account_id: str
+    common_name: str = field(repr=False)
+    id_pseudonym: str = field(repr=False)
+    public_key_sha256: str
+    not_before: str
+    not_after: str
+    certificate: str = field(repr=False)
+    issued_at: str
+    revoked_at: str | None
+    revocation_reason: str | None
+
+    def status(self, now: _dt.datetime) -> CertificateStatus:
+        """``revoked`` first, then ``not_yet_valid`` / ``expired`` / ``valid`` at *now*."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if now < _parse(self.not_before):
+            return "not_yet_valid"
+        if now >= _parse(self.not_after):
+            return "expired"
+        return "valid"
+
+    def public_info(self, now: _dt.datetime) -> dict[str, Any]:
+        """The wire form (docs/protocol.md, "Certificates and signing")."""
+        return {
+            "serial": self.serial,
+            "subject": {"common_name": self.common_name, "serial_number": self.id_pseudonym},
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+            "status": self.status(now),
+            "issued_at": self.issued_at,
+            "revoked_at": self.revoked_at,
+        }
+
+
+def _parse(text: str) -> _dt.datetime:
+    return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class RealnameStore:
+    """The real-name tables of ``<data_dir>/stub.db`` (see the module docstring).
+
+    Each call opens its own connection (safe from uvicorn's threadpool), like
+    :class:`server_stub.store.Store`.
+
+    Args:
+        data_dir: the stub's data folder; must exist.
+
+    Raises:
+        sqlite3.Error: the database cannot be opened.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / DB_NAME
+        if not self.path.exists():
+            self.path.touch(mode=0o600)
+        self._key: bytes | None = None
+        self._key_lock = threading.Lock()
+        with self.connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection to ``stub.db`` in autocommit mode, closed afterwards."""
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            yield conn
+        finally:
+            conn.close()
+
+    # -- the ID-number pseudonym --------------------------------------------------------------
+
+    def _pseudonym_key(self) -> bytes:
+        with self._key_lock:
+            if self._key is None:
+                path = self.data_dir / PSEUDONYM_KEY_FILE
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    key = path.read_bytes()
+                    if len(key) != _KEY_SIZE:
+                        raise RuntimeError(
+                            f"{path} is not a {_KEY_SIZE}-byte key; restore it (deleting it "
+                            "changes every pseudonym)") from None
+                else:
+                    key = os.urandom(_KEY_SIZE)
+                    with os.fdopen(fd, "wb") as fh:
+                        fh.write(key)
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                self._key = key
+            return self._key
+
+    def pseudonym(self, id_number: str) -> str:
+        """The pseudonym of an ID number: 64 hex characters (module docstring). The input is
+        stripped and upper-cased (``x`` → ``X``); validate it first (``sdk.realname.validate``).
+
+        Raises:
+            ValueError: *id_number* is empty.
+        """
+        value = id_number.strip().upper() if isinstance(id_number, str) else ""
+        if not value:
+            raise ValueError("an ID number is needed to make its pseudonym")
+        return hmac.new(self._pseudonym_key(), _PSEUDONYM_LABEL + value.encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+
+    # -- real-name status --------------------------------------------------------------------
+
+    def set_status(
+        self,
+        account_id: str,
+        status: str,
+        *,
+        verification_id: str | None = None,
+        real_name: str | None = None,
+        id_pseudonym: str | None = None,
+        now: _dt.datetime | None = None,
+    ) -> RealnameStatus:
+        """Write the account's real-name status (replacing the previous one).
+
+        Args:
+            status: one of :data:`STATUSES`.
+            real_name, id_pseudonym: required for ``verified`` (the certificate's subject).
+
+        Raises:
+            ValueError: unknown status, or ``verified`` without name and pseudonym.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        if status == "verified" and not (real_name and id_pseudonym):
+            raise ValueError("a verified status needs the real name and the ID pseudonym")
+        updated_at = rfc3339(now or _dt.datetime.now(_dt.timezone.utc))
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO realname_status (account_id, status, verification_id, real_name,"
+                " id_pseudonym, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (account_id) DO UPDATE SET status = excluded.status,"
+                " verification_id = excluded.verification_id, real_name = excluded.real_name,"
+                " id_pseudonym = excluded.id_pseudonym, updated_at = excluded.updated_at",
+                (account_id, status, verification_id, real_name, id_pseudonym, updated_at),
+            )
+        return RealnameStatus(account_id, status, verification_id, real_name, id_pseudonym,
+                              updated_at)
+
+    def get_status(self, account_id: str) -> RealnameStatus | None:
+        """The account's real-name status, or None when it never started verification."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT account_id, status, verification_id, real_name, id_pseudonym, updated_at"
+                " FROM realname_status WHERE account_id = ?",
+                (account_id,),
+            ).fetchone()
+        return RealnameStatus(*row) if row else None
+
+    # -- certificates --------------------------------------------------------------------------
+
+    @staticmethod
+    def insert_certificate(
+        conn: sqlite3.Connection, account_id: str, cert: x509.Certificate, now: _dt.datetime
+    ) -> CertificateRow:
+        """Keep a newly issued certificate's public information and revoke the account's
+        earlier certificates (reason ``superseded``), inside the caller's transaction (e.g. a
+        :meth:`Store.run_idempotent` action)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.x509.oid import NameOID
+
+        issued_at = rfc3339(now)
+        conn.execute(
+            "UPDATE user_certificates SET revoked_at = ?, revocation_reason = 'superseded'"
+            " WHERE account_id = ? AND revoked_at IS NULL",
+            (issued_at, account_id),
+        )
+        spki = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        row = CertificateRow(
+            serial=format(cert.serial_number, "x"),
+            account_id=account_id,
+            common_name=str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value),
+            id_pseudonym=str(cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value),
+            public_key_sha256=hashlib.sha256(spki).hexdigest(),
+            not_before=rfc3339(cert.not_valid_before_utc),
+            not_after=rfc3339(cert.not_valid_after_utc),
+            certificate=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+            issued_at=issued_at,
+            revoked_at=None,
+            revocation_reason=None,
+        )
+        conn.execute(
+            "INSERT INTO user_certificates (serial, account_id, common_name, id_pseudonym,"
+            " public_key_sha256, not_before, not_after, certificate, issued_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.serial, row.account_id, row.common_name, row.id_pseudonym,
+             row.public_key_sha256, row.not_before, row.not_after, row.certificate,
+             row.issued_at),
+        )
+        return row
+
+    def add_certificate(self, account_id: str, cert: x509.Certificate,
+                        now: _dt.datetime | None = None) -> CertificateRow:
+        """:meth:`insert_certificate` in a transaction of its own (for tests and tools)."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self.insert_certificate(
+                    conn, account_id, cert, now or _dt.datetime.now(_dt.timezone.utc))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return row
+
+    _CERT_COLUMNS = (
+        "serial, account_id, common_name, id_pseudonym, public_key_sha256, not_before,"
+        " not_after, certificate, issued_at, revoked_at, revocation_reason"
+    )
+
+    def certificate(self, account_id: str, serial: str) -> CertificateRow | None:
+        """The account's certificate with this serial (lowercase hex), or None (also when it
+        is another account's)."""
+        with self.connect() as conn:
+            row = conn.execute(
+                f"SELECT {self._CERT_COLUMNS} FROM user_certificates"
+                " WHERE serial = ? AND account_id = ?",
+                (serial, account_id),
+            ).fetchone()
+        return CertificateRow(*row) if row else None
+
+    def certificates(self, account_id: str) -> list[CertificateRow]:
+        """The account's certificates, newest first."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                f"SELECT {self._CERT_COLUMNS} FROM user_certificates WHERE account_id = ?"
+                " ORDER BY issued_at DESC, rowid DESC",
+                (account_id,),
+            ).fetchall()
+        return [CertificateRow(*r) for r in rows]
+
+    def revoke_certificate(self, account_id: str, serial: str, reason: str = "user_request",
+                           now: _dt.datetime | None = None) -> bool:
+        """Revoke the account's certificate; True when it was revoked now (False when it is
+        unknown, another account's, or already revoked)."""
+        with self.connect() as conn:
+            cursor = conn.execute(
+                "UPDATE user_certificates SET revoked_at = ?, revocation_reason = ?"
+                " WHERE serial = ? AND account_id = ? AND revoked_at IS NULL",
+                (rfc3339(now or _dt.datetime.now(_dt.timezone.utc)), reason, serial, account_id),
+            )
+        return cursor.rowcount == 1
+
+    # -- signing records -----------------------------------------------------------------------
+
+    @staticmethod
+    def insert_signing_record(
+        conn: sqlite3.Connection,
+        account_id: str,
+        certificate_serial: str,
+        template_id: str,
+        template_sha256: str,
+        signature: str,
+        now: _dt.datetime,
+    ) -> dict[str, Any]:
+        """Record a verified signature inside the caller's transaction; returns the answer
+        body ``{"signature_id", "template_id", "sha256", "certificate_serial", "signed_at",
+        "verified": true}``."""
+        signature_id = str(uuid.uuid4())
+        signed_at = rfc3339(now)
+        conn.execute(
+            "INSERT INTO signing_records (signature_id, account_id, certificate_serial,"
+            " template_id, template_sha256, signature, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (signature_id, account_id, certificate_serial, template_id, template_sha256,
+             signature, signed_at),
+        )
+        return {
+            "signature_id": signature_id,
+            "template_id": template_id,
+            "sha256": template_sha256,
+            "certificate_serial": certificate_serial,
+            "signed_at": signed_at,
+            "verified": True,
+        }
+
+    def signing_records(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's signing records, oldest first (same fields as the POST answer)."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT signature_id, template_id, template_sha256, certificate_serial, signed_at"
+                " FROM signing_records WHERE account_id = ? ORDER BY signed_at, rowid",
+                (account_id,),
+            ).fetchall()
+        return [
+            {"signature_id": s, "template_id": t, "sha256": h, "certificate_serial": c,
+             "signed_at": at, "verified": True}
+            for s, t, h, c, at in rows
+        ]
+
+    def inventory(self, account_id: str) -> dict[str, int]:
+        """Counts for ``GET /v1/me/personal-information``: ``{"realname_status",
+        "certificates", "signing_records"}``."""
+        with self.connect() as conn:
+            counts = [
+                conn.execute(f"SELECT COUNT(*) FROM {table} WHERE account_id = ?",
+                             (account_id,)).fetchone()[0]
+                for table in ("realname_status", "user_certificates", "signing_records")
+            ]
+        return dict(zip(("realname_status", "certificates", "signing_records"), counts))
+
+
+_APP_LOCK = threading.Lock()
+
+
+def for_app(app: Any) -> RealnameStore:
+    """The :class:`RealnameStore` of a stub app (``app.state.realname``), made on first use
+    from ``app.state.settings.data_dir``."""
+    state = app.state
+    store = getattr(state, "realname", None)
+    if store is None:
+        with _APP_LOCK:
+            store = getattr(state, "realname", None)
+            if store is None:
+                store = state.realname = RealnameStore(state.settings.data_dir)
+    return store
+
+
+# --------------------------------------------------------------------------------------
+# Consent (OBL-CERT-2): what the account's devices decided
+# --------------------------------------------------------------------------------------
+
+_STRENGTH = {"granted": 0, "denied": 1, "withdrawn": 2}
+
+
+def _created(record: Mapping[str, Any]) -> _dt.datetime | None:
+    value = record.get("created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def deciding_decisions(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The decision in force per scope, from the records of all of an account's devices
+    (docs/consent.md, "States"): each device's own latest record for the scope (by
+    ``proof.seq``, else the order given), then across devices the latest by ``created_at``,
+    a tie going to the stronger decision (``withdrawn`` > ``denied`` > ``granted``).
+
+    Only version 2 records have scopes; an unsigned grant (``proof.signature`` null) is never
+    trusted, as on the devices (docs/protocol.md, "Proof").
+
+    Returns:
+        ``{scope: decision}``.
+    """
+    per_device: dict[tuple[str, str], tuple[int, int, Mapping[str, Any]]] = {}
+    for position, record in enumerate(records):
+        if record.get("schema_version") != 2:
+            continue
+        scope, decision, subject = record.get("scope"), record.get("decision"), record.get("subject_id")
+        if not isinstance(scope, str) or decision not in _STRENGTH or not isinstance(subject, str):
+            continue
+        proof = record.get("proof") if isinstance(record.get("proof"), Mapping) else {}
+        if decision == "granted" and not proof.get("signature"):
+            continue
+        seq = proof.get("seq")
+        order = (seq if isinstance(seq, int) and not isinstance(seq, bool) else 0, position)
+        known = per_device.get((subject, scope))
+        if known is None or order > known[:2]:
+            per_device[(subject, scope)] = (*order, record)
+    best: dict[str, tuple[_dt.datetime, int, str]] = {}
+    for (_, scope), (_, _, record) in per_device.items():
+        when = _created(record)
+        if when is None:
+            continue
+        decision = str(record["decision"])
+        rank = (when, _STRENGTH[decision])
+        if scope not in best or rank > best[scope][:2]:
+            best[scope] = (*rank, decision)
+    return {scope: decision for scope, (_, _, decision) in best.items()}
+
+
+def missing_consents(records: Iterable[Mapping[str, Any]], scopes: Iterable[str]) -> tuple[str, ...]:
+    """The scopes among ``policy`` and *scopes* whose decision in force is not ``granted``
+    (:func:`deciding_decisions`), in that order; empty when all are granted."""
+    decided = deciding_decisions(records)
+    wanted = dict.fromkeys(("policy", *scopes))
+    return tuple(s for s in wanted if decided.get(s) != "granted")
