@@ -8,8 +8,10 @@ capture").
     with camera.record_video(feature="face_signing", seconds=2) as clip:   # face_video
         upload(clip.data)                         # issue #6; the with block discards it
 
-Backends: ``plyer`` (Android/iOS), ``opencv`` (desktop webcam, extra ``webcam``), ``file`` (an
-existing image or video), ``synthetic`` (a generated clip, extra ``synthetic``), ``fail``.
+Backends: ``android`` (the OS camera app with a FileProvider ``content://`` URI; build files in
+:mod:`sdk.capture.android`), ``plyer`` (Android without that provider, iOS), ``opencv`` (desktop
+webcam, extra ``webcam``), ``file`` (an existing image or video), ``synthetic`` (a generated
+clip, extra ``synthetic``), ``fail``.
 Names are loaded on first use: ``import sdk.capture`` imports no camera library.
 """
 

@@ -3,6 +3,8 @@
 Backends (each platform or optional library is imported only when that backend captures)::
 
     name        source    produces            needs
+    android     camera    video, photo        Android, pyjnius, the app's FileProvider (the OS camera
+                                              app with a content:// URI; sdk.capture.android)
     plyer       camera    video, photo        Android or iOS (plyer.camera; iOS: photo only)
     opencv      camera    video, photo        a webcam; extra 'webcam' (opencv-python-headless, av)
     synthetic   camera    video, photo        extra 'synthetic' (av); generated frames, QA/headless
@@ -10,16 +12,18 @@ Backends (each platform or optional library is imported only when that backend c
     fail        -         -                   nothing: every capture raises CameraUnavailable
 
 Selection (:func:`select_backend`): the environment variable ``PRIVACY_SDK_CAMERA``
-(``plyer|opencv|synthetic|file|fail``) wins; else the app's *preferred* backend; else the first
-*viable* of ``plyer``, ``opencv``; else the *fallback* (``file`` by default: the user picks an
+(``android|plyer|opencv|synthetic|file|fail``) wins; else the app's *preferred* backend; else the
+first *viable* of ``android``, ``plyer``, ``opencv``; else the *fallback* (``file`` by default: the user picks an
 existing image or video; ``synthetic`` for a headless demo or QA; ``fail``). A backend chosen by
 name that is not viable is never swapped for another: the ``fail`` backend explains why. A
 fallback is never silent: :attr:`Selection.message` names what each backend lacked, and it is
-logged once. ``synthetic`` is never chosen automatically: a generated face video must not
-reach a real verification unless someone asked for it.
+logged once. On Android, ``plyer`` chosen because ``android`` is not viable (no FileProvider
+declared) is not silent either: :attr:`Selection.message` gives the reason and plyer's limits.
+``android`` is imported only on Android. ``synthetic`` is never chosen automatically: a generated
+face video must not reach a real verification unless someone asked for it.
 
-Backends write nothing to disk: they return the media as bytes (the ``plyer`` backend lets the
-OS camera app write a scratch file, reads it and deletes it at once). They stop at once when
+Backends write nothing to disk: they return the media as bytes (the ``android`` and ``plyer``
+backends let the OS camera app write a scratch file, read it and delete it at once). They stop at once when
 the :class:`StopSignal` is set and then raise :class:`~sdk.capture.errors.CaptureInterrupted`.
 """
 
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from ..errors import ConfigError
+from . import _platform
 from .errors import CaptureInterrupted
 
 __all__ = [
@@ -59,6 +64,7 @@ Kind = Literal["video", "photo"]
 Source = Literal["camera", "library", "none"]
 
 _BACKENDS: dict[str, str] = {
+    "android": "sdk.capture.backends.android_camera:AndroidCamera",
     "plyer": "sdk.capture.backends.plyer_camera:PlyerCamera",
     "opencv": "sdk.capture.backends.opencv:OpenCvCamera",
     "synthetic": "sdk.capture.backends.synthetic:SyntheticCamera",
@@ -70,7 +76,16 @@ _BACKENDS: dict[str, str] = {
 BACKEND_NAMES: tuple[str, ...] = tuple(_BACKENDS)
 
 #: Camera backends tried automatically, best first.
-_AUTO_ORDER = ("plyer", "opencv")
+_AUTO_ORDER = ("android", "plyer", "opencv")
+#: Backends for one platform only (Kivy's name): elsewhere not even their module is imported.
+_ONLY_ON = {"android": "android"}
+#: What a fallback from a platform's own backend to the next one means (``Selection.message``).
+_INSTEAD = {
+    ("android", "plyer"): (
+        "Using plyer's camera instead, with its documented limits: it gives the camera app a "
+        "file:// path, so on Android 11 and later the camera app is expected to return nothing "
+        "(docs/permissions.md, \"Android: plyer's file:// URI\")."),
+}
 _FALLBACKS = ("file", "synthetic", "fail")
 
 
@@ -188,8 +203,8 @@ class Selection:
         backend: the chosen backend.
         chosen_by: ``environment``, ``app``, ``auto`` or ``fallback``.
         reasons: backend name -> why it was not usable (empty when the first choice worked).
-        message: one paragraph for logs and QA: what was chosen and why (empty when a real
-            camera was found automatically).
+        message: one paragraph for logs and QA: what was chosen and why (empty when the
+            platform's first camera backend was found automatically).
     """
 
     backend: CameraBackend
@@ -266,11 +281,24 @@ def select_backend(preferred: str | None = None, *, fallback: str = "file") -> S
         return Selection(cls(), by)
 
     reasons: dict[str, str] = {}
+    here = _platform.platform()
     for name in _AUTO_ORDER:
+        only_on = _ONLY_ON.get(name)
+        if only_on is not None and only_on != here:
+            reasons[name] = (f"the {only_on.capitalize()} camera backend works only in an "
+                             f"{only_on.capitalize()} build; this is {here}")
+            continue
         cls = backend_class(name)
         ok, reason = cls.viable()
         if ok:
-            return Selection(cls(), "auto")
+            skipped = {n: r for n, r in reasons.items() if _ONLY_ON.get(n) == here}
+            if not skipped:
+                return Selection(cls(), "auto")
+            instead = " ".join(_INSTEAD.get((n, name), f"Using the '{name}' backend instead.")
+                               for n in skipped)
+            message = f"{_reasons_text(skipped)} {instead}"
+            log.warning("camera: %s", message)
+            return Selection(cls(), "auto", skipped, message)
         reasons[name] = reason
     if fallback != "fail":
         cls = backend_class(fallback)

@@ -78,8 +78,9 @@ class CaptureInterrupted(CaptureError):
     Attributes:
         reason: ``permission_revoked`` (the permission was switched off during the capture,
             OBL-PERM-3), ``consent_withdrawn`` (the policy, the purpose's or the item's
-            consent was withdrawn during it), ``unavailable`` (the camera went away, e.g. unplugged) or
-            ``stopped`` (the app called :meth:`sdk.capture.Camera.stop`).
+            consent was withdrawn during it), ``unavailable`` (the camera went away, e.g. unplugged),
+            ``cancelled`` (the user left the OS camera app without taking anything: the
+            ``android`` backend) or ``stopped`` (the app called :meth:`sdk.capture.Camera.stop`).
         frames: video frames captured before the stop (all discarded).
     """
 
@@ -95,6 +96,8 @@ class CaptureInterrupted(CaptureError):
                     "this capture was kept, earlier captures are unchanged")
         elif reason == "unavailable":
             text = "capture stopped: the camera became unavailable; nothing of it was kept"
+        elif reason == "cancelled":
+            text = "capture cancelled in the camera app: nothing was taken"
         else:
             text = "capture stopped by the app; nothing of this capture was kept"
         super().__init__(text)

@@ -28,9 +28,11 @@ Limits (docs/permissions.md, "Android: plyer's file:// URI"; none of this was ru
   the storage permission (system camera apps do), on Android 10 only for a camera app still on
   legacy storage; **from Android 11 other apps may not write into this app's folders on
   external storage**, so the camera app is expected to return nothing, and
-  the capture then raises :class:`CameraUnavailable` saying so. The fix that works there is a
+  the capture then raises :class:`CameraUnavailable` saying so. What works there is a
   ``content://`` URI from an ``androidx.core.content.FileProvider`` declared in the app's
-  manifest (plyer PRs #649 and #852, not merged), not implemented here;
+  manifest (plyer PRs #649 and #852, not merged): the ``android`` backend
+  (:mod:`sdk.capture.backends.android_camera`), which the selection prefers on Android when
+  the app declares the provider; this one is what remains without it;
 - while the check is lifted (the few milliseconds of that call) a ``file://`` URI sent by
   another thread of the app is not caught either;
 - on Android 7-10 the scratch file is readable, until it is deleted, by other apps holding
@@ -54,6 +56,8 @@ from typing import Any, ClassVar
 from .. import _platform
 from ..backend import CameraBackend, CaptureRequest, Media, StopSignal
 from ..errors import CameraUnavailable
+from ._java import is_java_error as _is_java_error
+from ._java import java_class as _java_class
 from .file import sniff
 
 __all__ = ["PlyerCamera"]
@@ -171,8 +175,9 @@ class PlyerCamera(CameraBackend):
                     raise CameraUnavailable(
                         "the camera app returned nothing: cancelled, or (Android 11 and later) "
                         "it may not write into this app's folders through the file:// path "
-                        "plyer gives it; a FileProvider content:// URI is needed there "
-                        "(docs/permissions.md, \"Android: plyer's file:// URI\")")
+                        "plyer gives it; a FileProvider content:// URI is needed there: declare "
+                        "the SDK's FileProvider and the 'android' camera backend is used "
+                        "(docs/permissions.md, \"Android: the camera through a FileProvider\")")
                 raise CameraUnavailable("the camera app returned nothing (cancelled)")
             if len(data) > request.max_bytes:
                 raise CameraUnavailable(f"the captured media is larger than {request.max_bytes} bytes")
@@ -267,15 +272,3 @@ def _file_uri_allowed() -> Iterator[None]:
                 except Exception as exc:  # noqa: BLE001 - logged; the capture carries on
                     log.warning("the app's StrictMode policy could not be put back (%s)",
                                 type(exc).__name__)
-
-
-def _is_java_error(exc: BaseException) -> bool:
-    """A Java exception raised through pyjnius (``jnius.JavaException``)."""
-    kind = type(exc)
-    return kind.__name__ == "JavaException" and kind.__module__.split(".")[0] == "jnius"
-
-
-def _java_class(exc: BaseException) -> str:
-    """The Java exception's class name (pyjnius' ``classname``), never its message."""
-    name = getattr(exc, "classname", None)
-    return str(name).replace("/", ".") if name else "a Java exception"
