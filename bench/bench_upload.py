@@ -75,6 +75,7 @@ def run(mib: int | None = None, chunk_size: int | None = None) -> list[Figure]:
                 privacy.register(PHONE, PASSWORD)
                 privacy.login(PHONE, PASSWORD)
                 consent = privacy.grant("realname_verification").record_id
+                privacy.grant("item:face_video")  # the server checks the item's own consent too
                 with ApiClient(config, cookie_jar=privacy.cookie_jar) as api:
                     uploader = TusUploader(api, privacy.store, chunk_size=chunk_size)
                     uploader.upload(b"warm-up", item="face_video", purpose="realname_verification",

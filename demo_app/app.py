@@ -18,7 +18,6 @@ log = logging.getLogger("demo_app")
 
 KV_DIR = Path(__file__).resolve().parent / "screens"
 
-
 class DemoApp(App):
     """App state lives in properties here; screens read them and call the SDK through ``app``.
 

@@ -14,6 +14,8 @@ Waiting (each retried every frame, up to 20 s, then the script fails):
                                  (e.g. a template's text has arrived)
 ``{"wait_status": "已下载"}``      until the current screen's ``status`` text contains this text
 ``{"wait_file": "path"}``         until a file exists (lets a test hold the app open)
+``{"wait_enabled": "rn_next"}``   until the widget with that id on the current screen is shown
+                                 and enabled (e.g. a form once its consents are given)
 ``{"wait_dialog": "item:id_number"}``  until a dialog with that name is open: a separate-consent
                                  dialog is named by its scope (``purpose:…``, ``item:…``,
                                  ``recipient:…``); also ``policy_update``, ``policy_reader``,
@@ -117,6 +119,7 @@ STEPS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "wait_document": ("a widget id (string)", _text),
     "wait_status": ("the status text to wait for (string)", _text),
     "wait_file": ("a file path (string)", _text),
+    "wait_enabled": ("a widget id (string)", _text),
     "wait_dialog": ("a dialog name (string), e.g. a consent scope", _text),
     "sleep": (f"a number of seconds from 0 to {MAX_SLEEP:g}", _seconds),
     "press": ("a widget id (string)", _text),
@@ -194,6 +197,15 @@ def validate_script(script: Any) -> list[dict[str, Any]]:
 #: The fictional account the walkthrough registers (a reserved test number, not a person's).
 DEMO_PHONE = "13800138000"
 DEMO_PASSWORD = "Xk9#mQ2vLp8w-river"
+#: What the real-name walkthrough types: the placeholder name 张三 ("John Doe"), the example
+#: number printed in GB 11643-1999 (not a person's), and that number with a wrong check digit.
+DEMO_REAL_NAME = "张三"
+DEMO_ID_NUMBER = "11010519491231002X"
+DEMO_BAD_ID_NUMBER = "110105194912310021"
+#: The separate consents of real-name signing, in the order ask_for_feature asks them.
+REALNAME_CONSENTS = ("purpose:realname_verification", "purpose:certificate", "item:id_number",
+                     "item:face_video", "item:certificate_info", "recipient:ca",
+                     "recipient:realname_agency")
 
 
 def walkthrough_steps(out_dir: Path) -> list[dict]:
@@ -289,6 +301,47 @@ def walkthrough_update_steps(out_dir: Path) -> list[dict]:
         {"wait_dialog": "policy_update"}, {"press": "update_agree"},
         {"wait_text": ["status", "已同意隐私政策"]}, {"sleep": 0.3},
         shots("35-privacy-centre-after-update.png"), {"quit": 0},
+    ]
+
+
+def walkthrough_realname_steps(out_dir: Path) -> list[dict]:
+    """The third part of ``make demo`` without a display (``--walkthrough-part realname``, a
+    fresh data dir): 实名认证 from a first launch on: the separate consents, the form (a wrong
+    ID number first, its message under the field), the camera rationale, the face video, the
+    sealed upload and the server's answer, then 数字证书 and 签署合同 with the server's
+    receipt."""
+    shots = lambda name: {"screenshot": str(out_dir / name)}  # noqa: E731
+    consents: list[dict] = []
+    for scope in REALNAME_CONSENTS:
+        consents += [{"wait_dialog": scope}, {"press": "separate_agree"}]
+    return [
+        {"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
+        {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
+        {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
+        {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
+        {"wait_text": ["account", "已登录"]},
+        # consents first, one dialog each, before anything is typed and kept
+        {"press": "realname_verify"}, {"wait_screen": "realname"},
+        {"wait_dialog": REALNAME_CONSENTS[0]}, {"sleep": 0.3}, shots("36-realname-consent.png"),
+        *consents, {"wait_enabled": "rn_next"},
+        # the form: a wrong check digit is refused under its field, nothing captured or sent
+        {"type": ["rn_name", DEMO_REAL_NAME]}, {"type": ["rn_id_number", DEMO_BAD_ID_NUMBER]},
+        {"type": ["rn_phone", DEMO_PHONE]}, {"press": "rn_next"},
+        {"wait_text": ["rn_id_number_error", "校验位"]}, {"sleep": 0.3},
+        shots("37-realname-form-error.png"), {"type": ["rn_id_number", DEMO_ID_NUMBER]},
+        {"press": "rn_next"}, {"wait_dialog": "rationale:camera"}, {"sleep": 0.3},
+        shots("38-realname-rationale-camera.png"), {"press": "rationale_continue"},
+        {"wait_text": ["rn_face_status", "已采集 10 帧"]}, shots("39-realname-recording.png"),
+        # sealed upload (progress, rate), then the server's answer, polled
+        {"wait_text": ["rn_result", "已通过"]}, {"sleep": 0.3}, shots("40-realname-verified.png"),
+        {"press": "rn_to_certificate"}, {"wait_screen": "certificate"},
+        {"press": "cert_request"}, {"wait_text": ["cert_status", "有效"]}, {"sleep": 0.3},
+        shots("41-certificate.png"), {"press": "cert_to_contract"}, {"wait_screen": "contract"},
+        {"wait_widgets": "list"}, {"sleep": 0.3}, shots("42-contract-templates.png"),
+        {"press_template": 0}, {"wait_document": "body"}, {"sleep": 0.3},
+        shots("43-contract-text.png"), {"press": "contract_sign"},
+        {"wait_text": ["contract_result", "服务器已验证"]}, {"sleep": 0.3},
+        shots("44-contract-signed.png"), {"quit": 0},
     ]
 
 
@@ -570,6 +623,10 @@ class Autopilot:
             )
         self.report["probes"][name] = facts
         return True
+
+    def _step_wait_enabled(self, widget_id: str) -> bool:
+        w = self._find(widget_id)
+        return w is not None and not w.disabled and w.opacity > 0
 
     def _step_wait_file(self, path: str) -> bool:
         return Path(path).exists()

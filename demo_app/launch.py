@@ -5,7 +5,9 @@ real-name signing with its separate consents, the privacy centre, 权限管理, 
 with the camera rationale and the synthetic camera, manual review with the photos rationale
 and the sample picker, the camera switched off and the tap after that), then a second launch
 of the same data dir with the next policy version (``demo_app/policy_2027``): the policy
-update.
+update; then a first launch on a data dir of its own (``DIR/walkthrough/realname``) through
+实名认证 (its separate consents, the form with a field error, the camera rationale, the face
+video, the sealed upload, the server's answer), 数字证书 and 签署合同 (screenshots 36-44).
 
 Xvfb has no OS keystore, so the walkthrough opts into the passphrase keystore with a throwaway
 passphrase (random, made for each walkthrough, kept in ``DIR/walkthrough.passphrase``, owner
@@ -34,6 +36,8 @@ from .xvfb import has_display, virtual_display
 WALKTHROUGH_DIR = "walkthrough"
 #: The walkthrough's throwaway passphrase file, beside its data dir (inside ``--data-dir``).
 PASSPHRASE_FILE = "walkthrough.passphrase"
+#: The real-name part's own data dir, inside the walkthrough's (a fresh first launch).
+REALNAME_DIR = "realname"
 
 
 def write_throwaway_passphrase(path: Path) -> Path:
@@ -83,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
             code = subprocess.call(
                 app + ["--data-dir", str(run_dir), "--policy", str(UPDATED_POLICY),
                        "--script", str(script), "--report", str(report)],
+                env=env,
+            )
+        if code == 0:
+            # Third part: real-name verification, the certificate and signing, from a first
+            # launch on (its steps are built in: the values it types are in no file).
+            report = run_dir / "realname.json"
+            code = subprocess.call(
+                app + ["--data-dir", str(run_dir / REALNAME_DIR), "--walkthrough",
+                       str(args.screenshots), "--walkthrough-part", "realname",
+                       "--report", str(report)],
                 env=env,
             )
     if code == 0:

@@ -11,6 +11,7 @@ fix it>`` on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -68,11 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: start an embedded stub server)")
     p.add_argument("--ca", type=Path, default=None,
                    help="with --server: CA bundle (PEM) that signs the server's certificate")
+    p.add_argument("--hpke-pins", type=Path, default=None, metavar="FILE",
+                   help="with --server: the fingerprints of the server's end-to-end encryption "
+                        "keys to trust, one a line ('sha256:<64 hex>'; the stub writes "
+                        "<its data dir>/hpke-pins.txt); without them real-name verification "
+                        "sends nothing (the embedded stub's are used automatically)")
+    p.add_argument("--realname-outcome", default=None, metavar="OUTCOME",
+                   help="QA, embedded stub only: what the stand-in for the real-name "
+                        "verification agency answers: pass (default), fail:<reason> (e.g. "
+                        "fail:face_mismatch), manual_review, or timeout (no answer; the stub "
+                        "marks it timed out after 30 s)")
     p.add_argument("--script", type=Path, default=None,
                    help="run a scripted walkthrough (JSON list of steps, see "
                         "demo_app/autopilot.py) and exit")
     p.add_argument("--walkthrough", type=Path, default=None, metavar="DIR",
                    help="run the built-in walkthrough of every screen, saving screenshots in DIR")
+    p.add_argument("--walkthrough-part", choices=("main", "realname"), default="main",
+                   help="with --walkthrough: which built-in walkthrough: main (every screen; "
+                        "the default) or realname (实名认证, 数字证书 and 签署合同 from a first "
+                        "launch on; use a fresh --data-dir)")
     p.add_argument("--report", type=Path, default=None,
                    help="with --script/--walkthrough: write what happened as JSON here")
     p.add_argument("--size", default="540x960",
@@ -105,6 +120,8 @@ class _Options:
     policy: Any  # sdk.policy.Policy
     passphrase: str | None = None
     permissions_script: str | None = None
+    hpke_pins: tuple[str, ...] = ()
+    realname_outcome: str | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,8 +165,11 @@ def main(argv: list[str] | None = None) -> int:
             from server_stub.runner import start_in_thread
             from server_stub.settings import Settings
 
-            server = start_in_thread(Settings(data_dir=data_dir / "stub"))
+            server = start_in_thread(Settings(data_dir=data_dir / "stub",
+                                              realname_outcome=options.realname_outcome or "pass"))
             endpoint, ca = server.url, server.ca_path
+            # the embedded stub's end-to-end encryption keys are the ones to trust
+            options = dataclasses.replace(options, hpke_pins=server.hpke_pins)
             log.info("embedded stub server at %s", endpoint)
         return _run_app(args, data_dir, options, endpoint, ca)
     except (SdkError, ServerStartError, UsageError) as exc:
@@ -174,8 +194,16 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
         raise UsageError("--server needs --ca, the CA bundle that signs the server's certificate")
     if args.ca and not args.server:
         raise UsageError("--ca is only used with --server (the embedded stub brings its own CA)")
+    if args.hpke_pins is not None and not args.server:
+        raise UsageError("--hpke-pins is only used with --server (the embedded stub's keys are "
+                         "trusted automatically)")
+    if args.realname_outcome is not None and args.server:
+        raise UsageError("--realname-outcome sets the embedded stub's agency stand-in; with "
+                         "--server start that server with its own --realname-outcome")
+    realname_outcome = _check_outcome(args.realname_outcome)
+    pins = _read_pins(args.hpke_pins) if args.hpke_pins is not None else ()
     if args.server:
-        _check_server(args.server, args.ca, data_dir)
+        _check_server(args.server, args.ca, data_dir, pins)
     if args.font is not None:
         _check_font(args.font)
     if args.script is not None and args.walkthrough is not None:
@@ -185,6 +213,8 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
     script = _read_script(args.script) if args.script is not None else None
     if args.walkthrough is not None:
         _check_folder(args.walkthrough, f"--walkthrough {args.walkthrough}")
+    elif args.walkthrough_part != "main":
+        raise UsageError("--walkthrough-part chooses a built-in walkthrough; use it with --walkthrough DIR")
     if args.report is not None:
         _check_report(args.report)
     passphrase = _read_passphrase(args.passphrase_file) if args.passphrase_file else None
@@ -195,7 +225,36 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
         raise UsageError(problem)
     policy = _load_policy(args)
     return _Options(size=size, script=script, policy=policy, passphrase=passphrase,
-                    permissions_script=args.permissions_script)
+                    permissions_script=args.permissions_script, hpke_pins=pins,
+                    realname_outcome=realname_outcome)
+
+
+def _check_outcome(text: str | None) -> str | None:
+    """--realname-outcome as the stub will read it (one parser: the stub's own)."""
+    if text is None:
+        return None
+    from server_stub.realname_agency import parse_outcome
+
+    try:
+        parse_outcome(text)
+    except ValueError as exc:
+        raise UsageError(f"--realname-outcome {text}: {exc}") from None
+    return text
+
+
+def _read_pins(path: Path) -> tuple[str, ...]:
+    """The fingerprints in ``path`` (one a line; blank lines and ``#`` comments skipped)."""
+    hint = "pass the server's hpke-pins.txt (one 'sha256:<64 hex>' fingerprint a line)"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not readable UTF-8 text"
+        raise UsageError(f"cannot read --hpke-pins {path} ({reason}); {hint}") from None
+    pins = tuple(line.strip() for line in text.splitlines()
+                 if line.strip() and not line.strip().startswith("#"))
+    if not pins:
+        raise UsageError(f"--hpke-pins {path} holds no fingerprint; {hint}")
+    return pins
 
 
 def _read_passphrase(path: Path) -> str:
@@ -222,8 +281,9 @@ def _parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _check_server(server: str, ca: Path, data_dir: Path) -> None:
-    """--server and --ca as the SDK will check them (URL form, PEM bundle)."""
+def _check_server(server: str, ca: Path, data_dir: Path, pins: tuple[str, ...] = ()) -> None:
+    """--server, --ca and --hpke-pins as the SDK will check them (URL form, PEM bundle,
+    fingerprints)."""
     from sdk import SdkConfig
     from sdk.errors import ConfigError
 
@@ -231,6 +291,10 @@ def _check_server(server: str, ca: Path, data_dir: Path) -> None:
         SdkConfig(data_dir=data_dir / "sdk", endpoint=server, ca_bundle=ca)
     except ConfigError as exc:
         raise UsageError(f"--server/--ca: {exc}") from None
+    try:
+        SdkConfig(data_dir=data_dir / "sdk", hpke_pins=pins)
+    except ConfigError as exc:
+        raise UsageError(f"--hpke-pins: {exc}") from None
 
 
 def _check_font(font: Path) -> None:
@@ -379,7 +443,8 @@ def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -
         from sdk.storage.backends.passphrase import PassphraseKeystore
 
         keystore = PassphraseKeystore(data_dir / "sdk", options.passphrase)
-    sdk = PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk", endpoint=endpoint, ca_bundle=ca),
+    sdk = PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk", endpoint=endpoint, ca_bundle=ca,
+                                    hpke_pins=options.hpke_pins),
                           options.policy, keystore=keystore)
     try:
         from .devices import setup_devices
@@ -389,9 +454,11 @@ def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -
         devices = setup_devices(sdk, options.permissions_script)
         script = options.script
         if args.walkthrough:
-            from .autopilot import walkthrough_steps
+            from .autopilot import walkthrough_realname_steps, walkthrough_steps
 
-            script = walkthrough_steps(args.walkthrough)
+            steps = (walkthrough_realname_steps if args.walkthrough_part == "realname"
+                     else walkthrough_steps)
+            script = steps(args.walkthrough)
         from .app import DemoApp
 
         app = DemoApp(sdk=sdk, devices=devices, script=script, report_path=args.report)

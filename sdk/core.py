@@ -40,6 +40,9 @@ from .errors import (
 if TYPE_CHECKING:  # pragma: no cover
     from .account.client import Account, AccountClient, SessionInfo
     from .policy import Policy
+    from .realname.certificate import CertificateManager
+    from .realname.facade import Realname
+    from .realname.signing import SignatureReceipt
     from .storage.keystore import KeystoreBackend
     from .storage.store import EncryptedStore
     from .transport.client import ApiClient
@@ -88,6 +91,7 @@ class PrivacySdk(ConsentMixin):
         self._closed = False
         self._keystore_backend: KeystoreBackend | None = None
         self._init_consent()
+        self._init_realname()
         ledger.use_keystore(self._signing_keystore)
 
     @classmethod
@@ -719,8 +723,76 @@ class PrivacySdk(ConsentMixin):
     _realname: Any = None
     _certificate: Any = None
 
+    #: Withdrawing one of these scopes takes back the permission to keep the certificate
+    #: information (OBL-CERT-2): the device deletes its certificate and key at once.
+    _CERTIFICATE_SCOPES = frozenset({"policy", "purpose:certificate", "item:certificate_info"})
+    #: Encrypted-store namespace of the certificate and its wrapped key
+    #: (``sdk.realname.certificate.STORE_NAMESPACE``; not imported here: it loads x509).
+    _CERTIFICATE_NAMESPACE = "certificate"
+
+    def _init_realname(self) -> None:
+        """Setup (from ``__init__``): forget the certificate when its consent is withdrawn."""
+        self.add_listener(self._forget_certificate_on_withdrawal)
+
+    def _forget_certificate_on_withdrawal(self, change: Any) -> None:
+        """Consent listener (OBL-CERT-2): when ``purpose:certificate``,
+        ``item:certificate_info`` or the policy becomes ``withdrawn`` (here, or pulled from the
+        account's other devices), ``self.certificate.forget(revoke=False)`` deletes the
+        certificate and its key from the device. The server revokes the certificate itself
+        when the withdrawal reaches it, so nothing is sent from here.
+
+        Never raises (a withdrawal must stand whatever happens here) and opens neither the
+        encrypted store nor the keystore when no certificate was ever kept on this device.
+        """
+        if change.after != "withdrawn" or change.scope not in self._CERTIFICATE_SCOPES:
+            return
+        try:
+            if not self._certificate_on_device():
+                return
+            try:
+                manager = self.certificate
+            except ConfigError:  # no endpoint configured: forgetting needs no network
+                from .realname.certificate import CertificateManager
+
+                manager = CertificateManager(
+                    None, self.store, self._keystore_or_select(),  # type: ignore[arg-type]
+                    consent=self, is_verified=lambda: False, clock=self.config.clock)
+            manager.forget(revoke=False)
+            log.info("certificate and its key deleted from the device after the withdrawal of %s",
+                     change.scope)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.warning("the consent to keep the certificate was withdrawn, but deleting the "
+                        "certificate from the device failed (%s); it can no longer be used to "
+                        "sign (the consent check refuses)", type(exc).__name__)
+
+    def _certificate_on_device(self) -> bool:
+        """Whether the encrypted store holds anything of a certificate (the certificate or its
+        key), without opening the store or the keystore when the store is not open yet: then
+        only the file's unencrypted index of namespaces is read (no file: nothing kept)."""
+        with self._storage_lock:
+            store = self._store
+        if store is not None:
+            return bool(store.entries(self._CERTIFICATE_NAMESPACE))
+        import sqlite3
+
+        path = self.config.data_dir / "store.db"
+        if not path.exists():
+            return False
+        try:
+            conn = sqlite3.connect(path, timeout=5.0)
+            try:
+                has_items = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'").fetchone()
+                return bool(has_items) and conn.execute(
+                    "SELECT 1 FROM items WHERE namespace = ? LIMIT 1",
+                    (self._CERTIFICATE_NAMESPACE,)).fetchone() is not None
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return True  # cannot tell: try to forget it (the caller never raises)
+
     @property
-    def realname(self) -> Any:
+    def realname(self) -> Realname:
         """Real-name verification (:class:`sdk.realname.Realname`, docs/realname.md): validate,
         seal end to end (HPKE, RFC 9180), upload the face video (tus 1.0) and poll the
         server's answer, only after the separate consents of ``realname_signing``
@@ -734,7 +806,7 @@ class PrivacySdk(ConsentMixin):
             return self._realname
 
     @property
-    def certificate(self) -> Any:
+    def certificate(self) -> CertificateManager:
         """The signing certificate (:class:`sdk.realname.CertificateManager`): a P-256 key made
         on the device and kept wrapped by the keystore, a CSR (RFC 2986) to the CA once the
         server has verified the real name, the issued X.509 certificate kept in the encrypted
@@ -750,7 +822,7 @@ class PrivacySdk(ConsentMixin):
                     is_verified=lambda: self.realname.is_verified(), clock=self.config.clock)
             return self._certificate
 
-    def sign_contract(self, template_id: str, content: bytes | None = None) -> Any:
+    def sign_contract(self, template_id: str, content: bytes | None = None) -> SignatureReceipt:
         """Sign a contract template with the device's certificate key (ECDSA P-256, SHA-256,
         detached) and have the server verify it.
 

@@ -362,7 +362,17 @@ class UploadError(TransportError):
 class UploadRejected(UploadError):
     """The server refused the upload (a chunk did not open, the consent is missing or
     withdrawn, the key is unknown, ...) and discarded everything received for it. ``code``
-    says why; start a new upload after fixing the cause."""
+    says why; start a new upload after fixing the cause.
+
+    Attributes:
+        scopes: for ``code == "consent_required"``, the consent scopes the server's own
+            records lack (e.g. ``("item:face_video",)``); otherwise empty.
+    """
+
+    def __init__(self, code: str, message: str, upload_id: str | None = None,
+                 scopes: tuple[str, ...] = ()) -> None:
+        super().__init__(code, message, upload_id)
+        self.scopes = tuple(scopes)
 
 
 class UploadCancelled(UploadError):

@@ -61,7 +61,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = load_templates()
     app.state.policy_dir = settings.resolved_policy_dir
     app.state.hpke = ensure_hpke_keys(settings.data_dir, settings.hpke_kem)  # issue 6: E2E keys
-    app.state.uploads = UploadStore(settings.data_dir)  # issue 6: resumable sealed uploads
+    app.state.uploads = UploadStore(  # issue 6: resumable sealed uploads
+        settings.data_dir, clock=settings.clock, policy_dir=app.state.policy_dir)
+    app.state.uploads.purge()  # expired uploads go on start (and on requests: maybe_purge)
     app.state.upload_busy = {}  # upload id -> stop signal of the PATCH writing to it
     install_error_handlers(app)
     app.include_router(api_router)

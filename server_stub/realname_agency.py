@@ -121,6 +121,9 @@ CREATE INDEX IF NOT EXISTS realname_verifications_by_account
 CREATE INDEX IF NOT EXISTS realname_verifications_due
     ON realname_verifications (status, due_at);
 """
+#: ``reason`` of a verification ended because its consent was withdrawn (:meth:`AgencyStandIn.withdraw`).
+CONSENT_WITHDRAWN = "consent_withdrawn"
+
 _COLUMNS = (
     "verification_id, account_id, submission, kind, previous_id, status, reason, outcome, "
     "consent_id, kid, face_upload, document_kind, document_pseudonym, review_uploads, "
@@ -334,6 +337,14 @@ class VerificationStore:
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def undecided(self, account_id: str) -> list[VerificationRow]:
+        """The account's verifications still ``pending`` or in ``manual_review``."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM realname_verifications WHERE account_id = ?"
+                " AND status IN ('pending', 'manual_review')", (account_id,)).fetchall()
+        return [VerificationRow(*r) for r in rows]
+
     def finish(self, verification_id: str, expected: str, status: str, reason: str | None,
                now: float) -> bool:
         """Move a verification from *expected* to *status*; False when it was not in
@@ -416,6 +427,19 @@ class AgencyStandIn:
         return outcome, now + delay, deadline_at
 
     # -- answers --------------------------------------------------------------------------
+
+    def withdraw(self, account_id: str) -> int:
+        """The consent to real-name verification was withdrawn (PIPL art. 15, 47): end the
+        account's undecided verifications (``failed``, reason ``consent_withdrawn``) so that
+        no answer is applied to them any more. Returns how many were ended."""
+        now = float(self.clock())
+        ended = 0
+        for row in self.verifications.undecided(account_id):
+            if self.verifications.finish(row.verification_id, row.status, "failed",
+                                         CONSENT_WITHDRAWN, now):
+                ended += 1
+                self._set_account(row, "failed")
+        return ended
 
     def _set_account(self, row: VerificationRow, status: str) -> None:
         """Keep the account's ``realname_status`` in step with its newest verification."""

@@ -13,7 +13,9 @@ a write here can share a transaction of :meth:`Store.run_idempotent`)::
                       public_key_sha256, not_before, not_after, certificate, issued_at,
                       revoked_at, revocation_reason)
         the certificate's public information, kept for signing (OBL-CERT-1); serial: lowercase
-        hex; certificate: PEM; revocation_reason: superseded | user_request
+        hex; certificate: PEM; revocation_reason: superseded | user_request |
+        consent_withdrawn (the account's records no longer grant keeping the certificate
+        information: :meth:`RealnameStore.revoke_all`, on the consent record's arrival)
     signing_records(signature_id PRIMARY KEY, account_id, certificate_serial, template_id,
                     template_sha256, signature, signed_at)
         one row per verified contract signature (manifest item ``signing_record``, 5 years)
@@ -26,6 +28,9 @@ same pseudonym on one server, and nobody without the key can compute it from an 
 Consent (OBL-CERT-2): :func:`missing_consents` reads the account's consent records as the
 devices sent them (``Store.account_consent_records``) and says which scopes are not granted
 now, by the rule of docs/consent.md ("States").
+
+What the account's rows hold, for ``GET /v1/me/personal-information``:
+:meth:`RealnameStore.holdings` (counts and times, never a value).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ __all__ = [
     "PSEUDONYM_KEY_FILE",
     "STATUSES",
     "CertificateRow",
+    "RealnameHoldings",
     "RealnameStatus",
     "RealnameStore",
     "deciding_decisions",
@@ -167,6 +173,38 @@ class CertificateRow:
 
 def _parse(text: str) -> _dt.datetime:
     return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class RealnameHoldings:
+    """What the real-name tables hold about one account, as counts and times (RFC 3339 UTC
+    or None); never a value. The source of the real-name rows of
+    ``GET /v1/me/personal-information``.
+
+    Attributes:
+        status: the account's real-name status (``pending`` ... ``verified``), or None when it
+            never submitted a verification.
+        real_name: True when the status row keeps a real name; id_pseudonym: True when it
+            keeps the ID number's pseudonym; status_updated_at: when the row last changed.
+        certificates, valid_certificates: certificates kept, and how many are not revoked;
+            last_issued_at: the newest one's issue time.
+        signing_records, last_signed_at: signing records kept, the latest's time.
+        verifications, document_pseudonyms, last_verification_at: verifications submitted,
+            how many keep a manual review's document-number pseudonym, the latest's time.
+    """
+
+    status: str | None
+    real_name: bool
+    id_pseudonym: bool
+    status_updated_at: str | None
+    certificates: int
+    valid_certificates: int
+    last_issued_at: str | None
+    signing_records: int
+    last_signed_at: str | None
+    verifications: int
+    document_pseudonyms: int
+    last_verification_at: str | None
 
 
 class RealnameStore:
@@ -428,6 +466,105 @@ class RealnameStore:
              "signed_at": at, "verified": True}
             for s, t, h, c, at in rows
         ]
+
+    def revoke_all(self, account_id: str, reason: str, now: _dt.datetime | None = None) -> list[str]:
+        """Revoke every certificate of the account not yet revoked (e.g. reason
+        ``consent_withdrawn``); returns the serials revoked now."""
+        stamp = rfc3339(now or _dt.datetime.now(_dt.timezone.utc))
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                serials = [r[0] for r in conn.execute(
+                    "SELECT serial FROM user_certificates WHERE account_id = ? AND revoked_at IS NULL",
+                    (account_id,)).fetchall()]
+                conn.execute(
+                    "UPDATE user_certificates SET revoked_at = ?, revocation_reason = ?"
+                    " WHERE account_id = ? AND revoked_at IS NULL",
+                    (stamp, reason, account_id),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return serials
+
+    # -- links to the other tables of stub.db ----------------------------------------------------
+
+    def subject_account(self, subject_id: str) -> str | None:
+        """The account an install id is linked to (``account_subjects`` of
+        :mod:`server_stub.store`), or None."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT account_id FROM account_subjects WHERE subject_id = ?",
+                               (subject_id,)).fetchone()
+        return str(row[0]) if row else None
+
+    def used_upload_ids(self, account_id: str) -> set[str]:
+        """The uploads the account's undecided verifications (``pending``, ``manual_review``)
+        name (their face video and review images, ``realname_verifications`` of
+        :mod:`server_stub.realname_agency`): still in use. A withdrawal of the real-name
+        consents ends those verifications first (``AgencyStandIn.withdraw``), so it deletes
+        every upload whose consent is gone (PIPL art. 47)."""
+        import json
+
+        try:
+            with self.connect() as conn:
+                rows = conn.execute(
+                    "SELECT face_upload, review_uploads FROM realname_verifications"
+                    " WHERE account_id = ? AND status IN ('pending', 'manual_review')",
+                    (account_id,)).fetchall()
+        except sqlite3.OperationalError:  # no verification table yet: nothing submitted
+            return set()
+        used: set[str] = set()
+        for face, review in rows:
+            if face:
+                used.add(str(face))
+            try:
+                listed = json.loads(review) if review else []
+            except ValueError:
+                listed = []
+            used.update(str(u) for u in listed if isinstance(u, str))
+        return used
+
+    def holdings(self, account_id: str) -> RealnameHoldings:
+        """What the real-name tables hold about the account (:class:`RealnameHoldings`), read
+        in one transaction."""
+        with self.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                status = conn.execute(
+                    "SELECT status, real_name IS NOT NULL AND real_name != '',"
+                    " id_pseudonym IS NOT NULL AND id_pseudonym != '', updated_at"
+                    " FROM realname_status WHERE account_id = ?", (account_id,)).fetchone()
+                certs, valid, issued = conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(revoked_at IS NULL), 0), MAX(issued_at)"
+                    " FROM user_certificates WHERE account_id = ?", (account_id,)).fetchone()
+                signed, last_signed = conn.execute(
+                    "SELECT COUNT(*), MAX(signed_at) FROM signing_records WHERE account_id = ?",
+                    (account_id,)).fetchone()
+                try:
+                    verifications, documents, last_verification = conn.execute(
+                        "SELECT COUNT(*), COALESCE(SUM(document_pseudonym IS NOT NULL), 0),"
+                        " MAX(created_at) FROM realname_verifications WHERE account_id = ?",
+                        (account_id,)).fetchone()
+                except sqlite3.OperationalError:  # no verification table yet
+                    verifications, documents, last_verification = 0, 0, None
+            finally:
+                conn.execute("COMMIT")
+        return RealnameHoldings(
+            status=status[0] if status else None,
+            real_name=bool(status and status[1]),
+            id_pseudonym=bool(status and status[2]),
+            status_updated_at=status[3] if status else None,
+            certificates=int(certs),
+            valid_certificates=int(valid),
+            last_issued_at=issued,
+            signing_records=int(signed),
+            last_signed_at=last_signed,
+            verifications=int(verifications),
+            document_pseudonyms=int(documents),
+            last_verification_at=last_verification,
+        )
 
     def inventory(self, account_id: str) -> dict[str, int]:
         """Counts for ``GET /v1/me/personal-information``: ``{"realname_status",

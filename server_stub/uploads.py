@@ -15,22 +15,46 @@ Tables::
             status, failure, created_at, updated_at)
         status: open | complete | failed. A failed upload keeps its row (later requests
         answer 410 with the reason) and loses its file. A terminated one (tus DELETE) loses
-        both.
+        both. updated_at of a complete upload is when it completed.
 
-:func:`consent_in_force` is the consent check of docs/protocol.md ("Resumable upload"): the
-consent record named by the upload is a grant of the purpose, of a subject linked to the
-caller's account, with no later withdrawal.
+Expiry (docs/protocol.md "Resumable upload", tus "expiration"): times come from the store's
+clock (``Settings.clock``), so tests can move it.
+
+- an **open** upload expires :data:`OPEN_UPLOAD_TTL` (24 h) after its creation
+  (``Upload-Expires``): it is failed with reason ``expired`` and its file deleted;
+- a **failed** row (no file any more: only the reason for the 410 answers) is deleted the same
+  time after it failed;
+- a **complete** upload is deleted (row and file) once the retention of its data item in the
+  policy manifest the stub serves has passed since it completed (``face_video`` and
+  ``review_document``: ``P30D``). An item the manifest does not declare, or declares
+  ``until_account_cancelled``, is not deleted by time; while the manifest cannot be read no
+  complete upload is deleted by time.
+
+An expired upload is treated as expired whenever it is read (:meth:`UploadStore.get`), and
+:meth:`UploadStore.purge` deletes every expired one (on start and, at most once a minute, on
+requests: :meth:`UploadStore.maybe_purge`). No thread of its own.
+
+Consent: :func:`consent_in_force` is the purpose check of docs/protocol.md ("Resumable
+upload"): the consent record named by the upload is a grant of the purpose, of a subject
+linked to the caller's account, with no later withdrawal. :func:`missing_upload_consents`
+adds the data item's own separate consent (``item:<id>``) for a sensitive item.
+:meth:`UploadStore.withdraw_unused` deletes the uploads a withdrawal leaves without consent.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import sqlite3
+import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +65,44 @@ from sdk.transport.envelope import (
     open_chunk,
 )
 
-from .store import Store, utc_now_rfc3339
+from .realname_store import deciding_decisions
+from .store import Store
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 __all__ = [
+    "CONSENT_WITHDRAWN",
+    "OPEN_UPLOAD_TTL",
     "UPLOADS_DB",
     "UPLOADS_DIR",
+    "PolicyItems",
     "RecordWriter",
     "UploadRow",
     "UploadStore",
     "consent_in_force",
+    "http_date",
+    "missing_upload_consents",
 ]
 
 UPLOADS_DB = "uploads.db"
 UPLOADS_DIR = "uploads"
 BUSY_TIMEOUT_MS = 5000
+#: Seconds an unfinished upload lives after its creation (tus ``Upload-Expires``); also how
+#: long a failed upload's row (the reason answered with 410) is kept.
+OPEN_UPLOAD_TTL = 24 * 3600
+#: At most one full purge per this many seconds of requests (:meth:`UploadStore.maybe_purge`).
+PURGE_INTERVAL = 60.0
+#: ``failure`` of an upload deleted because a withdrawal left it without consent
+#: (:meth:`UploadStore.withdraw_unused`). Answered as ``consent_required``: the next PATCH
+#: gets ``403 consent_required`` (as when the PATCH itself finds the withdrawal), then 410.
+CONSENT_WITHDRAWN = "consent_withdrawn"
+#: ``failure`` of an open upload that passed its ``Upload-Expires``.
+EXPIRED = "expired"
+
+logger = logging.getLogger("server_stub")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -127,8 +175,15 @@ class UploadRow:
         """The index of the record that starts at *offset* (a record boundary)."""
         return offset // self.record_size
 
-    def to_json(self) -> dict[str, Any]:
-        """``GET /v1/uploads/{id}``: no account id, no consent id."""
+    @property
+    def public_failure(self) -> str | None:
+        """The reason answered for a failed upload (``consent_withdrawn`` is answered as
+        ``consent_required``: the client's remedy is the same)."""
+        return "consent_required" if self.failure == CONSENT_WITHDRAWN else self.failure
+
+    def to_json(self, expires_at: str | None = None) -> dict[str, Any]:
+        """``GET /v1/uploads/{id}``: no account id, no consent id. *expires_at*: when the
+        upload will be deleted (:meth:`UploadStore.expires_at`, RFC 3339), or None."""
         return {
             "upload_id": self.upload_id,
             "status": self.status,
@@ -139,7 +194,87 @@ class UploadRow:
             "kid": self.kid,
             "content_type": self.content_type,
             "created_at": self.created_at,
+            "expires_at": expires_at,
         }
+
+
+def _rfc3339(seconds: float) -> str:
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def http_date(moment: _dt.datetime) -> str:
+    """*moment* as an HTTP date (RFC 9110 IMF-fixdate), e.g. ``Tue, 01 Dec 2026 03:22:25 GMT``:
+    the form of tus's ``Upload-Expires``."""
+    return formatdate(moment.timestamp(), usegmt=True)
+
+
+class PolicyItems:
+    """What the upload rules need from the policy manifest the stub serves
+    (``<policy_dir>/manifest.toml``, the file ``GET /v1/policy`` answers): each data item's
+    retention and whether it is sensitive. Read again when the file changes.
+
+    Args:
+        policy_dir: the stub's policy folder; None when there is none (nothing declared).
+    """
+
+    def __init__(self, policy_dir: Path | None) -> None:
+        self.path = None if policy_dir is None else Path(policy_dir) / "manifest.toml"
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._items: dict[str, Mapping[str, Any]] | None = None
+        self._warned = False
+
+    def items(self) -> dict[str, Mapping[str, Any]] | None:
+        """Data items by id, or None when the manifest cannot be read."""
+        if self.path is None:
+            return None
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return self._unreadable()
+        seen = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if seen != self._seen:
+                try:
+                    manifest = tomllib.loads(self.path.read_text(encoding="utf-8"))
+                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                    return self._unreadable()
+                listed = manifest.get("data_items")
+                self._items = {
+                    str(entry["id"]): entry for entry in (listed if isinstance(listed, list) else ())
+                    if isinstance(entry, Mapping) and isinstance(entry.get("id"), str)
+                }
+                self._seen, self._warned = seen, False
+            return self._items
+
+    def _unreadable(self) -> None:
+        if not self._warned:
+            logger.warning("the policy manifest cannot be read: uploads are not deleted by "
+                           "retention until it can")
+            self._warned = True
+
+    def retention(self, item: str) -> Any:
+        """The item's :class:`sdk.policy.manifest.Retention`; None when it is not deleted by
+        time (``until_account_cancelled``, not declared, or the manifest is unreadable)."""
+        from sdk.policy.manifest import parse_retention
+
+        items = self.items()
+        entry = (items or {}).get(item)
+        text = entry.get("retention") if entry is not None else None
+        if not isinstance(text, str):
+            return None
+        try:
+            retention = parse_retention(text)
+        except ValueError:
+            return None
+        return None if retention.until_account_cancelled else retention
+
+    def needs_item_consent(self, item: str) -> bool:
+        """True unless the manifest declares the item ``sensitive = false``: a sensitive item
+        (``face_video``, ``review_document``) needs its own separate consent ``item:<id>``
+        (PIPL art. 29); an undeclared item, or an unreadable manifest, fails closed."""
+        entry = (self.items() or {}).get(item)
+        return entry is None or entry.get("sensitive") is not False
 
 
 class UploadStore:
@@ -147,21 +282,35 @@ class UploadStore:
 
     Args:
         data_dir: the stub's data folder (must exist).
+        clock: the current time in seconds since the epoch (``Settings.clock``).
+        policy_dir: the policy folder the stub serves, for each item's retention and
+            sensitivity (:class:`PolicyItems`); None: no retention is applied and every item
+            needs its own consent.
+        open_ttl: seconds an unfinished upload lives (:data:`OPEN_UPLOAD_TTL`).
 
     Raises:
         sqlite3.Error: the database cannot be opened or created.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time,
+                 policy_dir: Path | None = None, open_ttl: float = OPEN_UPLOAD_TTL) -> None:
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / UPLOADS_DB
         self.files = self.data_dir / UPLOADS_DIR
+        self.clock = clock
+        self.policy = PolicyItems(policy_dir)
+        self.open_ttl = float(open_ttl)
+        self._last_purge: float | None = None
+        self._purge_lock = threading.Lock()
         self.files.mkdir(mode=0o700, exist_ok=True)
         if not self.path.exists():
             self.path.touch(mode=0o600)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+
+    def _stamp(self) -> str:
+        return _rfc3339(float(self.clock()))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -197,7 +346,7 @@ class UploadStore:
                upload_length: int) -> UploadRow:
         """Add an open upload with an empty file (mode 0600); return its row."""
         upload_id = str(uuid.uuid4())
-        now = utc_now_rfc3339()
+        now = self._stamp()
         fd = os.open(self.file_path(upload_id), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
         with self._transaction() as conn:
@@ -211,7 +360,11 @@ class UploadStore:
         return row
 
     def get(self, upload_id: str, account_id: str | None = None) -> UploadRow | None:
-        """The upload, or None when unknown (or, with *account_id*, another account's)."""
+        """The upload, or None when unknown (or, with *account_id*, another account's).
+
+        Expiry is applied first (module docstring): an open upload past ``Upload-Expires``
+        comes back failed (``expired``); a complete one past its item's retention, or a
+        failed row past its time, is deleted and None is returned."""
         try:
             uuid.UUID(upload_id)
         except (ValueError, TypeError, AttributeError):
@@ -220,10 +373,122 @@ class UploadStore:
             row = conn.execute(f"SELECT {_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
         if row is None:
             return None
-        upload = UploadRow(*row)
-        if account_id is not None and upload.account_id != account_id:
+        upload = self._expire(UploadRow(*row), self._now())
+        if upload is None or (account_id is not None and upload.account_id != account_id):
             return None
         return upload
+
+    # -- expiry --------------------------------------------------------------------------------
+
+    def _now(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(float(self.clock()), _dt.timezone.utc)
+
+    def expires_at(self, row: UploadRow) -> _dt.datetime | None:
+        """When *row* is deleted (or, open, fails as ``expired``): ``Upload-Expires`` of an
+        open upload, the end of a failed row's time, the end of a complete upload's retention;
+        None when a complete upload is not deleted by time."""
+        if row.status == "complete":
+            retention = self.policy.retention(row.item)
+            completed = _parse_time(row.updated_at)
+            return None if retention is None or completed is None else retention.expires(completed)
+        start = _parse_time(row.created_at if row.status == "open" else row.updated_at)
+        if start is None:
+            return None
+        return start + _dt.timedelta(seconds=self.open_ttl)
+
+    def _expire(self, row: UploadRow, now: _dt.datetime) -> UploadRow | None:
+        """Apply *row*'s expiry at *now*: the row as it is afterwards, or None when deleted."""
+        when = self.expires_at(row)
+        if when is None or now < when:
+            return row
+        if row.status == "open":
+            with self._transaction() as conn:
+                changed = conn.execute(
+                    "UPDATE uploads SET status = 'failed', failure = ?, upload_offset = 0,"
+                    " updated_at = ? WHERE upload_id = ? AND status = 'open' AND updated_at = ?",
+                    (EXPIRED, _rfc3339(now.timestamp()), row.upload_id, row.updated_at),
+                ).rowcount
+            if changed:
+                self.file_path(row.upload_id).unlink(missing_ok=True)
+            return self.get(row.upload_id)  # as it is now (another request may have moved it)
+        self._delete(row.upload_id)
+        return None
+
+    def _delete(self, upload_id: str) -> bool:
+        with self._transaction() as conn:
+            cursor = conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+        self.file_path(upload_id).unlink(missing_ok=True)
+        return cursor.rowcount == 1
+
+    def purge(self) -> int:
+        """Apply expiry to every upload (module docstring); returns how many were deleted or
+        failed as expired."""
+        now = self._now()
+        with self._connect() as conn:
+            rows = [UploadRow(*r) for r in conn.execute(f"SELECT {_COLUMNS} FROM uploads").fetchall()]
+        changed = 0
+        for row in rows:
+            after = self._expire(row, now)
+            if after is None or after.status != row.status:
+                changed += 1
+        with self._purge_lock:
+            self._last_purge = float(self.clock())
+        return changed
+
+    def maybe_purge(self, interval: float = PURGE_INTERVAL) -> int:
+        """:meth:`purge` unless one ran less than *interval* seconds ago (by the clock): the
+        cheap trigger on requests. Returns what :meth:`purge` returned, or 0."""
+        now = float(self.clock())
+        with self._purge_lock:
+            last = self._last_purge
+            if last is not None and last <= now < last + interval:
+                return 0
+            self._last_purge = now
+        return self.purge()
+
+    # -- withdrawal ----------------------------------------------------------------------------
+
+    def account_uploads(self, account_id: str) -> list[UploadRow]:
+        """The account's uploads (expiry applied), oldest first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM uploads WHERE account_id = ? ORDER BY created_at, rowid",
+                (account_id,),
+            ).fetchall()
+        now = self._now()
+        return [after for after in (self._expire(UploadRow(*r), now) for r in rows) if after is not None]
+
+    def withdraw_unused(self, account_id: str, in_force: Callable[[UploadRow], bool],
+                        used: Container[str]) -> list[str]:
+        """After a withdrawal: delete (fail, reason :data:`CONSENT_WITHDRAWN`) every open or
+        complete upload of the account that no verification uses (*used*: upload ids) and
+        whose consent is no longer *in_force*. Its file goes at once; an upload in progress
+        is refused from its next request (``403 consent_required``, then 410).
+
+        Returns:
+            the ids of the uploads deleted.
+        """
+        deleted = []
+        for row in self.account_uploads(account_id):
+            if row.status == "failed" or row.upload_id in used or in_force(row):
+                continue
+            with self._transaction() as conn:
+                changed = conn.execute(
+                    "UPDATE uploads SET status = 'failed', failure = ?, upload_offset = 0,"
+                    " updated_at = ? WHERE upload_id = ? AND status != 'failed'",
+                    (CONSENT_WITHDRAWN, self._stamp(), row.upload_id),
+                ).rowcount
+            self.file_path(row.upload_id).unlink(missing_ok=True)
+            if changed:
+                deleted.append(row.upload_id)
+        return deleted
+
+    def consent_withdrawn_seen(self, upload_id: str) -> None:
+        """The client was told (403) that the consent of an upload deleted by
+        :meth:`withdraw_unused` is gone: from now on it answers 410 like any failed upload."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE uploads SET failure = 'consent_required' WHERE upload_id = ?"
+                         " AND failure = ?", (upload_id, CONSENT_WITHDRAWN))
 
     def commit_offset(self, upload_id: str, old_offset: int, new_offset: int, complete: bool) -> bool:
         """Move the offset of an open upload from *old_offset* to *new_offset* (and mark it
@@ -233,7 +498,7 @@ class UploadStore:
             cursor = conn.execute(
                 "UPDATE uploads SET upload_offset = ?, status = ?, updated_at = ?"
                 " WHERE upload_id = ? AND upload_offset = ? AND status = 'open'",
-                (new_offset, status, utc_now_rfc3339(), upload_id, old_offset),
+                (new_offset, status, self._stamp(), upload_id, old_offset),
             )
         return cursor.rowcount == 1
 
@@ -243,7 +508,7 @@ class UploadStore:
             conn.execute(
                 "UPDATE uploads SET status = 'failed', failure = ?, upload_offset = 0, updated_at = ?"
                 " WHERE upload_id = ?",
-                (code, utc_now_rfc3339(), upload_id),
+                (code, self._stamp(), upload_id),
             )
         self.file_path(upload_id).unlink(missing_ok=True)
 
@@ -382,7 +647,10 @@ def consent_in_force(store: Store, account_id: str, consent_id: str, purpose: st
     policy may be as late or later (by ``created_at``; a withdrawal wins a tie, as on the
     device: docs/consent.md "States").
     """
-    records = store.account_consent_records(account_id)
+    return _grant_in_force(store.account_consent_records(account_id), consent_id, purpose)
+
+
+def _grant_in_force(records: list[dict[str, Any]], consent_id: str, purpose: str) -> bool:
     grant = next((r for r in records if r.get("record_id") == consent_id), None)
     if grant is None or grant.get("decision") != "granted" or not _covers(grant, purpose):
         return False
@@ -394,3 +662,39 @@ def consent_in_force(store: Store, account_id: str, consent_id: str, purpose: st
         if granted_at is None or withdrawn_at is None or withdrawn_at >= granted_at:
             return False
     return True
+
+
+def missing_upload_consents(records: list[dict[str, Any]], consent_id: str, purpose: str,
+                            item: str, needs_item_consent: bool) -> tuple[str, ...]:
+    """The consent scopes an upload lacks, from the account's own records
+    (``Store.account_consent_records``); empty when it may be created or continued.
+
+    - ``purpose:<purpose>`` when *consent_id* is not a granted, unwithdrawn grant of the
+      purpose (:func:`consent_in_force`);
+    - ``item:<item>`` when the item needs its own separate consent (*needs_item_consent*,
+      :meth:`PolicyItems.needs_item_consent`) and its decision in force is not ``granted``
+      (:func:`server_stub.realname_store.deciding_decisions`: the latest across the
+      account's devices; an unsigned grant never counts).
+    """
+    missing = []
+    if not _grant_in_force(records, consent_id, purpose):
+        missing.append(f"purpose:{purpose}")
+    if needs_item_consent and deciding_decisions(records).get(f"item:{item}") != "granted":
+        missing.append(f"item:{item}")
+    return tuple(missing)
+
+
+def held_uploads(rows: Iterable[UploadRow]) -> list[dict[str, Any]]:
+    """What uploads hold, per (item, purpose), for ``GET /v1/me/personal-information``:
+    ``[{"item", "purpose", "complete", "open", "last_at"}]`` counting the uploads that still
+    have data (failed ones have none), ``last_at`` the latest creation (RFC 3339)."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        if row.status not in ("open", "complete"):
+            continue
+        entry = groups.setdefault((row.item, row.purpose), {
+            "item": row.item, "purpose": row.purpose, "complete": 0, "open": 0, "last_at": None})
+        entry[row.status] += 1
+        if entry["last_at"] is None or row.created_at > entry["last_at"]:
+            entry["last_at"] = row.created_at
+    return list(groups.values())

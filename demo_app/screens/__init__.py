@@ -3,11 +3,14 @@ and never reach into each other's ids."""
 
 from .account import AccountScreen
 from .capture import CaptureScreen
+from .certificate import CertificateScreen
+from .contract import ContractScreen
 from .home import HomeScreen
 from .permissions import PermissionsScreen
 from .policy import PolicyScreen
 from .privacy import PrivacyScreen
 from .prompt import PromptScreen
+from .realname import RealnameScreen
 from .storage import StorageScreen
 from .template import TemplateScreen
 from .templates import TemplatesScreen
@@ -23,6 +26,9 @@ SCREENS = {
     "privacy": PrivacyScreen,
     "permissions": PermissionsScreen,
     "capture": CaptureScreen,
+    "realname": RealnameScreen,
+    "certificate": CertificateScreen,
+    "contract": ContractScreen,
 }
 
 __all__ = ["SCREENS"]

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from kivy.app import App
 from kivy.clock import mainthread
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 
@@ -43,6 +43,29 @@ class BaseScreen(Screen):
             _call(done, result)
 
         threading.Thread(target=runner, name=f"{self.name}-worker", daemon=True).start()
+
+
+class Panel(BoxLayout):
+    """A part of a screen that is not drawn and takes no touch while ``shown`` is False (a
+    hidden widget would otherwise still catch taps where it lies). Its widgets are disabled
+    then, so the autopilot waits for them as a person would. How much room it takes is up to
+    the screen's rule (see :class:`Section`)."""
+
+    shown = BooleanProperty(False)
+
+    def on_touch_down(self, touch):
+        return super().on_touch_down(touch) if self.shown else False
+
+    def on_touch_move(self, touch):
+        return super().on_touch_move(touch) if self.shown else False
+
+    def on_touch_up(self, touch):
+        return super().on_touch_up(touch) if self.shown else False
+
+
+class Section(Panel):
+    """A :class:`Panel` in a scrolling column: its natural height when shown, none when not
+    (e.g. one step of the 实名认证 flow)."""
 
 
 class ConfirmContent(BoxLayout):

@@ -38,6 +38,71 @@ FACE, REVIEW = "face_signing", "manual_review"
 PERMISSION = {FACE: "camera", REVIEW: "photos"}
 PREFIX = {FACE: "face", REVIEW: "review"}
 ACTION = {FACE: "开始刷脸", REVIEW: "选择审核材料"}
+FEATURE_NAME = {FACE: "刷脸签署", REVIEW: "人工审核"}
+
+
+def camera_rationale(app: Any, *, on_error, on_decided):
+    """The ``rationale=`` callback for a permission request of this demo: the SDK's
+    :class:`~sdk.ui.kivy.RationaleDialog` with a last line saying what 继续 leads to with the
+    permission backend in use. Shared by 刷脸签署, 人工审核材料 and 实名认证."""
+    from sdk.ui.kivy import rationale_dialog
+
+    backend = getattr(app.sdk.permissions.backend, "name", "")
+    if backend == "desktop":
+        note = ("桌面系统没有系统授权框：点击「继续」即允许本应用使用，"
+                "可随时在「权限管理」中关闭。")
+    elif backend == "scripted":
+        note = "QA 脚本权限后端：点击「继续」后，系统授权框按脚本作答。"
+    else:
+        note = "点击「继续」后，系统会询问您是否允许。"
+    return rationale_dialog(note=note, on_error=on_error, on_decided=on_decided)
+
+
+def refusal_text(app: Any, permission: str, fname: str, action: str, status: str,
+                 reason: str) -> tuple[str, bool, str]:
+    """What a screen says when *permission* is not usable for the feature named *fname*
+    (started with the button *action*): ``(text, ok, offer)``, offer ``""`` | ``"ask_again"``
+    | ``"settings"``. Never an exit, never a block of another feature (OBL-PERM-4)."""
+    name = permission_name(permission)
+    others = "其他功能不受影响。"
+    if reason == "rationale_declined":
+        text = (f"您选择了「暂不」：未申请{name}权限，{fname}暂不可用；{others}"
+                f"需要时可再次点击「{action}」。")
+        return text, False, ""
+    if status == "permanently_denied":
+        text = (f"{name}权限已被拒绝，系统不会再询问。如需使用{fname}，请点击「去设置」在系统设置中"
+                f"开启{name}权限；{others}")
+        return text, False, "settings"
+    if status == "restricted":
+        return (f"{name}权限受限制（家长控制、设备管理或系统账户权限），本应用无法申请；{others}",
+                False, "")
+    if status == "unavailable":
+        return (f"本设备没有可用的{name}，{fname}无法使用；{others}", False, "")
+    if reason == "in_progress":
+        return ("系统授权框正在显示，请先在其中作出选择。", False, "")
+    if reason == "consent_missing":
+        return (f"{fname}所需的同意已被撤回，未申请{name}权限。", False, "")
+    if reason == "backend_error":
+        return (f"无法申请{name}权限（系统权限接口出错，已记录日志）；{others}", False, "")
+    if reason == "compliance_rule":
+        return (f"现在申请{name}权限会违反隐私规则，未弹出授权框；{others}", False, "")
+    state = app.sdk.permissions.status(permission)
+    if reason == "reask_window":
+        answer = ANSWER_TEXT.get(state.last_answer or "", "拒绝")
+        when = format_time(state.last_answer_at)
+        until = format_time(state.quiet_until.isoformat()) if state.quiet_until else ""
+        from sdk.permissions.backend import settings_place_of
+
+        # a desktop has no system settings for the app's own grant: only asking again
+        settings = settings_place_of(app.sdk.permissions.backend) == "system"
+        text = (f"您已于 {when} {answer}了{name}权限（已记录您的选择）。为避免打扰，"
+                f"{until} 前本应用不会再弹出系统授权框。如需现在使用{fname}，请点击"
+                f"「重新申请{name}权限」{'，或到系统设置中开启' if settings else ''}；{others}")
+        return text, False, "ask_again"
+    if status == "denied":
+        return (f"您拒绝了{name}权限，{fname}无法使用；{others}", False, "ask_again")
+    return (f"您没有作出选择，未获得{name}权限；需要时可再次点击「{action}」。",
+            False, "")
 
 
 class SamplePicker(SdkDialog):
@@ -151,17 +216,7 @@ class CaptureScreen(BaseScreen):
                            "您可随时在「隐私中心」开启。")
 
     def _rationale(self, feature: str):
-        from sdk.ui.kivy import rationale_dialog
-
-        backend = getattr(self.app.sdk.permissions.backend, "name", "")
-        if backend == "desktop":
-            note = ("桌面系统没有系统授权框：点击「继续」即允许本应用使用，"
-                    "可随时在「权限管理」中关闭。")
-        elif backend == "scripted":
-            note = "QA 脚本权限后端：点击「继续」后，系统授权框按脚本作答。"
-        else:
-            note = "点击「继续」后，系统会询问您是否允许。"
-        return rationale_dialog(note=note, on_error=lambda _d, exc: self._failed(feature, exc),
+        return camera_rationale(self.app, on_error=lambda _d, exc: self._failed(feature, exc),
                                 on_decided=lambda _d, go: self._continued(feature, go))
 
     def _continued(self, feature: str, go: bool) -> None:
@@ -208,48 +263,8 @@ class CaptureScreen(BaseScreen):
 
     def _refusal_text(self, feature: str, status: str, reason: str) -> tuple[str, bool, str]:
         """What the screen says when the permission is not usable: (text, ok, offer)."""
-        permission = PERMISSION[feature]
-        name = permission_name(permission)
-        fname = "刷脸签署" if feature == FACE else "人工审核"
-        others = "其他功能不受影响。"
-        if reason == "rationale_declined":
-            text = (f"您选择了「暂不」：未申请{name}权限，{fname}暂不可用；{others}"
-                    f"需要时可再次点击「{ACTION[feature]}」。")
-            return text, False, ""
-        if status == "permanently_denied":
-            text = (f"{name}权限已被拒绝，系统不会再询问。如需使用{fname}，请点击「去设置」在系统设置中"
-                    f"开启{name}权限；{others}")
-            return text, False, "settings"
-        if status == "restricted":
-            return (f"{name}权限受限制（家长控制、设备管理或系统账户权限），本应用无法申请；{others}",
-                    False, "")
-        if status == "unavailable":
-            return (f"本设备没有可用的{name}，{fname}无法使用；{others}", False, "")
-        if reason == "in_progress":
-            return ("系统授权框正在显示，请先在其中作出选择。", False, "")
-        if reason == "consent_missing":
-            return (f"{fname}所需的同意已被撤回，未申请{name}权限。", False, "")
-        if reason == "backend_error":
-            return (f"无法申请{name}权限（系统权限接口出错，已记录日志）；{others}", False, "")
-        if reason == "compliance_rule":
-            return (f"现在申请{name}权限会违反隐私规则，未弹出授权框；{others}", False, "")
-        state = self.app.sdk.permissions.status(permission)
-        if reason == "reask_window":
-            answer = ANSWER_TEXT.get(state.last_answer or "", "拒绝")
-            when = format_time(state.last_answer_at)
-            until = format_time(state.quiet_until.isoformat()) if state.quiet_until else ""
-            from sdk.permissions.backend import settings_place_of
-
-            # a desktop has no system settings for the app's own grant: only asking again
-            settings = settings_place_of(self.app.sdk.permissions.backend) == "system"
-            text = (f"您已于 {when} {answer}了{name}权限（已记录您的选择）。为避免打扰，"
-                    f"{until} 前本应用不会再弹出系统授权框。如需现在使用{fname}，请点击"
-                    f"「重新申请{name}权限」{'，或到系统设置中开启' if settings else ''}；{others}")
-            return text, False, "ask_again"
-        if status == "denied":
-            return (f"您拒绝了{name}权限，{fname}无法使用；{others}", False, "ask_again")
-        return (f"您没有作出选择，未获得{name}权限；需要时可再次点击「{ACTION[feature]}」。",
-                False, "")
+        return refusal_text(self.app, PERMISSION[feature], FEATURE_NAME[feature], ACTION[feature],
+                            status, reason)
 
     def open_settings(self, permission: str) -> None:
         from sdk.errors import SdkError

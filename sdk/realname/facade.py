@@ -36,7 +36,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union
@@ -303,14 +304,21 @@ class Realname:
         return str(state.record.record_id)
 
     def _logged_in(self) -> ApiClient:
-        """The client, when it holds a session cookie (checked before any item is collected).
+        """The client, when it holds a session cookie and the configuration pins an HPKE key
+        (both checked before any item is collected, so the audit trail never says "collected"
+        for data that could not be sent).
 
         Raises:
             NotLoggedIn: no session on this device.
+            KeyPinMismatch: ``code == "no_pins"``: ``SdkConfig.hpke_pins`` is empty.
         """
+        from ..transport.envelope import check_pinned
+
         api = self.api
         if not api.has_cookie():
             raise NotLoggedIn("real-name verification needs a logged-in account; log in first")
+        if not api.config.hpke_pins:
+            check_pinned(None, ())  # type: ignore[arg-type]  # raises no_pins
         return api
 
     def _key(self, api: ApiClient) -> EnvelopeKey:
@@ -364,6 +372,8 @@ class Realname:
             InvalidInput: the face video is empty or cannot be read.
             NotLoggedIn: log in first.
             KeyPinMismatch: the server's key is not pinned: nothing was sent.
+            ConsentRequired: also when the server's own records lack a consent the upload
+                needs (``.scopes`` from the server; e.g. a grant never synced).
             UploadRejected, UploadCancelled, UploadError: the face video's upload.
             VerificationRefused: the server refused the submission (``code``).
             TransportError: as for every request.
@@ -381,9 +391,10 @@ class Realname:
         with self._lock:
             key = self._key(api)
             consent_id = self._consent_id()
-            upload = self.uploader.upload(source, item="face_video", purpose=PURPOSE,
-                                          consent_id=consent_id, content_type=content_type,
-                                          on_progress=on_progress, cancel=cancel)
+            with _consent_refusals():
+                upload = self.uploader.upload(source, item="face_video", purpose=PURPOSE,
+                                              consent_id=consent_id, content_type=content_type,
+                                              on_progress=on_progress, cancel=cancel)
             submission = str(uuid.uuid4())
             body = {
                 "submission": submission, "kid": key.kid, "consent": consent_id,
@@ -448,10 +459,11 @@ class Realname:
             uploads: list[str] = []
             try:
                 for source, content_type, _ in sources:
-                    uploads.append(self.uploader.upload(
-                        source, item="review_document", purpose=PURPOSE, consent_id=consent_id,
-                        content_type=content_type, on_progress=on_progress,
-                        cancel=cancel).upload_id)
+                    with _consent_refusals():
+                        uploads.append(self.uploader.upload(
+                            source, item="review_document", purpose=PURPOSE,
+                            consent_id=consent_id, content_type=content_type,
+                            on_progress=on_progress, cancel=cancel).upload_id)
             except Exception:  # the images already sent are of no use without the rest
                 _terminate(api, uploads)
                 raise
@@ -578,6 +590,22 @@ def _terminate(api: ApiClient, uploads: Iterable[str]) -> None:
                          headers={"Tus-Resumable": "1.0.0"}, what="DELETE /v1/uploads/{id}").close()
         except SdkError as exc:
             log.info("an unused upload could not be deleted on the server (%s)", type(exc).__name__)
+
+
+@contextmanager
+def _consent_refusals() -> Iterator[None]:
+    """An upload the server refused for a missing consent is the same refusal as the
+    verification's own: :class:`ConsentRequired` with the server's ``scopes``."""
+    from ..errors import UploadRejected
+
+    try:
+        yield
+    except UploadRejected as exc:
+        if exc.code != "consent_required":
+            raise
+        raise ConsentRequired(PURPOSE, f"the server's records lack a consent the upload needs: "
+                              f"{', '.join(exc.scopes) or 'see privacy.missing_for_feature'}; "
+                              "ask for it and sync, then submit again", exc.scopes) from exc
 
 
 def _send(api: ApiClient, method: str, path: str, what: str, *, body: Any = None,

@@ -294,6 +294,12 @@ class _Records:
         self._fh.close()
 
 
+def _scopes(body: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The ``scopes`` list of a refusal's JSON body (strings only), or ``()``."""
+    listed = body.get("scopes") if isinstance(body, Mapping) else None
+    return tuple(s for s in listed if isinstance(s, str)) if isinstance(listed, list) else ()
+
+
 class TusUploader:
     """Uploads media sealed end to end, resumably (see the module docstring).
 
@@ -592,10 +598,11 @@ class TusUploader:
         else:
             time.sleep(delay)
 
-    def _reject(self, state: _State, code: str, message: str) -> UploadRejected:
+    def _reject(self, state: _State, code: str, message: str,
+                body: Mapping[str, Any] | None = None) -> UploadRejected:
         self._forget(state, terminate=False)  # the server already deleted it
         return UploadRejected(code, f"the server refused the upload ({code}): {message}",
-                              state.upload_id)
+                              state.upload_id, _scopes(body))
 
     def _create(self, state: _State, cancel: threading.Event | None) -> None:
         """tus creation (``POST /v1/uploads``), retried with the same Idempotency-Key."""
@@ -651,7 +658,8 @@ class TusUploader:
                 self._wait(attempt - 1, cancel)
                 continue
             self._forget(state, terminate=False)
-            raise UploadRejected(code, f"{what}: the server refused the upload ({status} {code}): {message}")
+            raise UploadRejected(code, f"{what}: the server refused the upload ({status} {code}): {message}",
+                                 scopes=_scopes(body))
 
     def _spool(self, state: _State, data: memoryview, cancel: threading.Event | None) -> None:
         """Seal an in-memory source into ``<data_dir>/uploads/<local_id>.sealed`` (ciphertext
@@ -720,7 +728,7 @@ class TusUploader:
     def _raise_answer(self, state: _State, response: requests.Response, what: str) -> None:
         """Raise the error for a final (not retried) answer."""
         status = response.status_code
-        code, message, _ = self._answer(response)
+        code, message, body = self._answer(response)
         if status == 401:
             raise NotLoggedIn(f"{what}: not logged in, or the session ended; log in and resume")
         if status in (403, 404, 410, 422) or code in _REJECTING:
@@ -731,7 +739,7 @@ class TusUploader:
                                  .get("reason") or code)
                 except TransportError:
                     pass
-            raise self._reject(state, reason, message or "the upload was deleted")
+            raise self._reject(state, reason, message or "the upload was deleted", body)
         raise UploadError(code, f"{what}: the server answered {status} {code}: {message}", state.upload_id)
 
     def _check_pins(self, state: _State) -> None:

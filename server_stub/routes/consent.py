@@ -4,6 +4,13 @@ Version 2 records carry a proof: its Ed25519 signature is verified with
 ``sdk.consent.proof.verify_record`` (the SDK's own code: one implementation of the canonical
 form), and the first public key seen for a ``subject_id`` is pinned. A POST with a valid
 session cookie links the record's subject to the account (cross-device sync).
+
+A **withdrawal** stops the processing it covers as soon as it arrives
+(:func:`apply_withdrawals`, for the account the record's subject is linked to): uploads no
+verification uses whose consent (the purpose's grant, or a sensitive item's own) is gone are
+deleted, and when the account's records no longer grant keeping the certificate information
+(``policy``, ``purpose:certificate``, ``item:certificate_info``) its certificates are revoked
+(reason ``consent_withdrawn``). A failure there is logged and never refuses the record.
 """
 
 from __future__ import annotations
@@ -11,10 +18,11 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import logging
 import sqlite3
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -37,6 +45,7 @@ from ..store import (
 )
 
 router = APIRouter(tags=["consent"])
+logger = logging.getLogger("server_stub")
 
 ENDPOINT = "POST /v1/consent-records"
 _INVALID = "invalid_consent_record"
@@ -152,7 +161,7 @@ def fingerprint(record: dict[str, Any]) -> str:
     },
 )
 def post_consent_record(
-    key: IdempotencyKey, body: RawBody, store: StoreDep, account: OptionalAccount
+    key: IdempotencyKey, body: RawBody, store: StoreDep, account: OptionalAccount, request: Request
 ) -> JSONResponse:
     """Store the record as received; answer 201 with it plus ``received_at``.
 
@@ -166,6 +175,9 @@ def post_consent_record(
     subject already linked to another account stays there and the record is stored anyway:
     a consent record, above all a withdrawal, is never refused because of account links
     (``PUT /v1/me/subjects/{id}`` reports the conflict).
+
+    A withdrawal (also a replay of one) is applied at once to the account its subject is
+    linked to (:func:`apply_withdrawals`), with or without a cookie.
     """
     record = parse_consent_record(body)
     record_json = body.decode("utf-8")
@@ -207,6 +219,10 @@ def post_consent_record(
             store.link_subject(subject_id, account.account_id)
         except SubjectLinkedElsewhere:
             pass  # stored, not linked: see the docstring
+    if record["decision"] == "withdrawn":
+        owner = _realname(request).subject_account(subject_id)
+        if owner is not None:
+            apply_withdrawals(request.app, owner)
     if answer.replayed:
         return JSONResponse(answer.body, status_code=200, headers={"Idempotent-Replayed": "true"})
     return JSONResponse(answer.body, status_code=answer.status)
@@ -224,3 +240,69 @@ def list_consent_records(
 ) -> JSONResponse:
     """``{"records": [...]}``: each record as received plus ``received_at``; empty if none."""
     return JSONResponse({"records": store.consent_records(subject_id)})
+
+
+# -- what a withdrawal stops at once -------------------------------------------------------------
+
+
+def _realname(request: Request) -> Any:
+    from ..realname_store import for_app
+
+    return for_app(request.app)
+
+
+#: Scopes whose withdrawal (or a refusal after a grant) ends the account's undecided
+#: real-name verifications.
+REALNAME_SCOPES: tuple[str, ...] = ("policy", "purpose:realname_verification", "item:id_number",
+                                    "item:face_video")
+
+
+def apply_withdrawals(app: Any, account_id: str) -> None:
+    """Stop the processing the account's records no longer allow (PIPL art. 15, 47):
+
+    - when ``policy``, ``purpose:realname_verification``, ``item:id_number`` or
+      ``item:face_video`` is withdrawn (or refused), the account's undecided verifications end
+      (``failed``, reason ``consent_withdrawn``);
+    - uploads (:mod:`server_stub.uploads`) that no undecided verification uses and whose
+      consent is no longer in force (the purpose's grant the upload names, and a sensitive item's own
+      consent, e.g. ``item:face_video``) are deleted (``UploadStore.withdraw_unused``); one
+      still being sent is refused from its next request (403 ``consent_required``);
+    - when ``policy``, ``purpose:certificate`` or ``item:certificate_info`` is no longer
+      granted, the account's certificates are revoked (reason ``consent_withdrawn``,
+      OBL-CERT-2): the device deletes its copy and key when it learns of the withdrawal.
+
+    Safe to call at any time (idempotent). Never raises: the record is already stored, and a
+    withdrawal is never refused; a failure is logged without any value, and the checks made
+    on every upload request, verification and signing still refuse what is withdrawn.
+    """
+    from sdk.realname.certificate import SIGN_SCOPES
+
+    from ..realname_store import deciding_decisions, for_app, missing_consents
+    from ..uploads import missing_upload_consents
+
+    try:
+        store, uploads = app.state.store, app.state.uploads
+        realname = for_app(app)
+        records = store.account_consent_records(account_id)
+
+        def in_force(row: Any) -> bool:
+            return not missing_upload_consents(records, row.consent_id, row.purpose, row.item,
+                                               uploads.policy.needs_item_consent(row.item))
+
+        ended = 0
+        decided = deciding_decisions(records)
+        if any(decided.get(scope) in ("withdrawn", "denied") for scope in REALNAME_SCOPES):
+            from ..realname_agency import for_app as agency_for_app
+
+            ended = agency_for_app(app).withdraw(account_id)
+        deleted = uploads.withdraw_unused(account_id, in_force, realname.used_upload_ids(account_id))
+        revoked: list[str] = []
+        if missing_consents(records, SIGN_SCOPES):
+            now = _dt.datetime.fromtimestamp(app.state.settings.clock(), _dt.timezone.utc)
+            revoked = realname.revoke_all(account_id, "consent_withdrawn", now)
+        if deleted or revoked or ended:
+            logger.info("withdrawal applied: %d verification(s) ended, %d upload(s) deleted, "
+                        "%d certificate(s) revoked", ended, len(deleted), len(revoked))
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        logger.warning("applying a withdrawal failed (%s); the per-request consent checks still "
+                       "refuse the withdrawn processing", type(exc).__name__)

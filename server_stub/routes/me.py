@@ -4,7 +4,9 @@
   account's other devices can pull its consent records (cross-device sync, OBL-DSR-4).
 - ``GET /v1/me/consent-records``: the records of every linked subject, in server order.
 - ``GET /v1/me/personal-information`` and ``GET /v1/me/third-party-transfers``: what the
-  server holds about the account and to whom it was given (OBL-DSR-1).
+  server holds about the account and to whom it was given (OBL-DSR-1), the real-name data
+  of issue 6 included (real-name status, certificates, signing records, verifications and
+  the sealed uploads), as counts and descriptions, never a value.
 
 Every endpoint needs a session and answers only the session's own account (OBL-SEC-2): no
 parameter names an account. Answers carry ``Cache-Control: no-store``.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..deps import LoggedInAccount, StoreDep
@@ -26,7 +28,11 @@ from ..models import (
     TransferList,
     Uuid4Str,
 )
+from ..realname_store import RealnameHoldings
+from ..realname_store import for_app as realname_for_app
 from ..store import AccountInventory, SubjectLinkedElsewhere
+from ..uploads import UploadStore, held_uploads
+from .consent import apply_withdrawals
 
 router = APIRouter(tags=["me"])
 
@@ -43,6 +49,16 @@ ITEM_INSTALL_IDS = "install_ids"
 PURPOSE_ACCOUNT = "account"
 PURPOSE_CONSENT_PROOF = "consent_proof"
 PURPOSE_CONSENT_SYNC = "consent_sync"
+#: Real-name data (issue 6): manifest ids, except the verification records, which the
+#: manifest does not declare as an item of their own.
+ITEM_REAL_NAME = "real_name"
+ITEM_ID_NUMBER = "id_number"
+ITEM_CERTIFICATE_INFO = "certificate_info"
+ITEM_SIGNING_RECORD = "signing_record"
+ITEM_VERIFICATIONS = "realname_verifications"
+PURPOSE_REALNAME = "realname_verification"
+PURPOSE_CERTIFICATE = "certificate"
+PURPOSE_ESIGN = "esign_service"
 
 
 def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
@@ -67,12 +83,15 @@ _NOT_LOGGED_IN = _error(401, "not_logged_in: no session cookie, or the session e
 def link_subject(
     account: LoggedInAccount,
     store: StoreDep,
+    request: Request,
     subject_id: Annotated[Uuid4Str, Path(description="the pseudonymous install id (uuid4)")],
 ) -> Response:
     """Link the subject to the account; its records (past and future) then appear in
-    ``GET /v1/me/consent-records``. A link never moves to another account."""
+    ``GET /v1/me/consent-records``. A link never moves to another account. A withdrawal the
+    subject sent before it was linked takes effect now (``apply_withdrawals``)."""
     try:
-        store.link_subject(subject_id, account.account_id)
+        if store.link_subject(subject_id, account.account_id):
+            apply_withdrawals(request.app, account.account_id)
     except SubjectLinkedElsewhere:
         raise ApiError(
             409,
@@ -154,18 +173,88 @@ def _inventory_items(inv: AccountInventory) -> list[dict[str, Any]]:
     ]
 
 
+def _realname_items(held: RealnameHoldings, uploads: UploadStore,
+                    upload_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The real-name entries (issue 6), only for what is held: the real-name status (the real
+    name, and only a pseudonym of the ID number), the verification records, the sealed
+    uploads (face video, review images), certificates and signing records."""
+    items: list[dict[str, Any]] = []
+    if held.real_name:
+        items.append({
+            "item": ITEM_REAL_NAME, "purpose": PURPOSE_REALNAME, "count": 1,
+            "last_at": held.status_updated_at,
+            "held": f"the real name as submitted for verification (real-name status: "
+                    f"{held.status}); kept in clear by the stub, a production backend encrypts it; "
+                    "used as the subject of the signing certificate",
+        })
+    if held.id_pseudonym:
+        items.append({
+            "item": ITEM_ID_NUMBER, "purpose": PURPOSE_REALNAME, "count": 1,
+            "last_at": held.status_updated_at,
+            "held": "only a keyed pseudonym of the ID number (HMAC-SHA256 under a server secret); "
+                    "the ID number itself is not stored",
+        })
+    if held.verifications:
+        documents = (f"; {held.document_pseudonyms} keep a keyed pseudonym of a manual review's "
+                     "document number, never the number" if held.document_pseudonyms else "")
+        items.append({
+            "item": ITEM_VERIFICATIONS, "purpose": PURPOSE_REALNAME, "count": held.verifications,
+            "last_at": held.last_verification_at,
+            "held": "one record per verification submitted: kind, status, reason, times and the "
+                    f"ids of its uploads; no name, ID number or phone number{documents}",
+        })
+    for group in upload_rows:
+        retention = uploads.policy.retention(group["item"])
+        kept = (f"kept for {retention.text} (ISO 8601 duration) after they completed, then deleted"
+                if retention is not None else "kept until deleted")
+        unfinished = (f", {group['open']} unfinished (deleted 24 hours after they started)"
+                      if group["open"] else "")
+        items.append({
+            "item": group["item"], "purpose": group["purpose"],
+            "count": group["complete"] + group["open"], "last_at": group["last_at"],
+            "held": f"sealed uploads, ciphertext only (HPKE; opened only to check them): "
+                    f"{group['complete']} complete{unfinished}; complete ones are {kept}, and those "
+                    "no verification used are deleted when the consent is withdrawn",
+        })
+    if held.certificates:
+        items.append({
+            "item": ITEM_CERTIFICATE_INFO, "purpose": PURPOSE_CERTIFICATE,
+            "count": held.certificates, "last_at": held.last_issued_at,
+            "held": "the public information of the signing certificates issued for the account "
+                    "(real name, ID pseudonym, serial number, validity, the certificate itself): "
+                    f"{held.valid_certificates} not revoked, "
+                    f"{held.certificates - held.valid_certificates} revoked",
+        })
+    if held.signing_records:
+        items.append({
+            "item": ITEM_SIGNING_RECORD, "purpose": PURPOSE_ESIGN,
+            "count": held.signing_records, "last_at": held.last_signed_at,
+            "held": "one record per verified contract signature: template id, SHA-256 of the "
+                    "signed bytes, the signature, the certificate serial and the time",
+        })
+    return items
+
+
 @router.get(
     "/me/personal-information",
     response_model=PersonalInformationList,
     summary="What personal information the server holds about the account (no values)",
     responses=_NOT_LOGGED_IN,
 )
-def my_personal_information(account: LoggedInAccount, store: StoreDep) -> JSONResponse:
-    """``{"items": [{"item", "purpose", "count", "last_at", "held"}]}``."""
+def my_personal_information(account: LoggedInAccount, store: StoreDep,
+                            request: Request) -> JSONResponse:
+    """``{"items": [{"item", "purpose", "count", "last_at", "held"}]}``: the account's own
+    rows, then the real-name data held (only what is held). Expired uploads are purged first,
+    so the list never shows what is past its retention."""
     inventory = store.account_inventory(account.account_id)
     if inventory is None:  # the account went away after the session was checked
         raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)")
-    return JSONResponse({"items": _inventory_items(inventory)}, headers=_NO_STORE)
+    uploads: UploadStore = request.app.state.uploads
+    uploads.maybe_purge()
+    held = realname_for_app(request.app).holdings(account.account_id)
+    upload_rows = held_uploads(uploads.account_uploads(account.account_id))
+    items = _inventory_items(inventory) + _realname_items(held, uploads, upload_rows)
+    return JSONResponse({"items": items}, headers=_NO_STORE)
 
 
 @router.get(

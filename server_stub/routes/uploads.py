@@ -1,22 +1,31 @@
 """``/v1/uploads``: resumable uploads of sealed media, tus 1.0.0 (core + creation +
-termination + checksum), docs/protocol.md "Resumable upload".
+termination + checksum + expiration), docs/protocol.md "Resumable upload".
 
 The body of an upload is a *sealed stream*: HPKE records (``sdk.transport.envelope``), one per
 chunk of ``chunk_size`` plaintext bytes (the last one shorter), each bound to its upload, index,
 final flag, key, purpose and consent. Every record is opened as it arrives (memory: one record)
 and only its ciphertext is kept (:mod:`server_stub.uploads`). A record that does not open, or a
 consent that is missing or withdrawn, fails the whole upload: everything received for it is
-deleted and later requests answer ``410 upload_failed``.
+deleted and later requests answer ``410 upload_failed``. The consent is the purpose's grant
+named by the upload and, for a sensitive item, the item's own separate consent
+(``item:face_video``, ``item:review_document``), both from the account's own records.
+
+Expiry (tus "expiration"): an unfinished upload expires 24 h after its creation
+(``Upload-Expires`` on the creation, HEAD and PATCH answers), a complete one after its data
+item's retention in the policy manifest (:mod:`server_stub.uploads`); expired uploads are
+purged on start and, at most once a minute, on creation.
 
 Endpoints::
 
     OPTIONS /v1/uploads          204; Tus-Version, Tus-Extension, Tus-Max-Size,
                                  Tus-Checksum-Algorithm (no session needed)
     POST    /v1/uploads          create (session cookie, Idempotency-Key, Upload-Length,
-                                 Upload-Metadata) -> 201 + Location
-    HEAD    /v1/uploads/{id}     200 Upload-Offset, Upload-Length
-    GET     /v1/uploads/{id}     200 {"upload_id", "status", "offset", "length", ...}
+                                 Upload-Metadata) -> 201 + Location + Upload-Expires
+    HEAD    /v1/uploads/{id}     200 Upload-Offset, Upload-Length (+ Upload-Expires while open)
+    GET     /v1/uploads/{id}     200 {"upload_id", "status", "offset", "length", ...,
+                                 "expires_at"}
     PATCH   /v1/uploads/{id}     append sealed records at Upload-Offset -> 204 Upload-Offset
+                                 (+ Upload-Expires while open)
     DELETE  /v1/uploads/{id}     terminate: 204, row and bytes deleted
     PUT     /v1/dev/sink         dev mode only: stream a plain body to disk and drop it (the
                                  benchmark's baseline); not in /openapi.json
@@ -51,7 +60,14 @@ from ..errors import ApiError
 from ..hpke import KeyRing
 from ..models import ErrorBody
 from ..store import IdempotencyKeyReused
-from ..uploads import RecordWriter, UploadRow, UploadStore, consent_in_force
+from ..uploads import (
+    CONSENT_WITHDRAWN,
+    RecordWriter,
+    UploadRow,
+    UploadStore,
+    http_date,
+    missing_upload_consents,
+)
 
 __all__ = [
     "CHECKSUM_ALGORITHMS",
@@ -65,7 +81,7 @@ __all__ = [
 ]
 
 TUS_VERSION = "1.0.0"
-TUS_EXTENSIONS = "creation,termination,checksum"
+TUS_EXTENSIONS = "creation,termination,checksum,expiration"
 CHECKSUM_ALGORITHMS: Mapping[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
 #: A HEAD or PATCH of an upload whose PATCH is still running (its client went away and it is
 #: still keeping what arrived, or the connection is half-open) waits up to this many seconds
@@ -209,8 +225,35 @@ def _row_or_404(request: Request, upload_id: str, account_id: str) -> UploadRow:
 
 def _gone(row: UploadRow) -> ApiError:
     return _error(410, "upload_failed",
-                  f"this upload was refused ({row.failure}) and everything received for it was "
-                  "deleted; start a new upload")
+                  f"this upload was refused ({row.public_failure}) and everything received for "
+                  "it was deleted; start a new upload")
+
+
+def _expires(uploads: UploadStore, row: UploadRow) -> dict[str, str]:
+    """``{"Upload-Expires": <HTTP date>}`` while *row* is open (tus expiration), else ``{}``."""
+    if row.status != "open":
+        return {}
+    when = uploads.expires_at(row)
+    return {} if when is None else {"Upload-Expires": http_date(when)}
+
+
+class _ConsentRefused(ApiError):
+    """403 ``consent_required`` whose body adds ``"scopes"``: the missing consent scopes."""
+
+    def __init__(self, message: str, scopes: tuple[str, ...], **headers: str) -> None:
+        super().__init__(403, "consent_required", message, headers=_tus_headers(**headers))
+        self.scopes = scopes
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"error": self.code, "message": self.message, "scopes": list(self.scopes)},
+                            status_code=self.status, headers=self.headers)
+
+
+def _missing(store: Any, uploads: UploadStore, account_id: str, consent_id: str, purpose: str,
+             item: str) -> tuple[str, ...]:
+    """The consent scopes an upload of the account lacks (from the server's own records)."""
+    return missing_upload_consents(store.account_consent_records(account_id), consent_id,
+                                   purpose, item, uploads.policy.needs_item_consent(item))
 
 
 # -- OPTIONS ---------------------------------------------------------------------------------
@@ -241,7 +284,9 @@ def options(settings: SettingsDep) -> Response:
         200: {"description": "replay of an earlier identical request; header Idempotent-Replayed: true"},
         **_doc(400, "idempotency_key_required, invalid_idempotency_key, invalid_upload_request"),
         **_doc(401, "not_logged_in"),
-        **_doc(403, "consent_required: the consent is not a granted, unwithdrawn consent for the purpose of this account"),
+        **_doc(403, "consent_required: the consent is not a granted, unwithdrawn consent for the purpose of "
+                    "this account, or the sensitive item's own consent (item:<id>) is not granted; "
+                    "the body adds \"scopes\""),
         **_doc(409, "idempotency_key_reused"),
         **_doc(412, "tus_version_unsupported"),
         **_doc(413, "upload_too_large"),
@@ -296,11 +341,15 @@ def create_upload(
         raise _error(400, "invalid_upload_request",
                      "Upload-Length is not the sealed length of plaintext_length in chunks of "
                      "chunk_size under the key's suite (docs/protocol.md)")
-    if not consent_in_force(store, account.account_id, meta["consent"], meta["purpose"]):
-        raise _error(403, "consent_required",
-                     "metadata consent is not a granted, unwithdrawn consent record for this "
-                     "purpose of this account's devices; ask the user and sync the record first")
     uploads = _uploads(request)
+    uploads.maybe_purge()  # the cheap trigger of expiry (at most once a minute)
+    missing = _missing(store, uploads, account.account_id, meta["consent"], meta["purpose"], meta["item"])
+    if missing:
+        return _ConsentRefused(
+            f"the account's consent records do not grant {', '.join(missing)}: metadata "
+            "consent must be a granted, unwithdrawn consent record of the purpose, and a "
+            "sensitive item needs its own separate consent; ask the user and sync the records "
+            "first", missing).response()
     fingerprint = hashlib.sha256(json.dumps(
         {"account": account.account_id, "length": length, "metadata": meta}, sort_keys=True,
     ).encode("utf-8")).hexdigest()
@@ -321,6 +370,9 @@ def create_upload(
                      "this Idempotency-Key was already used with a different request; use a new "
                      "key for a new upload") from None
     headers = _tus_headers(Location=str(answer.body["location"]))
+    created = uploads.get(str(answer.body["upload_id"]))
+    if created is not None:
+        headers.update(_expires(uploads, created))
     if answer.replayed:
         headers["Idempotent-Replayed"] = "true"
         return JSONResponse(answer.body, status_code=200, headers=headers)
@@ -344,6 +396,7 @@ async def head_upload(request: Request, upload_id: str, _tus: Tus, account: Logg
         raise _gone(row)
     return Response(status_code=200, headers=_tus_headers(**{
         "Upload-Offset": str(row.upload_offset), "Upload-Length": str(row.upload_length),
+        **_expires(_uploads(request), row),
     }))
 
 
@@ -351,13 +404,16 @@ async def head_upload(request: Request, upload_id: str, _tus: Tus, account: Logg
             responses={**_doc(404, "upload_not_found"), **_doc(410, "upload_failed")})
 def get_upload(request: Request, upload_id: str, account: LoggedInAccount) -> JSONResponse:
     """``200 {"upload_id", "status" (open | complete), "offset", "length", "item", "purpose",
-    "kid", "content_type", "created_at"}``; ``410 upload_failed`` (``reason``: why) once refused."""
+    "kid", "content_type", "created_at", "expires_at"}``; ``410 upload_failed`` (``reason``:
+    why) once refused."""
     row = _row_or_404(request, upload_id, account.account_id)
     if row.status == "failed":
         gone = _gone(row)
-        return JSONResponse({"error": gone.code, "message": gone.message, "reason": row.failure},
+        return JSONResponse({"error": gone.code, "message": gone.message, "reason": row.public_failure},
                             status_code=410, headers=gone.headers)
-    return JSONResponse(row.to_json(), headers=_tus_headers())
+    when = _uploads(request).expires_at(row)
+    expires_at = None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return JSONResponse(row.to_json(expires_at), headers=_tus_headers())
 
 
 # -- PATCH -----------------------------------------------------------------------------------
@@ -386,7 +442,8 @@ def _checksum(header: str | None) -> tuple[Any, bytes] | None:
     responses={
         204: {"description": "accepted; header Upload-Offset: the new offset"},
         **_doc(400, "invalid_upload_request, checksum_algorithm_unsupported, upload_length_exceeded"),
-        **_doc(403, "consent_required: the consent was withdrawn; the upload was deleted"),
+        **_doc(403, "consent_required: the consent (the purpose's, or the sensitive item's own) was "
+                    "withdrawn; the upload was deleted; the body adds \"scopes\""),
         **_doc(404, "upload_not_found"),
         **_doc(409, "offset_mismatch; header Upload-Offset: the server's offset"),
         **_doc(410, "upload_failed"),
@@ -420,6 +477,8 @@ async def patch_upload(
     try:
         return await _patch_locked(request, _uploads(request), store, upload_id, account.account_id,
                                    offset, checksum, stop)
+    except _ConsentRefused as refused:
+        return refused.response()
     finally:
         busy.pop(upload_id, None)
 
@@ -429,22 +488,43 @@ def _fail(uploads: UploadStore, row: UploadRow, status: int, code: str, message:
     return _error(status, code, message, Connection="close")
 
 
+def _refuse_for_consent(uploads: UploadStore, row: UploadRow, missing: tuple[str, ...],
+                        message: str) -> _ConsentRefused:
+    uploads.fail(row.upload_id, "consent_required")
+    return _ConsentRefused(f"the account's consent records no longer grant {', '.join(missing)}: "
+                           f"{message}", missing, Connection="close")
+
+
 def _prepare(request: Request, uploads: UploadStore, store: Any, upload_id: str, account_id: str,
              offset: int) -> RecordWriter:
     """Before the body is read (one trip to the thread pool): the upload is the caller's, open,
     at *offset*, and its consent still in force; then a writer at the committed offset."""
     row = _row_or_404(request, upload_id, account_id)
+    if row.status == "failed" and row.failure == CONSENT_WITHDRAWN:
+        # deleted when the withdrawal arrived (UploadStore.withdraw_unused): say why once,
+        # as if this PATCH had found the withdrawal itself; 410 from now on
+        uploads.consent_withdrawn_seen(row.upload_id)
+        raise _ConsentRefused("the consent this upload relied on was withdrawn; everything "
+                              "received for the upload was deleted",
+                              _missing(store, uploads, account_id, row.consent_id, row.purpose,
+                                       row.item), Connection="close")
     if row.status == "failed":
         raise _gone(row)
     if offset != row.upload_offset:
         raise _error(409, "offset_mismatch",
                      "Upload-Offset is not the upload's offset; HEAD the upload and continue from there",
                      **{"Upload-Offset": str(row.upload_offset)})
-    if not consent_in_force(store, account_id, row.consent_id, row.purpose):
-        raise _fail(uploads, row, 403, "consent_required",
-                    "the consent this upload relies on was withdrawn or is missing; everything "
-                    "received for the upload was deleted")
-    return RecordWriter(row, uploads.file_path(row.upload_id), _keys(request).lookup)
+    missing = _missing(store, uploads, account_id, row.consent_id, row.purpose, row.item)
+    if missing:
+        raise _refuse_for_consent(uploads, row, missing, "everything received for the upload was deleted")
+    try:
+        return RecordWriter(row, uploads.file_path(row.upload_id), _keys(request).lookup)
+    except FileNotFoundError:  # deleted meanwhile (a withdrawal, expiry, termination)
+        again = uploads.get(upload_id, account_id)
+        if again is None or again.status != "open":
+            return _prepare(request, uploads, store, upload_id, account_id, offset)  # answer that
+        raise _fail(uploads, again, 410, "upload_failed",
+                    "the data of this upload is gone; start a new upload") from None
 
 
 def _finish(uploads: UploadStore, store: Any, writer: RecordWriter, keep: bool) -> bool:
@@ -460,11 +540,11 @@ def _finish(uploads: UploadStore, store: Any, writer: RecordWriter, keep: bool) 
             return True
         if writer.offset == row.upload_offset:
             return True
-        if not consent_in_force(store, row.account_id, row.consent_id, row.purpose):
+        missing = _missing(store, uploads, row.account_id, row.consent_id, row.purpose, row.item)
+        if missing:
             writer.rollback()
-            raise _fail(uploads, row, 403, "consent_required",
-                        "the consent this upload relies on was withdrawn while it was being "
-                        "sent; everything received for the upload was deleted")
+            raise _refuse_for_consent(uploads, row, missing, "withdrawn while the upload was "
+                                      "being sent; everything received for it was deleted")
         writer.sync()  # the bytes are on disk before the offset says so
         return uploads.commit_offset(row.upload_id, row.upload_offset, writer.offset,
                                      writer.offset == row.upload_length)
@@ -517,9 +597,20 @@ async def _patch_locked(request: Request, uploads: UploadStore, store: Any, uplo
         raise _error(460, "checksum_mismatch",
                      "the body does not match Upload-Checksum; nothing of this request was kept: "
                      "send it again")
-    if not committed:  # terminated (DELETE) or failed meanwhile
+    if not committed:  # terminated (DELETE), failed or expired meanwhile
+        after = await run_in_threadpool(uploads.get, upload_id, account_id)
+        if after is not None and after.status == "failed" and after.failure == CONSENT_WITHDRAWN:
+            await run_in_threadpool(uploads.consent_withdrawn_seen, upload_id)
+            missing = await run_in_threadpool(_missing, store, uploads, account_id, row.consent_id,
+                                              row.purpose, row.item)
+            raise _ConsentRefused("the consent this upload relied on was withdrawn while it was "
+                                  "being sent; everything received for it was deleted", missing,
+                                  Connection="close")
+        if after is not None and after.status == "failed":
+            raise _gone(after)
         raise _error(404, "upload_not_found", "the upload was terminated meanwhile")
-    return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(writer.offset)}))
+    expires = {} if writer.offset == row.upload_length else _expires(uploads, row)
+    return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(writer.offset), **expires}))
 
 
 # -- DELETE ----------------------------------------------------------------------------------

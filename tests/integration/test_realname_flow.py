@@ -256,6 +256,16 @@ def test_a_key_that_is_not_pinned_sends_nothing(open_device) -> None:  # OBL-SEC
     assert server_status(alice.stub, alice.account_id) is None
 
 
+def test_without_pins_nothing_is_collected_or_sent(open_device) -> None:  # OBL-SEC-1
+    alice = open_device(hpke_pins=()).grant_all()
+    with pytest.raises(KeyPinMismatch) as caught:
+        alice.submit()
+    assert caught.value.code == "no_pins"
+    items = {row["item"] for row in alice.privacy.collected_personal_information()}
+    assert not items & {"real_name", "id_number", "phone", "face_video"}
+    assert server_uploads(alice.stub) == 0
+
+
 # -- consent: on the device first, and again on the server ------------------------------------
 
 
@@ -293,10 +303,14 @@ def test_consent_missing_on_the_server_is_refused(open_device) -> None:  # OBL-R
     alice.privacy.grant("item:face_video", sync=False)
     for stuck in alice.privacy.ledger.pending():  # the device believes it was sent: the
         alice.privacy.ledger.mark_synced(stuck.record_id, None)  # server never got it
+    # the server refuses the face video's upload itself (item:face_video is a sensitive item
+    # with its own consent, checked from the server's records at creation): the same
+    # ConsentRequired, with the scope the server lacks
     with pytest.raises(ConsentRequired) as caught:
         alice.submit()
     assert caught.value.scopes == ("item:face_video",)
     assert server_status(alice.stub, alice.account_id) is None
+    assert server_uploads(alice.stub) == 0
 
 
 def test_a_consent_withdrawn_on_another_device_is_refused(open_device) -> None:  # OBL-RN-3

@@ -139,12 +139,14 @@ def open_sdk(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: P
 
 
 def _ready(privacy: PrivacySdk, register: bool = True) -> str:
-    """Agree, register, log in (remembered) and grant the real-name purpose; its record id."""
+    """Agree, register, log in (remembered) and grant the real-name purpose and the face
+    video's own separate consent (the server checks both); the purpose grant's record id."""
     privacy.agree()
     if register:
         privacy.register(PHONE, PASSWORD)
     privacy.login(PHONE, PASSWORD, remember_me=True)
     record = privacy.grant(PURPOSE)
+    privacy.grant("item:face_video")
     assert privacy.pending_sync() == 0
     return record.record_id
 

@@ -38,13 +38,15 @@ class User:
 @pytest.fixture
 def make_user(new_account: Callable[[], requests.Session], make_device: Callable[..., Any],
               stub: RunningServer) -> Callable[..., User]:
-    """A logged-in account whose device granted *purpose* (record synced with the cookie)."""
+    """A logged-in account whose device granted *purpose* and the separate consent of the
+    sensitive item uploaded here, ``item:face_video`` (records synced with the cookie)."""
 
     def make(purpose: str = PURPOSE) -> User:
         session = new_account()
         device = make_device()
         user = User(session, device, "")
         user.consent = grant(stub, user, purpose)
+        grant_item(stub, user)
         return user
 
     return make
@@ -54,6 +56,17 @@ def grant(stub: RunningServer, user: User, purpose: str = PURPOSE, decision: str
           created_at: str = "2026-11-30T03:22:25Z") -> str:
     record = user.device.record(scope=f"purpose:{purpose}", consent_type="separate",
                                 purposes=[purpose], decision=decision, created_at=created_at)
+    answer = user.session.post(f"{stub.url}/v1/consent-records", json=record,
+                               headers={"Idempotency-Key": record["record_id"]}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    return str(record["record_id"])
+
+
+def grant_item(stub: RunningServer, user: User, item: str = "face_video", decision: str = "granted",
+               created_at: str = "2026-11-30T03:22:25Z") -> str:
+    """The device's decision on a sensitive item's own consent (``item:<id>``), synced."""
+    record = user.device.record(scope=f"item:{item}", consent_type="separate", purposes=[PURPOSE],
+                                pi_categories=[item], decision=decision, created_at=created_at)
     answer = user.session.post(f"{stub.url}/v1/consent-records", json=record,
                                headers={"Idempotency-Key": record["record_id"]}, timeout=10)
     assert answer.status_code == 201, answer.text
@@ -164,7 +177,8 @@ def test_options_advertises_tus(stub: RunningServer, client: requests.Session) -
     answer = client.options(f"{stub.url}/v1/uploads", timeout=10)
     assert answer.status_code == 204
     assert answer.headers["Tus-Version"] == "1.0.0"
-    assert set(answer.headers["Tus-Extension"].split(",")) == {"creation", "termination", "checksum"}
+    assert set(answer.headers["Tus-Extension"].split(",")) == {"creation", "termination", "checksum",
+                                                             "expiration"}
     assert answer.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
     assert int(answer.headers["Tus-Max-Size"]) > 0
 

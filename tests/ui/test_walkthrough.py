@@ -1,7 +1,8 @@
 """`make demo` without a display: the scripted walkthrough under Xvfb saves every screen, keeps
 what it typed out of its reports, and signs its consent records (passphrase keystore).
 
-The walkthrough runs once for this module (about 30 s); each test checks one outcome of it.
+The walkthrough runs once for this module (about 90 s: three launches); each test checks one
+outcome of it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from demo_app.autopilot import DEMO_PASSWORD, DEMO_PHONE
+from demo_app.autopilot import (
+    DEMO_BAD_ID_NUMBER,
+    DEMO_ID_NUMBER,
+    DEMO_PASSWORD,
+    DEMO_PHONE,
+    DEMO_REAL_NAME,
+)
 
 from .conftest import REPO
 
@@ -34,6 +41,10 @@ SCREENS = [
     "29-permissions-camera-off.png", "30-face-signing-after-refusal.png",
     "31-policy-update.png", "32-policy-update-full-text.png", "33-home-update-pending.png",
     "34-privacy-centre-update-pending.png", "35-privacy-centre-after-update.png",
+    # issue #6: a first launch of its own through 实名认证, 数字证书 and 签署合同
+    "36-realname-consent.png", "37-realname-form-error.png", "38-realname-rationale-camera.png",
+    "39-realname-recording.png", "40-realname-verified.png", "41-certificate.png",
+    "42-contract-templates.png", "43-contract-text.png", "44-contract-signed.png",
 ]
 
 
@@ -83,6 +94,22 @@ def test_walkthrough_reports_never_contain_the_typed_phone_number_or_password(wa
                                                        ("password", len(DEMO_PASSWORD))]
     for output in (walkthrough.stdout, walkthrough.stderr):  # the log
         assert DEMO_PHONE not in output and DEMO_PASSWORD not in output
+
+
+def test_walkthrough_reports_never_contain_the_typed_real_name_items(walkthrough):  # OBL-SEC-2
+    assert walkthrough.code == 0, walkthrough.stderr[-3000:]
+    typed_values = (DEMO_REAL_NAME, DEMO_ID_NUMBER, DEMO_BAD_ID_NUMBER, DEMO_PHONE, DEMO_PASSWORD)
+    for path in walkthrough.run_dir.rglob("*"):  # reports, scripts, logs: the values nowhere
+        if path.is_file() and path.suffix in (".json", ".txt", ".log"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert not any(value in text for value in typed_values), path
+    steps = json.loads((walkthrough.run_dir / "realname.json").read_text("utf-8"))["steps"]
+    typed = [(s["arg"], s["chars"]) for s in steps if s["step"] == "type"]
+    assert typed == [("identifier", len(DEMO_PHONE)), ("password", len(DEMO_PASSWORD)),
+                     ("rn_name", len(DEMO_REAL_NAME)), ("rn_id_number", len(DEMO_BAD_ID_NUMBER)),
+                     ("rn_phone", len(DEMO_PHONE)), ("rn_id_number", len(DEMO_ID_NUMBER))]
+    for output in (walkthrough.stdout, walkthrough.stderr):
+        assert not any(value in output for value in typed_values)
 
 
 def test_walkthrough_consent_records_are_signed_and_verify(walkthrough, tmp_path):  # OBL-DSR-1

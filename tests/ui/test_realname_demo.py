@@ -1,0 +1,387 @@
+"""实名认证, 数字证书 and 签署合同 in the real demo app (issue #6): the app under Xvfb with a
+script of taps, against a real stub over HTTPS; the outcome is checked where it is kept (the
+server's database, the device's ledger and audit trail).
+
+The camera is the synthetic one, the permission prompts come from the scripted backend, and
+the app uses the passphrase keystore (Xvfb has no OS keyring; the encrypted store holds the
+verification id, the upload state and the certificate). The stub's end-to-end encryption keys
+are pinned with ``--hpke-pins``. Each test checks one behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from demo_app.autopilot import (
+    DEMO_BAD_ID_NUMBER,
+    DEMO_ID_NUMBER,
+    DEMO_PASSWORD,
+    DEMO_PHONE,
+    DEMO_REAL_NAME,
+    REALNAME_CONSENTS,
+)
+
+from .conftest import REPO, AppRun
+
+PASSPHRASE = "ui-test-throwaway-passphrase-0123456789"
+PERMISSIONS = "camera=granted; photos=granted"
+
+AGREED = [{"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
+          {"wait_text": ["account", "未登录"]}]
+REGISTERED = AGREED + [
+    {"press": "login"}, {"wait_screen": "account"}, {"press": "switch_mode"},
+    {"type": ["identifier", DEMO_PHONE]}, {"type": ["password", DEMO_PASSWORD]},
+    {"press": "submit"}, {"wait_screen": "home"}, {"wait_text": ["account", "已登录"]}]
+TO_REALNAME = [{"press": "realname_verify"}, {"wait_screen": "realname"}]
+
+
+def agree_to(scopes) -> list[dict]:
+    steps: list[dict] = []
+    for scope in scopes:
+        steps += [{"wait_dialog": scope}, {"press": "separate_agree"}]
+    return steps
+
+
+CONSENTED = REGISTERED + TO_REALNAME + agree_to(REALNAME_CONSENTS) + [{"wait_enabled": "rn_next"}]
+
+
+def form(id_number: str = DEMO_ID_NUMBER) -> list[dict]:
+    return [{"type": ["rn_name", DEMO_REAL_NAME]}, {"type": ["rn_id_number", id_number]},
+            {"type": ["rn_phone", DEMO_PHONE]}, {"press": "rn_next"}]
+
+
+#: The form, the camera rationale, the face video, the upload: the server's answer follows.
+SUBMITTED = CONSENTED + form() + [{"wait_dialog": "rationale:camera"},
+                                  {"press": "rationale_continue"}]
+CERTIFICATE = [{"press": "rn_to_certificate"}, {"wait_screen": "certificate"},
+               {"press": "cert_request"}, {"wait_text": ["cert_status", "有效"]},
+               {"probe": "certificate"}]
+
+
+@pytest.fixture(autouse=True)
+def _devices(monkeypatch):
+    """The synthetic camera whatever this machine has; no permission override from outside."""
+    monkeypatch.setenv("PRIVACY_SDK_CAMERA", "synthetic")
+    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS", raising=False)
+    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS_SCRIPT", raising=False)
+
+
+@pytest.fixture
+def passphrase_file(tmp_path) -> Path:
+    path = tmp_path / "passphrase"
+    path.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def run(run_app, stub, passphrase_file):
+    """The demo app against the test's stub, with its pins, the passphrase keystore and the
+    scripted permission backend."""
+
+    def start(steps: list[dict], *extra: str) -> AppRun:
+        return run_app(steps, "--passphrase-file", str(passphrase_file), "--hpke-pins",
+                       str(Path(stub.data_dir) / "hpke-pins.txt"), "--permissions-script",
+                       PERMISSIONS, *extra, timeout=180)
+
+    start.data_dir = run_app.data_dir
+    return start
+
+
+@pytest.fixture
+def run_embedded(display, tmp_path, passphrase_file):
+    """The demo app with its embedded stub (in ``data_dir/stub``), e.g. with
+    ``--realname-outcome``."""
+    data_dir = tmp_path / "embedded"
+
+    def start(steps: list[dict], *extra: str) -> AppRun:
+        script, report = tmp_path / "embedded-script.json", tmp_path / "embedded-report.json"
+        script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "demo_app", "--data-dir", str(data_dir), "--script", str(script),
+             "--report", str(report), "--passphrase-file", str(passphrase_file),
+             "--permissions-script", PERMISSIONS, *extra],
+            env=dict(os.environ, DISPLAY=display), capture_output=True, text=True, timeout=180,
+            cwd=REPO, check=False)
+        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+        return AppRun(proc.returncode, data, proc.stderr[-4000:])
+
+    start.data_dir = data_dir
+    return start
+
+
+# -- what the server and the device kept ----------------------------------------------------
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    """Rows of *sql* in the stub's database; ``[]`` when the database or table does not exist
+    (the stub makes some tables on first use)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        conn.close()
+
+
+def _server(stub_dir: Path) -> dict[str, list[tuple]]:
+    db = stub_dir / "stub.db"
+    return {
+        "verifications": _rows(db, "SELECT kind, status, reason, document_kind, previous_id, "
+                                   "verification_id FROM realname_verifications ORDER BY rowid"),
+        "certificates": _rows(db, "SELECT serial, common_name, revoked_at FROM user_certificates"),
+        "signatures": _rows(db, "SELECT signature_id, template_id, certificate_serial "
+                                "FROM signing_records"),
+        "uploads": _rows(stub_dir / "uploads.db", "SELECT COUNT(*) FROM uploads"),
+    }
+
+
+def _device(data_dir: Path):
+    """(collections, transfers, ledger decisions by scope) the app left on the device."""
+    from demo_app.policy import MANIFEST_PATH, POLICY_PATH
+    from sdk import PrivacySdk, SdkConfig
+    from sdk.policy import load_policy
+
+    policy = load_policy(POLICY_PATH, MANIFEST_PATH)
+    with PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk"), policy) as sdk:
+        collected = [(e.item, e.outcome, e.feature) for e in sdk.audit.entries("collect")]
+        shared = {row["recipient"]: row["transfers"] for row in sdk.third_party_sharing()}
+        states = {scope: sdk.state(scope).status for scope in REALNAME_CONSENTS}
+    return collected, shared, states
+
+
+def _device_certificate(data_dir: Path) -> str | None:
+    """The certificate PEM in the device's encrypted store (opened with the passphrase)."""
+    from demo_app.policy import MANIFEST_PATH, POLICY_PATH
+    from sdk import PrivacySdk, SdkConfig
+    from sdk.policy import load_policy
+    from sdk.storage.backends.passphrase import PassphraseKeystore
+
+    keystore = PassphraseKeystore(data_dir / "sdk", PASSPHRASE)
+    policy = load_policy(POLICY_PATH, MANIFEST_PATH)
+    with PrivacySdk.open(SdkConfig(data_dir=data_dir / "sdk"), policy, keystore=keystore) as sdk:
+        return sdk.store.get_text("certificate", "certificate")
+
+
+def _realname_collections(collected) -> list[tuple]:
+    """The collections of real-name signing (the account's own are not part of it)."""
+    return [c for c in collected if c[2] in ("realname_signing", "face_signing", "manual_review")
+            or c[0] in ("real_name", "id_number", "phone", "face_video", "certificate_info")]
+
+
+def _nothing_typed_in(run: AppRun) -> None:
+    text = json.dumps(run.report, ensure_ascii=False) + run.stderr
+    for value in (DEMO_REAL_NAME, DEMO_ID_NUMBER, DEMO_BAD_ID_NUMBER, DEMO_PHONE, DEMO_PASSWORD):
+        assert value not in text
+
+
+# -- the tests --------------------------------------------------------------------------------
+
+
+def test_the_full_flow_ends_verified_with_a_certificate_and_a_signed_contract(run, stub):  # OBL-RN-1 OBL-CERT-1
+    steps = SUBMITTED + [
+        {"wait_text": ["rn_upload_status", "上传完成"]},
+        {"wait_text": ["rn_result", "已通过"]}, {"probe": "verified"}, *CERTIFICATE,
+        {"press": "cert_to_contract"}, {"wait_screen": "contract"}, {"wait_widgets": "list"},
+        {"press_template": 0}, {"wait_document": "body"}, {"press": "contract_sign"},
+        {"wait_text": ["contract_result", "服务器已验证"]}, {"probe": "signed"}, {"quit": 0}]
+    app = run(steps)
+    assert app.code == 0, app.stderr
+    probes = app.report["probes"]
+    verified = probes["verified"]
+    assert (verified["result_status"], verified["result_label"]) == ("verified", "已通过")
+    assert verified["upload_value"] == 100 and "上传完成：100%" in verified["upload_text"]
+    assert "KB/s" in verified["upload_text"] or "MB/s" in verified["upload_text"]
+    assert verified["typed_chars"] == {"real_name": 0, "id_number": 0, "phone": 0}  # not kept
+    assert verified["permission_prompts"] == [["camera", "granted"]]
+    assert verified["results"]["clip"]["frames"] > 0
+
+    certificate = probes["certificate"]
+    assert certificate["has_certificate"] and certificate["certificate_status"] == "valid"
+    assert certificate["certificate_status_text"] == "有效"
+    assert certificate["common_name_chars"] == len(DEMO_REAL_NAME)
+    assert certificate["not_before_shown"] and certificate["not_after_shown"]
+    assert certificate["not_before"] < certificate["not_after"]
+
+    receipt = probes["signed"]["receipt"]
+    assert receipt["verified"] is True and probes["signed"]["contract_error"] == ""
+
+    server = _server(Path(stub.data_dir))
+    assert [(v[0], v[1]) for v in server["verifications"]] == [("automatic", "verified")]
+    assert server["certificates"] == [(certificate["serial"], DEMO_REAL_NAME, None)]
+    assert server["signatures"] == [(receipt["signature_id"], receipt["template_id"],
+                                     certificate["serial"])]
+    collected, shared, _states = _device(run.data_dir)
+    for item in ("real_name", "id_number", "phone", "face_video"):
+        assert (item, "allowed", "realname_signing") in collected
+    assert shared["realname_agency"] == 4 and shared["ca"] == 2
+    _nothing_typed_in(app)
+    for path in run.data_dir.rglob("*"):  # the face video was uploaded sealed, never kept
+        if path.is_file():
+            assert path.read_bytes()[4:8] != b"ftyp", path
+
+
+def test_refusing_a_consent_blocks_only_realname_signing(run, stub):  # OBL-RN-3
+    scopes = list(REALNAME_CONSENTS)
+    refused = scopes.index("item:face_video")
+    steps = REGISTERED + TO_REALNAME + agree_to(scopes[:refused]) + [
+        {"wait_dialog": scopes[refused]}, {"press": "separate_disagree"},
+        {"wait_text": ["rn_consent_status", "实名认证无法使用"]}, {"sleep": 0.3},
+        {"probe": "refused"},
+        # the rest of the app works: templates (read and download), the account, the centre
+        {"press": "back"}, {"wait_screen": "home"}, {"wait_text": ["account", "已登录"]},
+        {"press": "templates"}, {"wait_screen": "templates"}, {"wait_widgets": "list"},
+        {"press_template": 0}, {"wait_screen": "template"}, {"wait_document": "body"},
+        {"press": "download"}, {"wait_status": "已下载"}, {"press": "back"},
+        {"wait_screen": "templates"}, {"press": "back"}, {"wait_screen": "home"},
+        {"press": "privacy_centre"}, {"wait_screen": "privacy"}, {"press": "back"},
+        {"wait_screen": "home"},
+        # and the features that need a verified name say why they cannot run
+        {"press": "certificate"}, {"wait_screen": "certificate"},
+        {"wait_text": ["cert_message", "尚未通过实名认证"]}, {"probe": "certificate"},
+        {"quit": 0}]
+    app = run(steps)
+    assert app.code == 0, app.stderr
+    probe = app.report["probes"]["refused"]
+    assert probe["stage"] == "consent" and probe["consent_refused"] is True
+    assert "其他功能不受影响" in probe["consent_text"]
+    assert probe["form_enabled"] is False and probe["dialogs"] == []
+    assert probe["consent_results"] == {**{s: "granted" for s in scopes[:refused]},
+                                        scopes[refused]: "denied"}
+    assert probe["permission_prompts"] == []  # the camera was never asked
+    assert app.report["probes"]["certificate"]["has_certificate"] is False
+    collected, shared, states = _device(run.data_dir)
+    assert _realname_collections(collected) == []
+    assert all(count == 0 for count in shared.values())
+    assert states[scopes[refused]] == "denied"
+    assert all(states[s] == "not_asked" for s in scopes[refused + 1:])  # never asked
+    server = _server(Path(stub.data_dir))
+    assert server["verifications"] == [] and server["uploads"] in ([], [(0,)])
+
+
+def test_a_bad_id_number_is_shown_under_its_field_and_nothing_is_sent(run, stub):  # OBL-RN-1
+    from sdk.realname import RealnameValidationError, validate_id_number
+
+    with pytest.raises(RealnameValidationError) as expected:
+        validate_id_number(DEMO_BAD_ID_NUMBER)
+    steps = CONSENTED + form(DEMO_BAD_ID_NUMBER) + [
+        {"wait_text": ["rn_id_number_error", expected.value.message_zh]}, {"sleep": 0.5},
+        {"probe": "form"}, {"quit": 0}]
+    app = run(steps)
+    assert app.code == 0, app.stderr
+    probe = app.report["probes"]["form"]
+    assert probe["field_errors"] == {"real_name": "", "id_number": expected.value.message_zh,
+                                     "phone": ""}
+    assert probe["stage"] == "form" and "未发送" in probe["form_status"]
+    assert probe["dialogs"] == [] and probe["permission_prompts"] == []  # nothing captured
+    assert probe["typed_chars"]["id_number"] == len(DEMO_BAD_ID_NUMBER)  # kept to be corrected
+    collected, shared, _states = _device(run.data_dir)
+    assert _realname_collections(collected) == []
+    assert all(count == 0 for count in shared.values())
+    server = _server(Path(stub.data_dir))
+    assert server["verifications"] == [] and server["uploads"] in ([], [(0,)])
+    _nothing_typed_in(app)
+
+
+def test_a_failed_check_shows_the_reason_and_leads_to_manual_review(run_embedded):  # OBL-RN-2
+    """With the embedded stub told to fail (``--realname-outcome fail:face_mismatch``): the
+    reason, then 申请人工审核 with a passport, its number and the bundled sample photo."""
+    steps = SUBMITTED + [
+        {"wait_text": ["rn_result", "未通过"]}, {"probe": "failed"}, {"press": "rn_manual"},
+        {"wait_enabled": "rn_doc_submit"}, {"press": "rn_doc_submit"},
+        {"wait_text": ["rn_doc_kind_error", "请选择证件类型"]}, {"press": "doc_passport"},
+        {"type": ["rn_doc_number", "E1234567"]}, {"press": "rn_doc_submit"},
+        {"wait_text": ["rn_doc_number_error", "护照"]}, {"probe": "bad_number"},
+        {"type": ["rn_doc_number", "E12345678"]}, {"press": "rn_doc_pick"},
+        *agree_to(["item:review_document"]), {"wait_dialog": "rationale:photos"},
+        {"press": "rationale_continue"}, {"wait_dialog": "sample_picker"},
+        {"press": "picker_use"}, {"wait_text": ["rn_doc_image", "已选择证件照片"]},
+        {"press": "rn_doc_submit"}, {"wait_text": ["rn_result", "人工审核"]},
+        {"probe": "review"}, {"quit": 0}]
+    app = run_embedded(steps, "--realname-outcome", "fail:face_mismatch")
+    assert app.code == 0, app.stderr
+    probes = app.report["probes"]
+    failed = probes["failed"]
+    assert (failed["result_status"], failed["reason"]) == ("failed", "face_mismatch")
+    assert failed["result_label"] == "未通过：人脸与身份证件照片不一致（face_mismatch）"
+    assert failed["reviewable"] is True
+    assert probes["bad_number"]["document_errors"]["number"]  # checked on the device first
+    review = probes["review"]
+    assert (review["result_status"], review["verification_kind"]) == ("manual_review",
+                                                                      "manual_review")
+    assert review["permission_prompts"] == [["camera", "granted"], ["photos", "granted"]]
+    server = _server(run_embedded.data_dir / "stub")
+    first, second = server["verifications"]
+    assert first[:3] == ("automatic", "failed", "face_mismatch")
+    assert second[0:2] == ("manual_review", "manual_review")
+    assert second[3] == "passport" and second[4] == first[5]  # reviews the failed one
+    _nothing_typed_in(app)
+
+
+def test_signing_is_refused_once_the_certificate_consent_is_withdrawn(run, stub):  # OBL-CERT-2
+    steps = SUBMITTED + [{"wait_text": ["rn_result", "已通过"]}, *CERTIFICATE,
+        # the user withdraws the consent to keep the certificate information
+        {"press": "back"}, {"wait_screen": "home"}, {"press": "privacy_centre"},
+        {"wait_screen": "privacy"}, {"press": "withdraw_item_certificate_info"},
+        {"wait_dialog": "confirm"}, {"press": "confirm_ok"}, {"wait_text": ["status", "已撤回"]},
+        {"press": "back"}, {"wait_screen": "home"}, {"press": "sign_contract"},
+        {"wait_screen": "contract"}, {"wait_widgets": "list"}, {"press_template": 0},
+        {"wait_document": "body"}, {"press": "contract_sign"},
+        {"wait_text": ["contract_error", "撤回"]}, {"sleep": 1.0}, {"probe": "refused"},
+        {"quit": 0}]
+    app = run(steps)
+    assert app.code == 0, app.stderr
+    refused = app.report["probes"]["refused"]
+    assert refused["contract_error_kind"] == "CertificateConsentRequired"
+    assert "数字证书信息" in refused["contract_error"] and refused["contract_offer"] == "consent"
+    assert refused["signed"] is False and refused["receipt"] is None
+    serial = app.report["probes"]["certificate"]["serial"]
+    server = _server(Path(stub.data_dir))
+    assert server["signatures"] == []  # nothing was sent to be signed
+    # the app forgot the certificate: revoked on the server, gone from the device
+    revoked = [(s, at is not None) for s, _cn, at in server["certificates"]]
+    assert revoked == [(serial, True)]
+    assert _device_certificate(run.data_dir) is None
+
+
+def test_upload_progress_reads_percent_rate_and_time_left():
+    from demo_app.screens.realname import progress_text, status_label
+
+    assert progress_text(512 * 1024, 2 * 1024 * 1024, 256 * 1024) == (
+        "已上传 25%（512.0 KB / 2.0 MB） · 256.0 KB/s · 剩余约 6 秒")
+    assert progress_text(3 * 1024 * 1024, 4 * 1024 * 1024, 1.5 * 1024 * 1024).endswith(
+        "· 1.5 MB/s · 剩余不到 1 秒")
+    assert "正在计算速度" in progress_text(0, 1000, 0.0)
+    assert [status_label(s) for s in ("pending", "verified", "manual_review", "timed_out")] == [
+        "审核中", "已通过", "人工审核", "超时"]
+    assert status_label("failed", "face_mismatch") == (
+        "未通过：人脸与身份证件照片不一致（face_mismatch）")
+    assert status_label("failed", "some_new_reason") == "未通过：some_new_reason"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--realname-outcome", "maybe"], "--realname-outcome maybe"),
+    (["--hpke-pins", "pins.txt"], "--hpke-pins is only used with --server"),
+    (["--realname-outcome", "pass", "--server", "https://127.0.0.1:9", "--ca", "ca.pem"],
+     "--realname-outcome sets the embedded stub"),
+])
+def test_the_realname_options_are_checked_before_anything_starts(tmp_path, args, says):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.run([sys.executable, "-m", "demo_app", "--data-dir", str(tmp_path / "data"),
+                           *args], env=env, capture_output=True, text=True, timeout=90,
+                          cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and says in proc.stderr
+    assert not (tmp_path / "data").exists()
