@@ -20,6 +20,7 @@ Waiting (each retried every frame, up to 20 s, then the script fails):
                                  dialog is named by its scope (``purpose:…``, ``item:…``,
                                  ``recipient:…``); also ``policy_update``, ``policy_reader``,
                                  ``confirm``
+``{"wait_no_dialog": 0}``         until no dialog is open (a dismissed one has finished closing)
 ``{"sleep": 0.3}``                wait this many seconds (0 to 3600)
 
 Acting:
@@ -121,6 +122,7 @@ STEPS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "wait_file": ("a file path (string)", _text),
     "wait_enabled": ("a widget id (string)", _text),
     "wait_dialog": ("a dialog name (string), e.g. a consent scope", _text),
+    "wait_no_dialog": (f"a number of seconds from 0 to {MAX_SLEEP:g} (ignored)", _seconds),
     "sleep": (f"a number of seconds from 0 to {MAX_SLEEP:g}", _seconds),
     "press": ("a widget id (string)", _text),
     "type": ("[widget id, text]: a list of two strings", _pair),
@@ -518,6 +520,13 @@ class Autopilot:
 
     def _step_wait_dialog(self, name: str) -> bool:
         return any(self._dialog_name(d) == name for d in self._dialogs())
+
+    def _step_wait_no_dialog(self, _arg: object) -> bool:
+        """True once no dialog is open, opening or closing (its dismiss animation ended)."""
+        from kivy.core.window import Window
+        from kivy.uix.modalview import ModalView
+
+        return not any(isinstance(w, ModalView) for w in Window.children)
 
     @staticmethod
     def _covered(widget) -> bool:

@@ -139,13 +139,40 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _create_ca(data_dir: Path, now: _dt.datetime) -> CaSigner:
+def create_self_signed_ca(
+    data_dir: Path,
+    now: _dt.datetime,
+    *,
+    cert_file: str,
+    key_file: str,
+    label: str,
+    validity: _dt.timedelta,
+) -> CaSigner:
+    """Make a new self-signed CA and write it into ``data_dir``.
+
+    The CA: EC P-256, subject O = "Privacy SDK stub (development only)", CN = "Privacy SDK
+    stub <label> <8 random hex digits>" (the suffix keeps CAs of different data dirs apart in
+    one trust store), valid from ``now`` minus 5 minutes to ``now + validity``,
+    BasicConstraints cA=TRUE pathLen 0 (critical), KeyUsage keyCertSign + cRLSign (critical),
+    SubjectKeyIdentifier; signed with SHA-256.
+
+    Args:
+        data_dir: the folder of the two files; must exist.
+        now: aware UTC time.
+        cert_file, key_file: file names of the certificate (PEM, mode 0644) and of its private
+            key (PKCS#8 PEM, unencrypted, mode 0600); each written atomically, key first.
+        label: what the CA is (``"dev CA"``, ``"user CA"``): in its CN and the log line.
+        validity: how long the CA is valid from ``now``.
+
+    Raises:
+        OSError: a file cannot be written.
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Privacy SDK stub (development only)"),
             # A random suffix keeps CAs of different data dirs apart in one trust store.
-            x509.NameAttribute(NameOID.COMMON_NAME, f"Privacy SDK stub dev CA {secrets.token_hex(4)}"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Privacy SDK stub {label} {secrets.token_hex(4)}"),
         ]
     )
     cert = (
@@ -155,7 +182,7 @@ def _create_ca(data_dir: Path, now: _dt.datetime) -> CaSigner:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + CA_VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -174,10 +201,15 @@ def _create_ca(data_dir: Path, now: _dt.datetime) -> CaSigner:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_atomic(data_dir / CA_KEY, _key_pem(key), 0o600)
-    _write_atomic(data_dir / CA_CERT, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    logger.info("created dev CA %s", data_dir / CA_CERT)
+    _write_atomic(data_dir / key_file, _key_pem(key), 0o600)
+    _write_atomic(data_dir / cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    logger.info("created %s %s", label, data_dir / cert_file)
     return CaSigner(cert=cert, key=key)
+
+
+def _create_ca(data_dir: Path, now: _dt.datetime) -> CaSigner:
+    return create_self_signed_ca(data_dir, now, cert_file=CA_CERT, key_file=CA_KEY,
+                                 label="dev CA", validity=CA_VALIDITY)
 
 
 def load_ca_signer(data_dir: Path) -> CaSigner:

@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Cookie, Depends, Header, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .accounts import SESSION_COOKIE, AccountService, expired_session_cookie
 from .content import Template
 from .errors import ApiError
+from .hpke import KeyRing
 from .settings import Settings
 from .store import AccountRow, Store
+from .uploads import UploadStore
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -28,6 +31,9 @@ __all__ = [
     "IdempotencyKey",
     "RawBody",
     "AccountsDep",
+    "get_key_ring",
+    "get_uploads",
+    "require_dev_mode",
     "SessionCookie",
     "OptionalAccount",
     "LoggedInAccount",
@@ -59,6 +65,25 @@ def get_templates(request: Request) -> Mapping[str, Template]:
     """The bundled templates, keyed by id."""
     templates: Mapping[str, Template] = request.app.state.templates
     return templates
+
+
+def require_dev_mode(request: Request) -> None:
+    """404 (as for any unknown path) unless the server runs in dev mode (``Settings.dev_mode``):
+    the dependency of every ``/v1/dev/...`` router."""
+    if not getattr(request.app.state.settings, "dev_mode", False):
+        raise StarletteHTTPException(status_code=404)
+
+
+def get_key_ring(request: Request) -> KeyRing:
+    """The app's HPKE :class:`KeyRing` (``app.state.hpke``)."""
+    ring: KeyRing = request.app.state.hpke
+    return ring
+
+
+def get_uploads(request: Request) -> UploadStore:
+    """The app's :class:`UploadStore` (``app.state.uploads``)."""
+    uploads: UploadStore = request.app.state.uploads
+    return uploads
 
 
 def idempotency_key(

@@ -47,20 +47,18 @@ polled).
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .store import BUSY_TIMEOUT_MS, DB_NAME, Store
+from .db import SqliteStore
+from .store import DB_NAME, Store, epoch_rfc3339
 
 __all__ = [
     "AGENCY_ITEMS",
@@ -129,10 +127,6 @@ _COLUMNS = (
     "consent_id, kid, face_upload, document_kind, document_pseudonym, review_uploads, "
     "created_at, updated_at, due_at, deadline_at"
 )
-
-
-def _rfc3339(seconds: float) -> str:
-    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------------------
@@ -232,8 +226,9 @@ class VerificationRow:
         return body
 
 
-class VerificationStore:
-    """The ``realname_verifications`` table of ``<data_dir>/stub.db``.
+class VerificationStore(SqliteStore):
+    """The ``realname_verifications`` table of ``<data_dir>/stub.db`` (connections:
+    :class:`server_stub.db.SqliteStore`).
 
     Args:
         data_dir: the stub's data folder; must exist.
@@ -243,21 +238,7 @@ class VerificationStore:
     """
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / DB_NAME
-        if not self.path.exists():
-            self.path.touch(mode=0o600)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            yield conn
-        finally:
-            conn.close()
+        super().__init__(Path(data_dir) / DB_NAME, _SCHEMA)
 
     @staticmethod
     def insert(conn: sqlite3.Connection, *, account_id: str, submission: str, kind: str,
@@ -268,7 +249,7 @@ class VerificationStore:
                review_uploads: list[str] | None = None) -> VerificationRow:
         """Add a verification inside the caller's transaction (a :meth:`Store.run_idempotent`
         action); first end the account's undecided ones (``failed``, ``superseded``)."""
-        stamp = _rfc3339(now)
+        stamp = epoch_rfc3339(now)
         conn.execute(
             "UPDATE realname_verifications SET status = 'failed', reason = 'superseded',"
             " updated_at = ?, due_at = NULL WHERE account_id = ?"
@@ -296,7 +277,7 @@ class VerificationStore:
             uuid.UUID(verification_id)
         except (ValueError, TypeError, AttributeError):
             return None
-        with self._connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM realname_verifications WHERE verification_id = ?",
                 (verification_id,),
@@ -311,7 +292,7 @@ class VerificationStore:
     def release(self, verification_id: str, due_at: float) -> None:
         """Hand a recorded verification to the agency: its answer is due at *due_at*. Until
         then (``due_at`` NULL) only its deadline can end it (``timed_out``)."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             conn.execute(
                 "UPDATE realname_verifications SET due_at = ? WHERE verification_id = ?"
                 " AND status = 'pending' AND due_at IS NULL",
@@ -320,7 +301,7 @@ class VerificationStore:
 
     def due(self, now: float) -> list[VerificationRow]:
         """Pending verifications whose agency answer (or deadline) is due at *now*."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM realname_verifications WHERE status = 'pending'"
                 " AND COALESCE(due_at, deadline_at) <= ? ORDER BY COALESCE(due_at, deadline_at)",
@@ -330,7 +311,7 @@ class VerificationStore:
 
     def next_due(self) -> float | None:
         """When the next pending answer (or deadline) is due (seconds since the epoch), or None."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(
                 "SELECT MIN(COALESCE(due_at, deadline_at)) FROM realname_verifications"
                 " WHERE status = 'pending'"
@@ -339,7 +320,7 @@ class VerificationStore:
 
     def undecided(self, account_id: str) -> list[VerificationRow]:
         """The account's verifications still ``pending`` or in ``manual_review``."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM realname_verifications WHERE account_id = ?"
                 " AND status IN ('pending', 'manual_review')", (account_id,)).fetchall()
@@ -349,11 +330,11 @@ class VerificationStore:
                now: float) -> bool:
         """Move a verification from *expected* to *status*; False when it was not in
         *expected* any more (answered, superseded meanwhile)."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             cursor = conn.execute(
                 "UPDATE realname_verifications SET status = ?, reason = ?, updated_at = ?,"
                 " due_at = NULL WHERE verification_id = ? AND status = ?",
-                (status, reason, _rfc3339(now), verification_id, expected),
+                (status, reason, epoch_rfc3339(now), verification_id, expected),
             )
         return cursor.rowcount == 1
 

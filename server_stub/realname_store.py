@@ -42,13 +42,13 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .store import BUSY_TIMEOUT_MS, DB_NAME
+from .db import SqliteStore
+from .store import DB_NAME
 
 if TYPE_CHECKING:  # pragma: no cover
     from cryptography import x509
@@ -207,11 +207,11 @@ class RealnameHoldings:
     last_verification_at: str | None
 
 
-class RealnameStore:
+class RealnameStore(SqliteStore):
     """The real-name tables of ``<data_dir>/stub.db`` (see the module docstring).
 
     Each call opens its own connection (safe from uvicorn's threadpool), like
-    :class:`server_stub.store.Store`.
+    :class:`server_stub.store.Store` (both are :class:`server_stub.db.SqliteStore`).
 
     Args:
         data_dir: the stub's data folder; must exist.
@@ -222,24 +222,9 @@ class RealnameStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / DB_NAME
-        if not self.path.exists():
-            self.path.touch(mode=0o600)
         self._key: bytes | None = None
         self._key_lock = threading.Lock()
-        with self.connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection to ``stub.db`` in autocommit mode, closed afterwards."""
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            yield conn
-        finally:
-            conn.close()
+        super().__init__(self.data_dir / DB_NAME, _SCHEMA)
 
     # -- the ID-number pseudonym --------------------------------------------------------------
 
@@ -371,16 +356,9 @@ class RealnameStore:
     def add_certificate(self, account_id: str, cert: x509.Certificate,
                         now: _dt.datetime | None = None) -> CertificateRow:
         """:meth:`insert_certificate` in a transaction of its own (for tests and tools)."""
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self.insert_certificate(
-                    conn, account_id, cert, now or _dt.datetime.now(_dt.timezone.utc))
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            row = self.insert_certificate(
+                conn, account_id, cert, now or _dt.datetime.now(_dt.timezone.utc))
         return row
 
     _CERT_COLUMNS = (
@@ -471,22 +449,15 @@ class RealnameStore:
         """Revoke every certificate of the account not yet revoked (e.g. reason
         ``consent_withdrawn``); returns the serials revoked now."""
         stamp = rfc3339(now or _dt.datetime.now(_dt.timezone.utc))
-        with self.connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                serials = [r[0] for r in conn.execute(
-                    "SELECT serial FROM user_certificates WHERE account_id = ? AND revoked_at IS NULL",
-                    (account_id,)).fetchall()]
-                conn.execute(
-                    "UPDATE user_certificates SET revoked_at = ?, revocation_reason = ?"
-                    " WHERE account_id = ? AND revoked_at IS NULL",
-                    (stamp, reason, account_id),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            serials = [r[0] for r in conn.execute(
+                "SELECT serial FROM user_certificates WHERE account_id = ? AND revoked_at IS NULL",
+                (account_id,)).fetchall()]
+            conn.execute(
+                "UPDATE user_certificates SET revoked_at = ?, revocation_reason = ?"
+                " WHERE account_id = ? AND revoked_at IS NULL",
+                (stamp, reason, account_id),
+            )
         return serials
 
     # -- links to the other tables of stub.db ----------------------------------------------------
@@ -529,28 +500,24 @@ class RealnameStore:
     def holdings(self, account_id: str) -> RealnameHoldings:
         """What the real-name tables hold about the account (:class:`RealnameHoldings`), read
         in one transaction."""
-        with self.connect() as conn:
-            conn.execute("BEGIN")
+        with self.transaction(write=False) as conn:
+            status = conn.execute(
+                "SELECT status, real_name IS NOT NULL AND real_name != '',"
+                " id_pseudonym IS NOT NULL AND id_pseudonym != '', updated_at"
+                " FROM realname_status WHERE account_id = ?", (account_id,)).fetchone()
+            certs, valid, issued = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(revoked_at IS NULL), 0), MAX(issued_at)"
+                " FROM user_certificates WHERE account_id = ?", (account_id,)).fetchone()
+            signed, last_signed = conn.execute(
+                "SELECT COUNT(*), MAX(signed_at) FROM signing_records WHERE account_id = ?",
+                (account_id,)).fetchone()
             try:
-                status = conn.execute(
-                    "SELECT status, real_name IS NOT NULL AND real_name != '',"
-                    " id_pseudonym IS NOT NULL AND id_pseudonym != '', updated_at"
-                    " FROM realname_status WHERE account_id = ?", (account_id,)).fetchone()
-                certs, valid, issued = conn.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(revoked_at IS NULL), 0), MAX(issued_at)"
-                    " FROM user_certificates WHERE account_id = ?", (account_id,)).fetchone()
-                signed, last_signed = conn.execute(
-                    "SELECT COUNT(*), MAX(signed_at) FROM signing_records WHERE account_id = ?",
+                verifications, documents, last_verification = conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(document_pseudonym IS NOT NULL), 0),"
+                    " MAX(created_at) FROM realname_verifications WHERE account_id = ?",
                     (account_id,)).fetchone()
-                try:
-                    verifications, documents, last_verification = conn.execute(
-                        "SELECT COUNT(*), COALESCE(SUM(document_pseudonym IS NOT NULL), 0),"
-                        " MAX(created_at) FROM realname_verifications WHERE account_id = ?",
-                        (account_id,)).fetchone()
-                except sqlite3.OperationalError:  # no verification table yet
-                    verifications, documents, last_verification = 0, 0, None
-            finally:
-                conn.execute("COMMIT")
+            except sqlite3.OperationalError:  # no verification table yet
+                verifications, documents, last_verification = 0, 0, None
         return RealnameHoldings(
             status=status[0] if status else None,
             real_name=bool(status and status[1]),

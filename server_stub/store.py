@@ -2,7 +2,7 @@
 
 Each operation opens its own connection and closes it, so the store is safe to use from
 uvicorn's threadpool without sharing a connection between threads. Writes run in
-``BEGIN IMMEDIATE`` transactions: the idempotency check and the insert are atomic, so two
+``BEGIN IMMEDIATE`` transactions (both from :class:`server_stub.db.SqliteStore`): the idempotency check and the insert are atomic, so two
 concurrent POSTs with the same Idempotency-Key store one record.
 
 Tables::
@@ -28,11 +28,12 @@ import datetime as _dt
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .db import SqliteStore
 
 __all__ = [
     "Store",
@@ -44,11 +45,11 @@ __all__ = [
     "SubjectLinkedElsewhere",
     "AccountRow",
     "AccountInventory",
+    "epoch_rfc3339",
     "utc_now_rfc3339",
 ]
 
 DB_NAME = "stub.db"
-BUSY_TIMEOUT_MS = 5000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS consent_records (
@@ -106,6 +107,12 @@ CREATE TABLE IF NOT EXISTS idempotency (
 def utc_now_rfc3339() -> str:
     """The current time as RFC 3339 UTC with seconds, e.g. ``2026-11-30T03:22:25Z``."""
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch_rfc3339(seconds: float) -> str:
+    """*seconds* since the epoch as RFC 3339 UTC with whole seconds (the fraction dropped),
+    e.g. ``2026-11-30T03:22:25Z``."""
+    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class IdempotencyKeyReused(Exception):
@@ -177,8 +184,8 @@ class IdempotentAnswer:
 Action = Callable[[sqlite3.Connection], "tuple[int, dict[str, Any]]"]
 
 
-class Store:
-    """The stub's SQLite database.
+class Store(SqliteStore):
+    """The stub's SQLite database (connections and transactions: :class:`SqliteStore`).
 
     Args:
         data_dir: folder of ``stub.db``; must exist.
@@ -188,23 +195,7 @@ class Store:
     """
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / DB_NAME
-        if not self.path.exists():  # identifiers live here: owner-only from the first byte
-            self.path.touch(mode=0o600)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            yield conn
-        finally:
-            conn.close()
+        super().__init__(Path(data_dir) / DB_NAME, _SCHEMA)
 
     def run_idempotent(
         self, key: str, endpoint: str, body_sha256: str, action: Action
@@ -225,31 +216,24 @@ class Store:
             IdempotencyKeyReused: the key was used before with another body or endpoint.
             Exception: whatever ``action`` raises; then nothing is stored.
         """
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT endpoint, body_sha256, status, response FROM idempotency WHERE key = ?",
-                    (key,),
-                ).fetchone()
-                if row is not None:
-                    if (row[0], row[1]) != (endpoint, body_sha256):
-                        raise IdempotencyKeyReused(key)
-                    conn.execute("ROLLBACK")
-                    return IdempotentAnswer(status=row[2], body=json.loads(row[3]), replayed=True)
-                status, body = action(conn)
-                conn.execute(
-                    "INSERT INTO idempotency (key, endpoint, body_sha256, status, response, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (key, endpoint, body_sha256, status, json.dumps(body, ensure_ascii=False),
-                     utc_now_rfc3339()),
-                )
-                conn.execute("COMMIT")
-                return IdempotentAnswer(status=status, body=body, replayed=False)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT endpoint, body_sha256, status, response FROM idempotency WHERE key = ?",
+                (key,),
+            ).fetchone()
+            if row is not None:
+                if (row[0], row[1]) != (endpoint, body_sha256):
+                    raise IdempotencyKeyReused(key)
+                conn.execute("ROLLBACK")
+                return IdempotentAnswer(status=row[2], body=json.loads(row[3]), replayed=True)
+            status, body = action(conn)
+            conn.execute(
+                "INSERT INTO idempotency (key, endpoint, body_sha256, status, response, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (key, endpoint, body_sha256, status, json.dumps(body, ensure_ascii=False),
+                 utc_now_rfc3339()),
+            )
+        return IdempotentAnswer(status=status, body=body, replayed=False)
 
     @staticmethod
     def insert_consent_record(
@@ -311,7 +295,7 @@ class Store:
             ``[{...record as received..., "received_at": "2026-11-30T03:22:25Z"}, ...]``;
             empty when the subject has none.
         """
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 "SELECT record, received_at FROM consent_records WHERE subject_id = ? ORDER BY seq",
                 (subject_id,),
@@ -350,7 +334,7 @@ class Store:
         return self._account("account_id", account_id)
 
     def _account(self, column: str, value: str) -> AccountRow | None:
-        with self._connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(
                 f"SELECT account_id, identifier, password_hash FROM accounts WHERE {column} = ?",
                 (value,),
@@ -363,7 +347,7 @@ class Store:
         Returns:
             True when the hash was replaced.
         """
-        with self._connect() as conn:
+        with self.connect() as conn:
             cursor = conn.execute(
                 "UPDATE accounts SET password_hash = ? WHERE account_id = ? AND password_hash = ?",
                 (new_hash, account_id, old_hash),
@@ -376,25 +360,18 @@ class Store:
     ) -> None:
         """Store a new session; in the same transaction end the session it ``replaces`` (the
         caller's previous one: rotation on login) and purge expired sessions."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if replaces is not None:
-                    conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (replaces,))
-                conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
-                conn.execute(
-                    "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES (?, ?, ?)",
-                    (token_sha256, account_id, expires_at),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            if replaces is not None:
+                conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (replaces,))
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO sessions (token_sha256, account_id, expires_at) VALUES (?, ?, ?)",
+                (token_sha256, account_id, expires_at),
+            )
 
     def session_account(self, token_sha256: str, now: float) -> AccountRow | None:
         """The account of an unexpired session, or None."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(
                 "SELECT a.account_id, a.identifier, a.password_hash FROM sessions s"
                 " JOIN accounts a ON a.account_id = s.account_id"
@@ -405,7 +382,7 @@ class Store:
 
     def delete_session(self, token_sha256: str) -> bool:
         """End a session; True when there was one."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             cursor = conn.execute("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
         return cursor.rowcount == 1
 
@@ -420,23 +397,16 @@ class Store:
         Raises:
             SubjectLinkedElsewhere: the subject is linked to another account (links never move).
         """
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT account_id FROM account_subjects WHERE subject_id = ?", (subject_id,)
-                ).fetchone()
-                if row is None:
-                    conn.execute(
-                        "INSERT INTO account_subjects (subject_id, account_id, linked_at)"
-                        " VALUES (?, ?, ?)",
-                        (subject_id, account_id, utc_now_rfc3339()),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT account_id FROM account_subjects WHERE subject_id = ?", (subject_id,)
+            ).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO account_subjects (subject_id, account_id, linked_at)"
+                    " VALUES (?, ?, ?)",
+                    (subject_id, account_id, utc_now_rfc3339()),
+                )
         if row is not None and row[0] != account_id:
             raise SubjectLinkedElsewhere()
         return row is None
@@ -452,7 +422,7 @@ class Store:
         Returns:
             ``[{...record as received..., "received_at": ..., "cursor": <seq>}, ...]``.
         """
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 "SELECT c.seq, c.record, c.received_at FROM consent_records c"
                 " JOIN account_subjects l ON l.subject_id = c.subject_id"
@@ -494,7 +464,7 @@ class Store:
             raise ValueError("account_id, recipient, purpose and method must be non-empty strings")
         if not items or not all(isinstance(i, str) and i for i in items):
             raise ValueError("items must be a non-empty list of data item ids")
-        with self._connect() as conn:
+        with self.connect() as conn:
             cursor = conn.execute(
                 "INSERT INTO transfers (account_id, recipient, items, purpose, method, time)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -506,7 +476,7 @@ class Store:
     def transfers(self, account_id: str) -> list[dict[str, Any]]:
         """The account's transfers in the order logged:
         ``[{"recipient", "items", "purpose", "method", "time"}, ...]``."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 "SELECT recipient, items, purpose, method, time FROM transfers"
                 " WHERE account_id = ? ORDER BY seq",
@@ -522,43 +492,39 @@ class Store:
 
         Read in one transaction, so the counts agree with each other.
         """
-        with self._connect() as conn:
-            conn.execute("BEGIN")
-            try:
-                row = conn.execute(
-                    "SELECT created_at FROM accounts WHERE account_id = ?", (account_id,)
-                ).fetchone()
-                if row is None:
-                    return None
-                fingerprints = conn.execute(
-                    "SELECT COUNT(*) FROM idempotency WHERE endpoint = 'POST /v1/accounts'"
-                    " AND json_extract(response, '$.account_id') = ?",
-                    (account_id,),
-                ).fetchone()[0]
-                sessions = conn.execute(
-                    "SELECT COUNT(*) FROM sessions WHERE account_id = ?", (account_id,)
-                ).fetchone()[0]
-                linked, last_linked = conn.execute(
-                    "SELECT COUNT(*), MAX(linked_at) FROM account_subjects WHERE account_id = ?",
-                    (account_id,),
-                ).fetchone()
-                records, last_received = conn.execute(
-                    "SELECT COUNT(*), MAX(c.received_at) FROM consent_records c"
-                    " JOIN account_subjects l ON l.subject_id = c.subject_id"
-                    " WHERE l.account_id = ?",
-                    (account_id,),
-                ).fetchone()
-                keys = conn.execute(
-                    "SELECT COUNT(*) FROM subject_keys k"
-                    " JOIN account_subjects l ON l.subject_id = k.subject_id"
-                    " WHERE l.account_id = ?",
-                    (account_id,),
-                ).fetchone()[0]
-                transfers, last_transfer = conn.execute(
-                    "SELECT COUNT(*), MAX(time) FROM transfers WHERE account_id = ?", (account_id,)
-                ).fetchone()
-            finally:
-                conn.execute("COMMIT")
+        with self.transaction(write=False) as conn:
+            row = conn.execute(
+                "SELECT created_at FROM accounts WHERE account_id = ?", (account_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            fingerprints = conn.execute(
+                "SELECT COUNT(*) FROM idempotency WHERE endpoint = 'POST /v1/accounts'"
+                " AND json_extract(response, '$.account_id') = ?",
+                (account_id,),
+            ).fetchone()[0]
+            sessions = conn.execute(
+                "SELECT COUNT(*) FROM sessions WHERE account_id = ?", (account_id,)
+            ).fetchone()[0]
+            linked, last_linked = conn.execute(
+                "SELECT COUNT(*), MAX(linked_at) FROM account_subjects WHERE account_id = ?",
+                (account_id,),
+            ).fetchone()
+            records, last_received = conn.execute(
+                "SELECT COUNT(*), MAX(c.received_at) FROM consent_records c"
+                " JOIN account_subjects l ON l.subject_id = c.subject_id"
+                " WHERE l.account_id = ?",
+                (account_id,),
+            ).fetchone()
+            keys = conn.execute(
+                "SELECT COUNT(*) FROM subject_keys k"
+                " JOIN account_subjects l ON l.subject_id = k.subject_id"
+                " WHERE l.account_id = ?",
+                (account_id,),
+            ).fetchone()[0]
+            transfers, last_transfer = conn.execute(
+                "SELECT COUNT(*), MAX(time) FROM transfers WHERE account_id = ?", (account_id,)
+            ).fetchone()
         return AccountInventory(
             account_created_at=row[0],
             registration_fingerprints=fingerprints,

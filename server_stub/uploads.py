@@ -1,7 +1,8 @@
 """Resumable uploads of sealed media (tus 1.0.0): the stub's upload table and files.
 
-Persistence follows :mod:`server_stub.store`: SQLite in ``<data_dir>/uploads.db`` (WAL), one
-connection per operation, writes in ``BEGIN IMMEDIATE`` transactions. The bytes of an upload
+Persistence follows :mod:`server_stub.store` (both are :class:`server_stub.db.SqliteStore`):
+SQLite in ``<data_dir>/uploads.db`` (WAL), one connection per operation, writes in
+``BEGIN IMMEDIATE`` transactions. The bytes of an upload
 are in ``<data_dir>/uploads/<upload_id>.sealed`` (mode 0600): the sealed records exactly as
 received, **ciphertext only** (every record is opened once to check it, and the plaintext is
 dropped). ``upload_offset`` is always on a record boundary and never ahead of what is on disk:
@@ -27,8 +28,9 @@ clock (``Settings.clock``), so tests can move it.
 - a **complete** upload is deleted (row and file) once the retention of its data item in the
   policy manifest the stub serves has passed since it completed (``face_video`` and
   ``review_document``: ``P30D``). An item the manifest does not declare, or declares
-  ``until_account_cancelled``, is not deleted by time; while the manifest cannot be read no
-  complete upload is deleted by time.
+  ``until_account_cancelled``, is not deleted by time; while the manifest cannot be read (or
+  is not valid for :mod:`sdk.policy.manifest`, the parser the devices use) no complete upload
+  is deleted by time.
 
 An expired upload is treated as expired whenever it is read (:meth:`UploadStore.get`), and
 :meth:`UploadStore.purge` deletes every expired one (on start and, at most once a minute, on
@@ -46,18 +48,17 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import sqlite3
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
+from sdk.errors import PolicyError
+from sdk.policy.manifest import DataItem, Retention, load_manifest
 from sdk.transport.envelope import (
     HpkeSuite,
     chunk_count,
@@ -65,13 +66,9 @@ from sdk.transport.envelope import (
     open_chunk,
 )
 
+from .db import SqliteStore
 from .realname_store import deciding_decisions
-from .store import Store
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from .store import Store, epoch_rfc3339
 
 __all__ = [
     "CONSENT_WITHDRAWN",
@@ -89,7 +86,6 @@ __all__ = [
 
 UPLOADS_DB = "uploads.db"
 UPLOADS_DIR = "uploads"
-BUSY_TIMEOUT_MS = 5000
 #: Seconds an unfinished upload lives after its creation (tus ``Upload-Expires``); also how
 #: long a failed upload's row (the reason answered with 410) is kept.
 OPEN_UPLOAD_TTL = 24 * 3600
@@ -198,10 +194,6 @@ class UploadRow:
         }
 
 
-def _rfc3339(seconds: float) -> str:
-    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def http_date(moment: _dt.datetime) -> str:
     """*moment* as an HTTP date (RFC 9110 IMF-fixdate), e.g. ``Tue, 01 Dec 2026 03:22:25 GMT``:
     the form of tus's ``Upload-Expires``."""
@@ -211,7 +203,9 @@ def http_date(moment: _dt.datetime) -> str:
 class PolicyItems:
     """What the upload rules need from the policy manifest the stub serves
     (``<policy_dir>/manifest.toml``, the file ``GET /v1/policy`` answers): each data item's
-    retention and whether it is sensitive. Read again when the file changes.
+    retention and whether it is sensitive. The manifest is read with the SDK's own parser
+    (:func:`sdk.policy.manifest.load_manifest`: the checks a device applies), again when the
+    file changes.
 
     Args:
         policy_dir: the stub's policy folder; None when there is none (nothing declared).
@@ -221,11 +215,11 @@ class PolicyItems:
         self.path = None if policy_dir is None else Path(policy_dir) / "manifest.toml"
         self._lock = threading.Lock()
         self._seen: tuple[int, int] | None = None
-        self._items: dict[str, Mapping[str, Any]] | None = None
+        self._items: dict[str, DataItem] | None = None
         self._warned = False
 
-    def items(self) -> dict[str, Mapping[str, Any]] | None:
-        """Data items by id, or None when the manifest cannot be read."""
+    def items(self) -> dict[str, DataItem] | None:
+        """Data items by id, or None when the manifest cannot be read or is not valid."""
         if self.path is None:
             return None
         try:
@@ -236,48 +230,39 @@ class PolicyItems:
         with self._lock:
             if seen != self._seen:
                 try:
-                    manifest = tomllib.loads(self.path.read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                    manifest = load_manifest(self.path)
+                except PolicyError:  # unreadable, not UTF-8, not TOML, or invalid content
                     return self._unreadable()
-                listed = manifest.get("data_items")
-                self._items = {
-                    str(entry["id"]): entry for entry in (listed if isinstance(listed, list) else ())
-                    if isinstance(entry, Mapping) and isinstance(entry.get("id"), str)
-                }
+                self._items = {item.id: item for item in manifest.data_items}
                 self._seen, self._warned = seen, False
             return self._items
 
     def _unreadable(self) -> None:
         if not self._warned:
-            logger.warning("the policy manifest cannot be read: uploads are not deleted by "
-                           "retention until it can")
+            logger.warning("the policy manifest cannot be read or is not valid: uploads are not "
+                           "deleted by retention until it can")
             self._warned = True
 
-    def retention(self, item: str) -> Any:
+    def retention(self, item: str) -> Retention | None:
         """The item's :class:`sdk.policy.manifest.Retention`; None when it is not deleted by
-        time (``until_account_cancelled``, not declared, or the manifest is unreadable)."""
-        from sdk.policy.manifest import parse_retention
-
-        items = self.items()
-        entry = (items or {}).get(item)
-        text = entry.get("retention") if entry is not None else None
-        if not isinstance(text, str):
+        time (``until_account_cancelled``, not declared, or the manifest is unreadable or not
+        valid)."""
+        entry = (self.items() or {}).get(item)
+        if entry is None:
             return None
-        try:
-            retention = parse_retention(text)
-        except ValueError:
-            return None
+        retention = entry.retention_period
         return None if retention.until_account_cancelled else retention
 
     def needs_item_consent(self, item: str) -> bool:
         """True unless the manifest declares the item ``sensitive = false``: a sensitive item
         (``face_video``, ``review_document``) needs its own separate consent ``item:<id>``
-        (PIPL art. 29); an undeclared item, or an unreadable manifest, fails closed."""
+        (PIPL art. 29); an undeclared item, or an unreadable or invalid manifest, fails
+        closed."""
         entry = (self.items() or {}).get(item)
-        return entry is None or entry.get("sensitive") is not False
+        return entry is None or entry.sensitive
 
 
-class UploadStore:
+class UploadStore(SqliteStore):
     """The upload table and the sealed files of one data dir.
 
     Args:
@@ -292,10 +277,14 @@ class UploadStore:
         sqlite3.Error: the database cannot be opened or created.
     """
 
+    # NORMAL (in WAL mode): a power cut may lose the last commits, never corrupt. That is
+    # safe here: the file is fsynced before its offset is committed, so a lost commit
+    # only makes the offset smaller and the client sends those records again.
+    PRAGMAS = ("PRAGMA synchronous=NORMAL",)
+
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time,
                  policy_dir: Path | None = None, open_ttl: float = OPEN_UPLOAD_TTL) -> None:
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / UPLOADS_DB
         self.files = self.data_dir / UPLOADS_DIR
         self.clock = clock
         self.policy = PolicyItems(policy_dir)
@@ -303,39 +292,10 @@ class UploadStore:
         self._last_purge: float | None = None
         self._purge_lock = threading.Lock()
         self.files.mkdir(mode=0o700, exist_ok=True)
-        if not self.path.exists():
-            self.path.touch(mode=0o600)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        super().__init__(self.data_dir / UPLOADS_DB, _SCHEMA)
 
     def _stamp(self) -> str:
-        return _rfc3339(float(self.clock()))
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            # NORMAL (in WAL mode): a power cut may lose the last commits, never corrupt. That is
-            # safe here: the file is fsynced before its offset is committed, so a lost commit
-            # only makes the offset smaller and the client sends those records again.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            yield conn
-        finally:
-            conn.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        return epoch_rfc3339(float(self.clock()))
 
     def file_path(self, upload_id: str) -> Path:
         """``<data_dir>/uploads/<upload_id>.sealed``; *upload_id* is a uuid4 made here."""
@@ -349,7 +309,7 @@ class UploadStore:
         now = self._stamp()
         fd = os.open(self.file_path(upload_id), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 f"INSERT INTO uploads ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'open', NULL, ?, ?)",
                 (upload_id, account_id, kid, kem, purpose, consent_id, item, content_type,
@@ -369,7 +329,7 @@ class UploadStore:
             uuid.UUID(upload_id)
         except (ValueError, TypeError, AttributeError):
             return None
-        with self._connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM uploads WHERE upload_id = ?", (upload_id,)).fetchone()
         if row is None:
             return None
@@ -402,11 +362,11 @@ class UploadStore:
         if when is None or now < when:
             return row
         if row.status == "open":
-            with self._transaction() as conn:
+            with self.transaction() as conn:
                 changed = conn.execute(
                     "UPDATE uploads SET status = 'failed', failure = ?, upload_offset = 0,"
                     " updated_at = ? WHERE upload_id = ? AND status = 'open' AND updated_at = ?",
-                    (EXPIRED, _rfc3339(now.timestamp()), row.upload_id, row.updated_at),
+                    (EXPIRED, epoch_rfc3339(now.timestamp()), row.upload_id, row.updated_at),
                 ).rowcount
             if changed:
                 self.file_path(row.upload_id).unlink(missing_ok=True)
@@ -415,7 +375,7 @@ class UploadStore:
         return None
 
     def _delete(self, upload_id: str) -> bool:
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cursor = conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
         self.file_path(upload_id).unlink(missing_ok=True)
         return cursor.rowcount == 1
@@ -424,7 +384,7 @@ class UploadStore:
         """Apply expiry to every upload (module docstring); returns how many were deleted or
         failed as expired."""
         now = self._now()
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = [UploadRow(*r) for r in conn.execute(f"SELECT {_COLUMNS} FROM uploads").fetchall()]
         changed = 0
         for row in rows:
@@ -450,7 +410,7 @@ class UploadStore:
 
     def account_uploads(self, account_id: str) -> list[UploadRow]:
         """The account's uploads (expiry applied), oldest first."""
-        with self._connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM uploads WHERE account_id = ? ORDER BY created_at, rowid",
                 (account_id,),
@@ -472,7 +432,7 @@ class UploadStore:
         for row in self.account_uploads(account_id):
             if row.status == "failed" or row.upload_id in used or in_force(row):
                 continue
-            with self._transaction() as conn:
+            with self.transaction() as conn:
                 changed = conn.execute(
                     "UPDATE uploads SET status = 'failed', failure = ?, upload_offset = 0,"
                     " updated_at = ? WHERE upload_id = ? AND status != 'failed'",
@@ -486,7 +446,7 @@ class UploadStore:
     def consent_withdrawn_seen(self, upload_id: str) -> None:
         """The client was told (403) that the consent of an upload deleted by
         :meth:`withdraw_unused` is gone: from now on it answers 410 like any failed upload."""
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute("UPDATE uploads SET failure = 'consent_required' WHERE upload_id = ?"
                          " AND failure = ?", (upload_id, CONSENT_WITHDRAWN))
 
@@ -494,7 +454,7 @@ class UploadStore:
         """Move the offset of an open upload from *old_offset* to *new_offset* (and mark it
         complete); False when the upload changed meanwhile (terminated, failed, moved)."""
         status = "complete" if complete else "open"
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cursor = conn.execute(
                 "UPDATE uploads SET upload_offset = ?, status = ?, updated_at = ?"
                 " WHERE upload_id = ? AND upload_offset = ? AND status = 'open'",
@@ -504,7 +464,7 @@ class UploadStore:
 
     def fail(self, upload_id: str, code: str) -> None:
         """Mark the upload failed with *code* and delete its file (nothing partly accepted)."""
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 "UPDATE uploads SET status = 'failed', failure = ?, upload_offset = 0, updated_at = ?"
                 " WHERE upload_id = ?",
@@ -514,7 +474,7 @@ class UploadStore:
 
     def terminate(self, upload_id: str) -> bool:
         """tus termination: delete the row and the file; True when there was a row."""
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             cursor = conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
         self.file_path(upload_id).unlink(missing_ok=True)
         return cursor.rowcount == 1

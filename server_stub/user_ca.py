@@ -30,16 +30,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import secrets
 import threading
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from .ca import CaSigner, DevCaError, _key_pem, _write_atomic
+from .ca import CaSigner, DevCaError, create_self_signed_ca
 
 __all__ = [
     "DOCUMENT_SIGNING",
@@ -62,7 +61,6 @@ USER_CERT_VALIDITY = _dt.timedelta(days=365)
 #: id-kp-documentSigning (RFC 9336).
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 
-_BACKDATE = _dt.timedelta(minutes=5)
 _MAX_CSR_PEM = 8 * 1024
 _lock = threading.Lock()
 
@@ -86,28 +84,8 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
 
 
 def _create_user_ca(data_dir: Path, now: _dt.datetime) -> CaSigner:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Privacy SDK stub (development only)"),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"Privacy SDK stub user CA {secrets.token_hex(4)}"),
-    ])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + USER_CA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    _write_atomic(data_dir / USER_CA_KEY, _key_pem(key), 0o600)
-    _write_atomic(data_dir / USER_CA_CERT, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    logger.info("created user CA %s", data_dir / USER_CA_CERT)
-    return CaSigner(cert=cert, key=key)
+    return create_self_signed_ca(data_dir, now, cert_file=USER_CA_CERT, key_file=USER_CA_KEY,
+                                 label="user CA", validity=USER_CA_VALIDITY)
 
 
 def ensure_user_ca(data_dir: Path) -> CaSigner:

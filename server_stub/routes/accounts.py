@@ -8,7 +8,6 @@ a request value.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import sqlite3
@@ -31,16 +30,13 @@ from ..deps import (
     StoreDep,
 )
 from ..errors import ApiError
-from ..models import AccountCreated, AccountOut, ErrorBody, SessionOut, WeakPasswordBody
-from ..store import AccountExists, IdempotencyKeyReused
+from ..models import AccountCreated, AccountOut, SessionOut, WeakPasswordBody
+from ..responses import NOT_LOGGED_IN_DOC, error_doc
+from ..store import AccountExists, IdempotencyKeyReused, epoch_rfc3339
 
 router = APIRouter(tags=["accounts"])
 
 ENDPOINT = "POST /v1/accounts"
-
-
-def _error(status: int, description: str, model: Any = ErrorBody) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": model, "description": description}}
 
 
 def _reject_constant(name: str) -> Any:
@@ -102,10 +98,6 @@ def _throttled(retry_after: int) -> ApiError:
     )
 
 
-def _rfc3339(epoch: float) -> str:
-    return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # -- POST /v1/accounts -------------------------------------------------------------------
 
 
@@ -120,11 +112,11 @@ def _rfc3339(epoch: float) -> str:
             "model": AccountCreated,
             "description": "replay of an earlier identical request; header Idempotent-Replayed: true",
         },
-        **_error(400, "Idempotency-Key missing or invalid"),
-        **_error(409, "account_exists or idempotency_key_reused"),
-        **_error(413, "body over 64 KiB"),
-        **_error(422, "invalid_request, invalid_identifier, or weak_password (with reasons)", WeakPasswordBody),
-        **_error(429, "too_many_attempts; header Retry-After (seconds)"),
+        **error_doc(400, "Idempotency-Key missing or invalid"),
+        **error_doc(409, "account_exists or idempotency_key_reused"),
+        **error_doc(413, "body over 64 KiB"),
+        **error_doc(422, "invalid_request, invalid_identifier, or weak_password (with reasons)", WeakPasswordBody),
+        **error_doc(429, "too_many_attempts; header Retry-After (seconds)"),
     },
     openapi_extra={
         "requestBody": {
@@ -214,10 +206,10 @@ def register(
     summary="Log in: a new session cookie (rotated on every login)",
     responses={
         200: {"description": "logged in; header Set-Cookie: sid=...; Secure; HttpOnly; SameSite=Strict"},
-        **_error(401, "invalid_credentials (the same for an unknown identifier and a wrong password)"),
-        **_error(413, "body over 64 KiB"),
-        **_error(422, "invalid_request or invalid_identifier"),
-        **_error(429, "too_many_attempts; header Retry-After (seconds)"),
+        **error_doc(401, "invalid_credentials (the same for an unknown identifier and a wrong password)"),
+        **error_doc(413, "body over 64 KiB"),
+        **error_doc(422, "invalid_request or invalid_identifier"),
+        **error_doc(429, "too_many_attempts; header Retry-After (seconds)"),
     },
     openapi_extra={
         "requestBody": {
@@ -265,7 +257,7 @@ def login(body: RawBody, request: Request, accounts: AccountsDep, sid: SessionCo
         identifier_kind=identifier.kind,
         identifier_masked=identifier.masked,
         remember_me=remember_me,
-        expires_at=_rfc3339(outcome.expires_at),
+        expires_at=epoch_rfc3339(outcome.expires_at),
     )
     response = JSONResponse(answer.model_dump(), status_code=200)
     response.headers.append("Set-Cookie", session_cookie(outcome.token, outcome.max_age))
@@ -301,7 +293,7 @@ def logout(accounts: AccountsDep, sid: SessionCookie = None) -> Response:
     "/me",
     response_model=AccountOut,
     summary="The logged-in account (identifier masked)",
-    responses=_error(401, "not_logged_in: no session cookie, or the session ended or expired"),
+    responses=NOT_LOGGED_IN_DOC,
 )
 def me(account: LoggedInAccount) -> JSONResponse:
     """``{"account_id", "identifier_kind", "identifier_masked"}`` for the session's account."""

@@ -43,15 +43,34 @@ from sdk.realname.certificate import (
     SIGN_SCOPES,
 )
 
-from ..deps import IdempotencyKey, LoggedInAccount, RawBody, SettingsDep, StoreDep, TemplatesDep
+from ..deps import (
+    IdempotencyKey,
+    LoggedInAccount,
+    RawBody,
+    SettingsDep,
+    StoreDep,
+    TemplatesDep,
+    require_dev_mode,
+)
 from ..errors import ApiError, decode_json_object
-from ..models import ErrorBody
-from ..realname_store import STATUSES, RealnameStatus, RealnameStore, for_app, missing_consents
+from ..realname_store import (
+    STATUSES,
+    RealnameStatus,
+    RealnameStore,
+    for_app,
+    missing_consents,
+)
+from ..responses import (
+    NO_STORE,
+    NOT_LOGGED_IN_DOC,
+    REPLAY_DOC,
+    error_doc,
+    idempotent_json,
+)
 from ..settings import Settings
 from ..store import AccountRow, IdempotencyKeyReused, Store
 from ..user_ca import CsrError, ensure_user_ca, issue_user_certificate, load_csr
 from .consent import fingerprint
-from .dev_cookies import _require_dev_mode
 
 __all__ = ["ISSUE_SCOPES", "SIGN_SCOPES", "router"]
 
@@ -61,7 +80,6 @@ SIGN_ENDPOINT = "POST /v1/signatures"
 #: How the transfer to the CA (recipient ``ca``) logged at issuing was made.
 CA_METHOD = "stub user CA in the same process (stands in for the CA's HTTPS API)"
 
-_NO_STORE = {"Cache-Control": "no-store"}
 _SERIAL = re.compile(r"^[0-9a-f]{1,40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -69,11 +87,6 @@ _MAX_SIGNATURE = 80  # a DER P-256 ECDSA signature is at most 72 bytes
 _MAX_TEXT = 128
 
 
-def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": description}}
-
-
-_NOT_LOGGED_IN = _error(401, "not_logged_in: no session cookie, or the session ended or expired")
 _REUSED = ApiError(
     409, "idempotency_key_reused",
     "this Idempotency-Key was already used with a different request; use a new key for a new "
@@ -114,7 +127,7 @@ def _refusal(account: AccountRow, realname: RealnameStore, store: Store,
             {"error": "realname_required",
              "message": "real-name verification has not passed for this account; complete it "
                         "first (OBL-CERT-1)"},
-            status_code=403, headers=_NO_STORE)
+            status_code=403, headers=NO_STORE)
     missing = missing_consents(store.account_consent_records(account.account_id), scopes)
     if missing:
         return None, JSONResponse(
@@ -123,15 +136,8 @@ def _refusal(account: AccountRow, realname: RealnameStore, store: Store,
                         f"{', '.join(missing)}; without the user's permission to keep the "
                         "certificate information nothing is issued or signed (OBL-CERT-2)",
              "scopes": list(missing)},
-            status_code=403, headers=_NO_STORE)
+            status_code=403, headers=NO_STORE)
     return status, None
-
-
-def _answer(answer: Any) -> JSONResponse:
-    if answer.replayed:
-        return JSONResponse(answer.body, status_code=200,
-                            headers={**_NO_STORE, "Idempotent-Replayed": "true"})
-    return JSONResponse(answer.body, status_code=answer.status, headers=_NO_STORE)
 
 
 api = APIRouter(tags=["certificates"])
@@ -148,13 +154,13 @@ api = APIRouter(tags=["certificates"])
     responses={
         201: {"description": "issued: {serial, subject, not_before, not_after, status, "
                              "issued_at, revoked_at, certificate (PEM)}"},
-        200: {"description": "replay of an earlier identical request; header Idempotent-Replayed: true"},
-        **_error(400, "Idempotency-Key missing or invalid"),
-        **_NOT_LOGGED_IN,
-        **_error(403, "realname_required, or certificate_consent_required (with scopes)"),
-        **_error(409, "idempotency_key_reused"),
-        **_error(413, "body over 64 KiB"),
-        **_error(422, "invalid_request or invalid_csr"),
+        **REPLAY_DOC,
+        **error_doc(400, "Idempotency-Key missing or invalid"),
+        **NOT_LOGGED_IN_DOC,
+        **error_doc(403, "realname_required, or certificate_consent_required (with scopes)"),
+        **error_doc(409, "idempotency_key_reused"),
+        **error_doc(413, "body over 64 KiB"),
+        **error_doc(422, "invalid_request or invalid_csr"),
     },
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["csr"], "additionalProperties": False,
@@ -195,7 +201,7 @@ def issue_certificate(
     if not answer.replayed:
         store.record_transfer(account.account_id, CA_RECIPIENT, CA_ITEMS, CERTIFICATE_PURPOSE,
                              CA_METHOD)
-    return _answer(answer)
+    return idempotent_json(answer)
 
 
 # -- GET /v1/certificates, DELETE /v1/certificates/{serial} ------------------------------
@@ -204,7 +210,7 @@ def issue_certificate(
 @api.get(
     "/certificates",
     summary="The account's certificates: public information and status",
-    responses=_NOT_LOGGED_IN,
+    responses=NOT_LOGGED_IN_DOC,
 )
 def list_certificates(request: Request, account: LoggedInAccount, settings: SettingsDep) -> JSONResponse:
     """``{"certificates": [{serial, subject: {common_name, serial_number}, not_before,
@@ -212,7 +218,7 @@ def list_certificates(request: Request, account: LoggedInAccount, settings: Sett
     newest first."""
     now = _now(settings)
     rows = for_app(request.app).certificates(account.account_id)
-    return JSONResponse({"certificates": [r.public_info(now) for r in rows]}, headers=_NO_STORE)
+    return JSONResponse({"certificates": [r.public_info(now) for r in rows]}, headers=NO_STORE)
 
 
 @api.delete(
@@ -222,8 +228,8 @@ def list_certificates(request: Request, account: LoggedInAccount, settings: Sett
     summary="Revoke one of the account's certificates (idempotent)",
     responses={
         204: {"description": "revoked (also when it already was)"},
-        **_NOT_LOGGED_IN,
-        **_error(404, "certificate_not_found: not a certificate of this account"),
+        **NOT_LOGGED_IN_DOC,
+        **error_doc(404, "certificate_not_found: not a certificate of this account"),
     },
 )
 def revoke_certificate(
@@ -235,7 +241,7 @@ def revoke_certificate(
     if not _SERIAL.match(serial) or realname.certificate(account.account_id, serial) is None:
         raise ApiError(404, "certificate_not_found", "this account has no certificate with this serial")
     realname.revoke_certificate(account.account_id, serial, "user_request", _now(settings))
-    return Response(status_code=204, headers=_NO_STORE)
+    return Response(status_code=204, headers=NO_STORE)
 
 
 # -- POST /v1/signatures -----------------------------------------------------------------
@@ -262,15 +268,15 @@ def _signature_bytes(text: str) -> bytes:
     responses={
         201: {"description": "verified and recorded: {signature_id, template_id, sha256, "
                              "certificate_serial, signed_at, verified: true}"},
-        200: {"description": "replay of an earlier identical request; header Idempotent-Replayed: true"},
-        **_error(400, "Idempotency-Key missing or invalid"),
-        **_NOT_LOGGED_IN,
-        **_error(403, "realname_required, certificate_consent_required (with scopes), "
+        **REPLAY_DOC,
+        **error_doc(400, "Idempotency-Key missing or invalid"),
+        **NOT_LOGGED_IN_DOC,
+        **error_doc(403, "realname_required, certificate_consent_required (with scopes), "
                       "certificate_revoked or certificate_expired"),
-        **_error(404, "certificate_not_found or template_not_found"),
-        **_error(409, "idempotency_key_reused"),
-        **_error(413, "body over 64 KiB"),
-        **_error(422, "invalid_request, template_mismatch or signature_invalid"),
+        **error_doc(404, "certificate_not_found or template_not_found"),
+        **error_doc(409, "idempotency_key_reused"),
+        **error_doc(413, "body over 64 KiB"),
+        **error_doc(422, "invalid_request, template_mismatch or signature_invalid"),
     },
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "additionalProperties": False,
@@ -349,7 +355,7 @@ def sign_contract(
             key, SIGN_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), record)
     except IdempotencyKeyReused:
         raise _REUSED from None
-    return _answer(answer)
+    return idempotent_json(answer)
 
 
 # -- dev mode: PUT /v1/dev/realname/status ------------------------------------------------
@@ -358,7 +364,7 @@ dev = APIRouter(
     prefix="/dev/realname",
     tags=["dev"],
     include_in_schema=False,
-    dependencies=[Depends(_require_dev_mode)],
+    dependencies=[Depends(require_dev_mode)],
 )
 
 
@@ -379,7 +385,7 @@ def set_realname_status(body: RawBody, request: Request, account: LoggedInAccoun
                             real_name=data.get("real_name"), id_pseudonym=pseudonym)
     except ValueError as exc:  # the message names fields only
         raise ApiError(422, "invalid_request", str(exc)) from None
-    return Response(status_code=204, headers=_NO_STORE)
+    return Response(status_code=204, headers=NO_STORE)
 
 
 router = APIRouter()

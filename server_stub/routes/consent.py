@@ -32,11 +32,11 @@ from ..deps import IdempotencyKey, OptionalAccount, RawBody, StoreDep
 from ..errors import ApiError, decode_json_object, describe_errors
 from ..models import (
     ConsentRecordList,
-    ErrorBody,
     StoredConsentRecord,
     Uuid4Str,
     consent_record_model,
 )
+from ..responses import error_doc
 from ..store import (
     ConsentRecordExists,
     IdempotencyKeyReused,
@@ -49,10 +49,6 @@ logger = logging.getLogger("server_stub")
 
 ENDPOINT = "POST /v1/consent-records"
 _INVALID = "invalid_consent_record"
-
-
-def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": description}}
 
 
 def parse_consent_record(body: bytes) -> dict[str, Any]:
@@ -148,10 +144,10 @@ def fingerprint(record: dict[str, Any]) -> str:
             "model": StoredConsentRecord,
             "description": "replay of an earlier identical request; header Idempotent-Replayed: true",
         },
-        **_error(400, "Idempotency-Key missing or invalid"),
-        **_error(409, "idempotency_key_reused, consent_record_exists or subject_key_mismatch"),
-        **_error(413, "body over 64 KiB"),
-        **_error(422, "invalid_consent_record"),
+        **error_doc(400, "Idempotency-Key missing or invalid"),
+        **error_doc(409, "idempotency_key_reused, consent_record_exists or subject_key_mismatch"),
+        **error_doc(413, "body over 64 KiB"),
+        **error_doc(422, "invalid_consent_record"),
     },
     openapi_extra={
         "requestBody": {
@@ -232,7 +228,7 @@ def post_consent_record(
     "/consent-records",
     response_model=ConsentRecordList,
     summary="A subject's consent records, in the order received",
-    responses=_error(422, "subject_id missing or not a uuid4"),
+    responses=error_doc(422, "subject_id missing or not a uuid4"),
 )
 def list_consent_records(
     store: StoreDep,

@@ -36,7 +36,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..deps import require_dev_mode
 
 __all__ = ["CASES", "COOKIE_NAMES", "REDIRECT_COOKIE", "router"]
 
@@ -58,17 +59,11 @@ ECHO_PATH = "/v1/dev/cookies/echo"
 Case = Literal["persistent", "session", "host_only", "domain", "expire", "secure_flags", "path"]
 
 
-def _require_dev_mode(request: Request) -> None:
-    """404 (as for any unknown path) unless the server runs in dev mode."""
-    if not getattr(request.app.state.settings, "dev_mode", False):
-        raise StarletteHTTPException(status_code=404)
-
-
 router = APIRouter(
     prefix="/dev/cookies",
     tags=["dev"],
     include_in_schema=False,
-    dependencies=[Depends(_require_dev_mode)],
+    dependencies=[Depends(require_dev_mode)],
 )
 
 

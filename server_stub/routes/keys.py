@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..hpke import KeyRing, rotate_hpke_key
+from ..deps import get_key_ring, require_dev_mode
+from ..hpke import rotate_hpke_key
 
 __all__ = ["HpkeKeyEntry", "HpkeKeyList", "dev_router", "router"]
 
@@ -43,12 +43,6 @@ class HpkeKeyList(BaseModel):
     keys: list[HpkeKeyEntry]
 
 
-def key_ring(request: Request) -> KeyRing:
-    """The app's :class:`KeyRing`."""
-    ring: KeyRing = request.app.state.hpke
-    return ring
-
-
 router = APIRouter(tags=["keys"])
 
 
@@ -56,18 +50,13 @@ router = APIRouter(tags=["keys"])
 def list_keys(request: Request) -> JSONResponse:
     """The published keys, current first. Devices seal to the ``current`` key only, and only
     when its ``fingerprint`` is pinned in the app (``SdkConfig.hpke_pins``)."""
-    keys = [k.to_json() for k in key_ring(request).published()]
+    keys = [k.to_json() for k in get_key_ring(request).published()]
     return JSONResponse({"keys": keys}, headers={"Cache-Control": "no-cache"})
-
-
-def _require_dev_mode(request: Request) -> None:
-    if not getattr(request.app.state.settings, "dev_mode", False):
-        raise StarletteHTTPException(status_code=404)
 
 
 dev_router = APIRouter(
     prefix="/dev/keys", tags=["dev"], include_in_schema=False,
-    dependencies=[Depends(_require_dev_mode)],
+    dependencies=[Depends(require_dev_mode)],
 )
 
 
@@ -77,4 +66,4 @@ def rotate(request: Request) -> dict[str, Any]:
     settings = request.app.state.settings
     key = rotate_hpke_key(settings.data_dir, settings.hpke_kem)
     return {"kid": key.kid, "fingerprint": key.fingerprint,
-            "pins": [k.fingerprint for k in key_ring(request).keys()]}
+            "pins": [k.fingerprint for k in get_key_ring(request).keys()]}

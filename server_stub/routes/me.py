@@ -19,24 +19,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..deps import LoggedInAccount, StoreDep
+from ..deps import LoggedInAccount, StoreDep, get_uploads
 from ..errors import ApiError
 from ..models import (
     AccountConsentRecordList,
-    ErrorBody,
     PersonalInformationList,
     TransferList,
     Uuid4Str,
 )
 from ..realname_store import RealnameHoldings
 from ..realname_store import for_app as realname_for_app
+from ..responses import NO_STORE, NOT_LOGGED_IN_DOC, error_doc
 from ..store import AccountInventory, SubjectLinkedElsewhere
 from ..uploads import UploadStore, held_uploads
 from .consent import apply_withdrawals
 
 router = APIRouter(tags=["me"])
-
-_NO_STORE = {"Cache-Control": "no-store"}
 
 #: Item and purpose ids of the demo manifest (demo_app/policy/manifest.toml) for what the
 #: stub holds. The manifest declares no data item for consent records and the install ids
@@ -61,13 +59,6 @@ PURPOSE_CERTIFICATE = "certificate"
 PURPOSE_ESIGN = "esign_service"
 
 
-def _error(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": description}}
-
-
-_NOT_LOGGED_IN = _error(401, "not_logged_in: no session cookie, or the session ended or expired")
-
-
 @router.put(
     "/me/subjects/{subject_id}",
     status_code=204,
@@ -75,9 +66,9 @@ _NOT_LOGGED_IN = _error(401, "not_logged_in: no session cookie, or the session e
     summary="Link an install id (subject_id) to the logged-in account (idempotent)",
     responses={
         204: {"description": "linked (also when it already was linked to this account)"},
-        **_NOT_LOGGED_IN,
-        **_error(409, "subject_linked_elsewhere: the subject is linked to another account"),
-        **_error(422, "invalid_request: subject_id is not a uuid4"),
+        **NOT_LOGGED_IN_DOC,
+        **error_doc(409, "subject_linked_elsewhere: the subject is linked to another account"),
+        **error_doc(422, "invalid_request: subject_id is not a uuid4"),
     },
 )
 def link_subject(
@@ -99,7 +90,7 @@ def link_subject(
             "this subject_id is linked to another account; an install id belongs to one "
             "account only",
         ) from None
-    return Response(status_code=204, headers=_NO_STORE)
+    return Response(status_code=204, headers=NO_STORE)
 
 
 @router.get(
@@ -107,8 +98,8 @@ def link_subject(
     response_model=AccountConsentRecordList,
     summary="The consent records of every subject linked to the account, in server order",
     responses={
-        **_NOT_LOGGED_IN,
-        **_error(422, "invalid_request: after is not a non-negative integer"),
+        **NOT_LOGGED_IN_DOC,
+        **error_doc(422, "invalid_request: after is not a non-negative integer"),
     },
 )
 def my_consent_records(
@@ -123,7 +114,7 @@ def my_consent_records(
     its ``cursor``; ``cursor`` is the last record's, else the given ``after``, else null."""
     records = store.account_consent_records(account.account_id, after)
     cursor = records[-1]["cursor"] if records else after
-    return JSONResponse({"records": records, "cursor": cursor}, headers=_NO_STORE)
+    return JSONResponse({"records": records, "cursor": cursor}, headers=NO_STORE)
 
 
 def _inventory_items(inv: AccountInventory) -> list[dict[str, Any]]:
@@ -239,7 +230,7 @@ def _realname_items(held: RealnameHoldings, uploads: UploadStore,
     "/me/personal-information",
     response_model=PersonalInformationList,
     summary="What personal information the server holds about the account (no values)",
-    responses=_NOT_LOGGED_IN,
+    responses=NOT_LOGGED_IN_DOC,
 )
 def my_personal_information(account: LoggedInAccount, store: StoreDep,
                             request: Request) -> JSONResponse:
@@ -249,21 +240,21 @@ def my_personal_information(account: LoggedInAccount, store: StoreDep,
     inventory = store.account_inventory(account.account_id)
     if inventory is None:  # the account went away after the session was checked
         raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)")
-    uploads: UploadStore = request.app.state.uploads
+    uploads = get_uploads(request)
     uploads.maybe_purge()
     held = realname_for_app(request.app).holdings(account.account_id)
     upload_rows = held_uploads(uploads.account_uploads(account.account_id))
     items = _inventory_items(inventory) + _realname_items(held, uploads, upload_rows)
-    return JSONResponse({"items": items}, headers=_NO_STORE)
+    return JSONResponse({"items": items}, headers=NO_STORE)
 
 
 @router.get(
     "/me/third-party-transfers",
     response_model=TransferList,
     summary="Personal information of the account given to third parties",
-    responses=_NOT_LOGGED_IN,
+    responses=NOT_LOGGED_IN_DOC,
 )
 def my_third_party_transfers(account: LoggedInAccount, store: StoreDep) -> JSONResponse:
     """``{"transfers": [{"recipient", "items", "purpose", "method", "time"}]}`` in the order
     they happened (empty in the stub until the real-name flow gives anything away)."""
-    return JSONResponse({"transfers": store.transfers(account.account_id)}, headers=_NO_STORE)
+    return JSONResponse({"transfers": store.transfers(account.account_id)}, headers=NO_STORE)

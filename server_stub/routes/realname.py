@@ -48,10 +48,16 @@ from sdk.realname.validate import (
 )
 from sdk.transport.envelope import b64url_decode, open_field
 
-from ..deps import IdempotencyKey, LoggedInAccount, RawBody, StoreDep
+from ..deps import (
+    IdempotencyKey,
+    LoggedInAccount,
+    RawBody,
+    StoreDep,
+    get_key_ring,
+    get_uploads,
+    require_dev_mode,
+)
 from ..errors import ApiError, decode_json_object
-from ..hpke import KeyRing
-from ..models import ErrorBody
 from ..realname_agency import (
     AGENCY_ITEMS,
     AGENCY_METHOD,
@@ -66,10 +72,10 @@ from ..realname_agency import (
 from ..realname_agency import for_app as agency_for_app
 from ..realname_store import RealnameStore, missing_consents
 from ..realname_store import for_app as realname_for_app
+from ..responses import NO_STORE, REPLAY_DOC, error_doc, idempotent_json
 from ..store import AccountRow, IdempotencyKeyReused, Store
-from ..uploads import UploadStore, consent_in_force
+from ..uploads import consent_in_force
 from .consent import fingerprint
-from .dev_cookies import _require_dev_mode
 
 __all__ = ["AUTOMATIC_SCOPES", "MANUAL_SCOPES", "PURPOSE", "router"]
 
@@ -93,11 +99,6 @@ MAX_SEALED_FIELD = 4096
 
 _FIELDS = ("real_name", "id_number", "phone")
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _doc(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": description}}
 
 
 def _invalid(message: str) -> ApiError:
@@ -109,16 +110,6 @@ def _text(data: Mapping[str, Any], name: str, limit: int = 64) -> str:
     if not isinstance(value, str) or not value or len(value) > limit or not value.isprintable():
         raise _invalid(f"field '{name}' must be a non-empty string of at most {limit} characters")
     return value
-
-
-def _keys(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.hpke
-    return ring
-
-
-def _uploads(request: Request) -> UploadStore:
-    uploads: UploadStore = request.app.state.uploads
-    return uploads
 
 
 # -- the request body ------------------------------------------------------------------------
@@ -176,7 +167,7 @@ class _ConsentRefusal(ApiError):
     """403 ``realname_consent_required`` whose body adds ``"scopes": [...]``."""
 
     def __init__(self, message: str, scopes: tuple[str, ...]) -> None:
-        super().__init__(403, "realname_consent_required", message, headers=_NO_STORE)
+        super().__init__(403, "realname_consent_required", message, headers=NO_STORE)
         self.scopes = scopes
 
 
@@ -203,7 +194,7 @@ def _open(request: Request, sealed: str, *, kid: str, field: str, submission: st
     """The text of one sealed field; 422 ``field_unreadable`` naming the field when it does
     not open or is not UTF-8."""
     try:
-        plain = open_field(_keys(request).lookup, b64url_decode(sealed, f"field '{field}'"),
+        plain = open_field(get_key_ring(request).lookup, b64url_decode(sealed, f"field '{field}'"),
                            kid=kid, field=field, submission=submission, purpose=PURPOSE,
                            consent_id=consent_id)
         return plain.decode("utf-8")
@@ -240,7 +231,7 @@ def _check_upload(request: Request, store: Store, account: AccountRow, upload_id
                   item: str, what: str) -> int:
     """The upload is the caller's, complete, of *item* and the purpose, its consent still in
     force, and every record opens; returns its plaintext length (nothing is kept)."""
-    row = _uploads(request).get(upload_id, account.account_id)
+    row = get_uploads(request).get(upload_id, account.account_id)
     if row is None:
         raise ApiError(422, "upload_not_found",
                        f"{what} is not an upload of this account (POST /v1/uploads first)")
@@ -260,7 +251,7 @@ def _check_upload(request: Request, store: Store, account: AccountRow, upload_id
         raise ApiError(422, "upload_empty", f"{what} is empty; capture it again")
     size = 0
     try:
-        for chunk in _uploads(request).plaintext(row.upload_id, _keys(request).lookup):
+        for chunk in get_uploads(request).plaintext(row.upload_id, get_key_ring(request).lookup):
             size += len(chunk)  # the stand-in reads it; the plaintext is dropped at once
     except (EnvelopeError, KeyError, OSError):
         raise ApiError(422, "upload_unreadable",
@@ -273,20 +264,13 @@ def _check_upload(request: Request, store: Store, account: AccountRow, upload_id
 api = APIRouter(tags=["realname"])
 
 
-def _answer(answer: Any) -> JSONResponse:
-    if answer.replayed:
-        return JSONResponse(answer.body, status_code=200,
-                            headers={**_NO_STORE, "Idempotent-Replayed": "true"})
-    return JSONResponse(answer.body, status_code=answer.status, headers=_NO_STORE)
-
-
 def _refusal_body(exc: ApiError) -> JSONResponse:
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if isinstance(exc, _ConsentRefusal):
         body["scopes"] = list(exc.scopes)
     if isinstance(exc, _ValidationRefusal):
         body.update(exc.extra)
-    return JSONResponse(body, status_code=exc.status, headers={**_NO_STORE, **exc.headers})
+    return JSONResponse(body, status_code=exc.status, headers={**NO_STORE, **exc.headers})
 
 
 @api.post(
@@ -297,14 +281,14 @@ def _refusal_body(exc: ApiError) -> JSONResponse:
     responses={
         201: {"description": "recorded: {id, status (pending | manual_review), reason, kind, "
                              "created_at, updated_at}; poll GET /v1/realname/verifications/{id}"},
-        200: {"description": "replay of an earlier identical request; header Idempotent-Replayed: true"},
-        **_doc(400, "idempotency_key_required, invalid_idempotency_key"),
-        **_doc(401, "not_logged_in"),
-        **_doc(403, "realname_consent_required: the account's consent records lack a scope "
+        **REPLAY_DOC,
+        **error_doc(400, "idempotency_key_required, invalid_idempotency_key"),
+        **error_doc(401, "not_logged_in"),
+        **error_doc(403, "realname_consent_required: the account's consent records lack a scope "
                     "(the body adds \"scopes\": [...])"),
-        **_doc(409, "idempotency_key_reused, upload_incomplete, verification_not_reviewable"),
-        **_doc(413, "body_too_large"),
-        **_doc(422, "invalid_request, unknown_key, field_unreadable, realname_invalid (the body "
+        **error_doc(409, "idempotency_key_reused, upload_incomplete, verification_not_reviewable"),
+        **error_doc(413, "body_too_large"),
+        **error_doc(422, "invalid_request, unknown_key, field_unreadable, realname_invalid (the body "
                     "adds field, reason, message_zh, message_en), upload_not_found, wrong_upload, "
                     "upload_empty, upload_unreadable"),
     },
@@ -341,7 +325,7 @@ def _submit(key: str, account: AccountRow, body: bytes, request: Request,
             store: Store) -> JSONResponse:
     data = _parse(body, key)
     submission, kid, consent_id = data["submission"], data["kid"], data["consent"]
-    if _keys(request).lookup(kid) is None:
+    if get_key_ring(request).lookup(kid) is None:
         raise ApiError(422, "unknown_key",
                        "field 'kid' is not a key of GET /v1/keys/hpke; fetch the keys again and seal anew")
     agency = agency_for_app(request.app)
@@ -376,7 +360,7 @@ def _submit(key: str, account: AccountRow, body: bytes, request: Request,
         store.record_transfer(account.account_id, AGENCY_RECIPIENT, AGENCY_ITEMS,
                               AGENCY_PURPOSE, AGENCY_METHOD)
         agency.hand_over(answer.body["id"], due_at)  # only now can its answer be applied
-    return _answer(answer)
+    return idempotent_json(answer)
 
 
 def _submit_review(key: str, data: dict[str, Any], account: AccountRow, request: Request,
@@ -424,7 +408,7 @@ def _submit_review(key: str, data: dict[str, Any], account: AccountRow, request:
     if not answer.replayed:
         realname.set_status(account.account_id, "manual_review", verification_id=answer.body["id"],
                             real_name=identity.real_name, id_pseudonym=identity.id_pseudonym)
-    return _answer(answer)
+    return idempotent_json(answer)
 
 
 def _run(store: Store, key: str, account: AccountRow, data: dict[str, Any], action: Any) -> Any:
@@ -447,8 +431,8 @@ def _run(store: Store, key: str, account: AccountRow, data: dict[str, Any], acti
         200: {"description": "{id, status (pending | verified | failed | manual_review | "
                              "timed_out), reason (null, or a code such as face_mismatch, "
                              "agency_timeout, superseded), kind, created_at, updated_at}"},
-        **_doc(401, "not_logged_in"),
-        **_doc(404, "verification_not_found: unknown, or another account's"),
+        **error_doc(401, "not_logged_in"),
+        **error_doc(404, "verification_not_found: unknown, or another account's"),
     },
 )
 def get_verification(
@@ -461,14 +445,14 @@ def get_verification(
     row = agency.verifications.get(verification_id, account.account_id)
     if row is None:
         raise ApiError(404, "verification_not_found",
-                       "no such verification for this account", headers=_NO_STORE)
-    return JSONResponse(row.to_json(), headers=_NO_STORE)
+                       "no such verification for this account", headers=NO_STORE)
+    return JSONResponse(row.to_json(), headers=NO_STORE)
 
 
 # -- dev mode: QA's controls --------------------------------------------------------------------
 
 dev = APIRouter(prefix="/dev/realname", tags=["dev"], include_in_schema=False,
-                dependencies=[Depends(_require_dev_mode)])
+                dependencies=[Depends(require_dev_mode)])
 
 
 @dev.get("/agency", summary="The agency stand-in's outcome, delay and deadline (dev mode only)")
@@ -523,7 +507,7 @@ def decide_review(body: RawBody, request: Request,
                        f"the verification is {exc.args[0]}, not waiting for a manual review") from None
     if row is None:
         raise ApiError(404, "verification_not_found", "no such verification")
-    return JSONResponse(row.to_json(), headers=_NO_STORE)
+    return JSONResponse(row.to_json(), headers=NO_STORE)
 
 
 router = APIRouter()

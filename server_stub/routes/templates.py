@@ -16,17 +16,16 @@ from fastapi import APIRouter, Response
 from ..content import TEMPLATE_MEDIA_TYPE, Template
 from ..deps import TemplatesDep
 from ..errors import ApiError
-from ..models import ErrorBody, TemplateDetail, TemplateList, TemplateSummary
+from ..models import TemplateDetail, TemplateList, TemplateSummary
+from ..responses import error_doc
 
 router = APIRouter(tags=["templates"])
 
-_NOT_FOUND = {
-    404: {
-        "model": ErrorBody,
-        "description": "template_not_found: no template with this id (an id holding '/' is "
-        "another path: not_found)",
-    }
-}
+_NOT_FOUND = error_doc(
+    404,
+    "template_not_found: no template with this id (an id holding '/' is another path: "
+    "not_found)",
+)
 
 
 def _lookup(templates: TemplatesDep, template_id: str) -> Template:

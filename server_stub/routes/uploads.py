@@ -49,16 +49,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from sdk.errors import EnvelopeError
 from sdk.transport.envelope import sealed_stream_length
 
-from ..deps import IdempotencyKey, LoggedInAccount, SettingsDep, StoreDep
+from ..deps import (
+    IdempotencyKey,
+    LoggedInAccount,
+    SettingsDep,
+    StoreDep,
+    get_key_ring,
+    get_uploads,
+    require_dev_mode,
+)
 from ..errors import ApiError
-from ..hpke import KeyRing
-from ..models import ErrorBody
+from ..responses import REPLAY_DOC, error_doc
 from ..store import IdempotencyKeyReused
 from ..uploads import (
     CONSENT_WITHDRAWN,
@@ -109,20 +115,6 @@ def _tus_headers(**extra: str) -> dict[str, str]:
 
 def _error(status: int, code: str, message: str, **headers: str) -> ApiError:
     return ApiError(status, code, message, headers=_tus_headers(**headers))
-
-
-def _doc(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorBody, "description": description}}
-
-
-def _uploads(request: Request) -> UploadStore:
-    store: UploadStore = request.app.state.uploads
-    return store
-
-
-def _keys(request: Request) -> KeyRing:
-    ring: KeyRing = request.app.state.hpke
-    return ring
 
 
 def _busy(request: Request) -> dict[str, asyncio.Event]:
@@ -217,7 +209,7 @@ def _int(value: str | None, name: str) -> int:
 
 
 def _row_or_404(request: Request, upload_id: str, account_id: str) -> UploadRow:
-    row = _uploads(request).get(upload_id, account_id)
+    row = get_uploads(request).get(upload_id, account_id)
     if row is None:
         raise _error(404, "upload_not_found", "no such upload for this account")
     return row
@@ -281,16 +273,16 @@ def options(settings: SettingsDep) -> Response:
     summary="Create a resumable upload of a sealed stream (tus creation; idempotent)",
     responses={
         201: {"description": "created; header Location: /v1/uploads/{id}; body {\"upload_id\", \"location\"}"},
-        200: {"description": "replay of an earlier identical request; header Idempotent-Replayed: true"},
-        **_doc(400, "idempotency_key_required, invalid_idempotency_key, invalid_upload_request"),
-        **_doc(401, "not_logged_in"),
-        **_doc(403, "consent_required: the consent is not a granted, unwithdrawn consent for the purpose of "
+        **REPLAY_DOC,
+        **error_doc(400, "idempotency_key_required, invalid_idempotency_key, invalid_upload_request"),
+        **error_doc(401, "not_logged_in"),
+        **error_doc(403, "consent_required: the consent is not a granted, unwithdrawn consent for the purpose of "
                     "this account, or the sensitive item's own consent (item:<id>) is not granted; "
                     "the body adds \"scopes\""),
-        **_doc(409, "idempotency_key_reused"),
-        **_doc(412, "tus_version_unsupported"),
-        **_doc(413, "upload_too_large"),
-        **_doc(422, "unknown_key or key_retired: seal to the current key of GET /v1/keys/hpke"),
+        **error_doc(409, "idempotency_key_reused"),
+        **error_doc(412, "tus_version_unsupported"),
+        **error_doc(413, "upload_too_large"),
+        **error_doc(422, "unknown_key or key_retired: seal to the current key of GET /v1/keys/hpke"),
     },
 )
 def create_upload(
@@ -331,7 +323,7 @@ def create_upload(
     if length > settings.upload_max_bytes:
         raise _error(413, "upload_too_large",
                      f"Upload-Length is over this server's Tus-Max-Size ({settings.upload_max_bytes} bytes)")
-    private = _keys(request).lookup(meta["kid"])
+    private = get_key_ring(request).lookup(meta["kid"])
     if private is None:
         raise _error(422, "unknown_key", "metadata kid is not a key of GET /v1/keys/hpke; fetch the keys again")
     if private.status != "current":
@@ -341,7 +333,7 @@ def create_upload(
         raise _error(400, "invalid_upload_request",
                      "Upload-Length is not the sealed length of plaintext_length in chunks of "
                      "chunk_size under the key's suite (docs/protocol.md)")
-    uploads = _uploads(request)
+    uploads = get_uploads(request)
     uploads.maybe_purge()  # the cheap trigger of expiry (at most once a minute)
     missing = _missing(store, uploads, account.account_id, meta["consent"], meta["purpose"], meta["item"])
     if missing:
@@ -383,7 +375,7 @@ def create_upload(
 
 
 @router.head("/uploads/{upload_id}", summary="Offset of an upload (tus)",
-             responses={**_doc(404, "upload_not_found"), **_doc(410, "upload_failed")})
+             responses={**error_doc(404, "upload_not_found"), **error_doc(410, "upload_failed")})
 async def head_upload(request: Request, upload_id: str, _tus: Tus, account: LoggedInAccount) -> Response:
     """``200`` with ``Upload-Offset`` (sealed bytes kept, on a record boundary) and ``Upload-Length``.
 
@@ -396,12 +388,12 @@ async def head_upload(request: Request, upload_id: str, _tus: Tus, account: Logg
         raise _gone(row)
     return Response(status_code=200, headers=_tus_headers(**{
         "Upload-Offset": str(row.upload_offset), "Upload-Length": str(row.upload_length),
-        **_expires(_uploads(request), row),
+        **_expires(get_uploads(request), row),
     }))
 
 
 @router.get("/uploads/{upload_id}", summary="State of an upload",
-            responses={**_doc(404, "upload_not_found"), **_doc(410, "upload_failed")})
+            responses={**error_doc(404, "upload_not_found"), **error_doc(410, "upload_failed")})
 def get_upload(request: Request, upload_id: str, account: LoggedInAccount) -> JSONResponse:
     """``200 {"upload_id", "status" (open | complete), "offset", "length", "item", "purpose",
     "kid", "content_type", "created_at", "expires_at"}``; ``410 upload_failed`` (``reason``:
@@ -411,7 +403,7 @@ def get_upload(request: Request, upload_id: str, account: LoggedInAccount) -> JS
         gone = _gone(row)
         return JSONResponse({"error": gone.code, "message": gone.message, "reason": row.public_failure},
                             status_code=410, headers=gone.headers)
-    when = _uploads(request).expires_at(row)
+    when = get_uploads(request).expires_at(row)
     expires_at = None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
     return JSONResponse(row.to_json(expires_at), headers=_tus_headers())
 
@@ -441,16 +433,16 @@ def _checksum(header: str | None) -> tuple[Any, bytes] | None:
     summary="Append sealed records at Upload-Offset (tus)",
     responses={
         204: {"description": "accepted; header Upload-Offset: the new offset"},
-        **_doc(400, "invalid_upload_request, checksum_algorithm_unsupported, upload_length_exceeded"),
-        **_doc(403, "consent_required: the consent (the purpose's, or the sensitive item's own) was "
+        **error_doc(400, "invalid_upload_request, checksum_algorithm_unsupported, upload_length_exceeded"),
+        **error_doc(403, "consent_required: the consent (the purpose's, or the sensitive item's own) was "
                     "withdrawn; the upload was deleted; the body adds \"scopes\""),
-        **_doc(404, "upload_not_found"),
-        **_doc(409, "offset_mismatch; header Upload-Offset: the server's offset"),
-        **_doc(410, "upload_failed"),
-        **_doc(415, "unsupported_media_type: Content-Type must be application/offset+octet-stream"),
-        **_doc(422, "chunk_rejected: a record did not open; the upload was deleted"),
-        **_doc(423, "upload_locked: another PATCH of this upload is running"),
-        460: {"model": ErrorBody, "description": "checksum_mismatch: nothing of this request was kept"},
+        **error_doc(404, "upload_not_found"),
+        **error_doc(409, "offset_mismatch; header Upload-Offset: the server's offset"),
+        **error_doc(410, "upload_failed"),
+        **error_doc(415, "unsupported_media_type: Content-Type must be application/offset+octet-stream"),
+        **error_doc(422, "chunk_rejected: a record did not open; the upload was deleted"),
+        **error_doc(423, "upload_locked: another PATCH of this upload is running"),
+        **error_doc(460, "checksum_mismatch: nothing of this request was kept"),
     },
     openapi_extra={"requestBody": {"required": True, "content": {
         OFFSET_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}},
@@ -475,7 +467,7 @@ async def patch_upload(
     busy = _busy(request)
     stop = busy[upload_id] = asyncio.Event()
     try:
-        return await _patch_locked(request, _uploads(request), store, upload_id, account.account_id,
+        return await _patch_locked(request, get_uploads(request), store, upload_id, account.account_id,
                                    offset, checksum, stop)
     except _ConsentRefused as refused:
         return refused.response()
@@ -518,7 +510,7 @@ def _prepare(request: Request, uploads: UploadStore, store: Any, upload_id: str,
     if missing:
         raise _refuse_for_consent(uploads, row, missing, "everything received for the upload was deleted")
     try:
-        return RecordWriter(row, uploads.file_path(row.upload_id), _keys(request).lookup)
+        return RecordWriter(row, uploads.file_path(row.upload_id), get_key_ring(request).lookup)
     except FileNotFoundError:  # deleted meanwhile (a withdrawal, expiry, termination)
         again = uploads.get(upload_id, account_id)
         if again is None or again.status != "open":
@@ -617,24 +609,19 @@ async def _patch_locked(request: Request, uploads: UploadStore, store: Any, uplo
 
 
 @router.delete("/uploads/{upload_id}", status_code=204, summary="Terminate an upload (tus termination)",
-               responses={**_doc(404, "upload_not_found")})
+               responses={**error_doc(404, "upload_not_found")})
 def delete_upload(request: Request, upload_id: str, _tus: Tus, account: LoggedInAccount) -> Response:
     """``204``: the upload and everything received for it are deleted; later requests 404."""
     row = _row_or_404(request, upload_id, account.account_id)
-    _uploads(request).terminate(row.upload_id)
+    get_uploads(request).terminate(row.upload_id)
     return Response(status_code=204, headers=_tus_headers())
 
 
 # -- dev: plain sink (benchmark baseline) ----------------------------------------------------
 
 
-def _require_dev_mode(request: Request) -> None:
-    if not getattr(request.app.state.settings, "dev_mode", False):
-        raise StarletteHTTPException(status_code=404)
-
-
 dev_router = APIRouter(prefix="/dev", tags=["dev"], include_in_schema=False,
-                       dependencies=[Depends(_require_dev_mode)])
+                       dependencies=[Depends(require_dev_mode)])
 
 
 @dev_router.put("/sink", summary="Stream a plain body to disk and drop it (dev mode only)")

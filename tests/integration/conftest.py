@@ -16,6 +16,8 @@ import pytest
 from sdk import PrivacySdk, SdkConfig
 from sdk.policy import Policy, load_policy
 
+from .devices import CERT_SCOPES, User
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO_POLICY_DIR = REPO / "demo_app" / "policy"
 DEMO_POLICY = DEMO_POLICY_DIR / "policy.md"
@@ -68,6 +70,31 @@ def privacy(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Po
     """A PrivacySdk on a fresh device, talking to the stub."""
     with PrivacySdk.open(make_config(stub), bundled_policy) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def open_user(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Policy,
+              tmp_path: Path) -> Iterator[Callable[..., User]]:
+    """``open_user(register=True, data_dir=None)``: a logged-in device of the one account
+    (:class:`tests.integration.devices.User`); *data_dir* None: the test's ``device_dir``.
+    Every device is closed after the test."""
+    users: list[User] = []
+
+    def make(register: bool = True, data_dir: Path | None = None) -> User:
+        overrides = {"data_dir": data_dir} if data_dir is not None else {}
+        user = User(stub, make_config(stub, **overrides), bundled_policy, register=register)
+        users.append(user)
+        return user
+
+    yield make
+    for user in users:
+        user.close()
+
+
+@pytest.fixture
+def user(open_user: Callable[..., User]) -> User:
+    """Verified on the server, every certificate consent granted and synced."""
+    return open_user().consent(*CERT_SCOPES).verified_on_server()
 
 
 @pytest.fixture

@@ -4,95 +4,21 @@ dev-mode endpoint until the verification flow writes it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sdk import PrivacySdk, SdkConfig
-from sdk.policy import Policy
 from sdk.realname.certificate import (
     CertificateConsentRequired,
-    CertificateManager,
     CertificateRevoked,
     RealnameRequired,
     SignatureRejected,
 )
-from sdk.realname.signing import ContractSigner
-from sdk.testing.keystore import MemoryKeystore
 from server_stub.realname_store import RealnameStore
 from server_stub.testing import https_session
 
-PASSWORD = "Xk9#mQ2vLp8w-river"
-EMAIL = "alice@example.com"
-NAME = "阿依古丽·买买提"
-ID_NUMBER = "11010519491231002X"
-CERT_SCOPES = ("certificate", "item:certificate_info", "recipient:ca", "item:id_number")
-
-
-class User:
-    """One device of the account: a PrivacySdk logged in, with the certificate manager the
-    SDK facade wires (``privacy.certificate``) built from the same parts."""
-
-    def __init__(self, stub: Any, config: SdkConfig, policy: Policy, *, register: bool) -> None:
-        self.stub = stub
-        self.keystore = MemoryKeystore()
-        self.privacy = PrivacySdk.open(config, policy, keystore=self.keystore)
-        self.privacy.agree()
-        if register:
-            self.privacy.register(EMAIL, PASSWORD)
-        self.privacy.login(EMAIL, PASSWORD)
-        self.manager = CertificateManager(
-            self.privacy._api(), self.privacy.store, self.keystore, consent=self.privacy,
-            is_verified=lambda: True, clock=config.clock)
-        self.signer = ContractSigner(self.manager)
-
-    @property
-    def account_id(self) -> str:
-        return self.privacy.me().account_id
-
-    def consent(self, *scopes: str, sync: bool = True) -> User:
-        for scope in scopes:
-            self.privacy.grant(scope, sync=sync)
-        return self
-
-    def verified_on_server(self) -> User:
-        with https_session(self.stub) as session:
-            login = session.post(f"{self.stub.url}/v1/sessions", timeout=10,
-                                 json={"identifier": EMAIL, "password": PASSWORD})
-            assert login.status_code == 200, login.text
-            answer = session.put(f"{self.stub.url}/v1/dev/realname/status", timeout=10,
-                                 json={"status": "verified", "real_name": NAME,
-                                       "id_number": ID_NUMBER})
-            assert answer.status_code == 204, answer.text
-        return self
-
-    def close(self) -> None:
-        self.privacy.close()
-
-
-@pytest.fixture
-def open_user(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Policy,
-              tmp_path: Path) -> Iterator[Callable[..., User]]:
-    """``open_user(register=True, data_dir=None)``: a logged-in device of the one account."""
-    users: list[User] = []
-
-    def make(register: bool = True, data_dir: Path | None = None) -> User:
-        overrides = {"data_dir": data_dir} if data_dir is not None else {}
-        user = User(stub, make_config(stub, **overrides), bundled_policy, register=register)
-        users.append(user)
-        return user
-
-    yield make
-    for user in users:
-        user.close()
-
-
-@pytest.fixture
-def user(open_user: Callable[..., User]) -> User:
-    """Verified on the server, every certificate consent granted and synced."""
-    return open_user().consent(*CERT_SCOPES).verified_on_server()
+from .devices import CERT_SCOPES, EMAIL, ID_NUMBER, NAME, PASSWORD, User
 
 
 def server_signing_records(user: User) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sdk import ConsentRequired, KeyPinMismatch, PrivacySdk, SdkConfig
+from sdk import ConsentRequired, KeyPinMismatch, SdkConfig
 from sdk.policy import Policy
 from sdk.realname import (
     CertificateManager,
@@ -23,14 +23,12 @@ from sdk.realname import (
     VerificationNotFound,
     VerificationRefused,
 )
-from sdk.testing.keystore import MemoryKeystore
 from sdk.transport.envelope import b64url_encode, fetch_current_key, seal_field
 from server_stub.realname_store import RealnameStore
 from server_stub.testing import https_session
 
-PASSWORD = "Xk9#mQ2vLp8w-river"
-NAME = "阿依古丽·买买提"  # the ID card's middle dot, U+00B7
-ID_NUMBER = "11010519491231002X"
+from .devices import ID_NUMBER, NAME, open_logged_in
+
 BAD_ID_NUMBER = "110105194912310021"
 PHONE = "13800138000"
 FACE = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40  # a small "video" in memory
@@ -44,12 +42,7 @@ class Device:
     def __init__(self, stub: Any, config: SdkConfig, policy: Policy, email: str, *,
                  register: bool = True) -> None:
         self.stub, self.email = stub, email
-        self.keystore = MemoryKeystore()
-        self.privacy = PrivacySdk.open(config, policy, keystore=self.keystore)
-        self.privacy.agree()
-        if register:
-            self.privacy.register(email, PASSWORD)
-        self.privacy.login(email, PASSWORD)
+        self.privacy, self.keystore = open_logged_in(config, policy, email, register=register)
         self.realname = Realname(self.privacy)
 
     def grant_all(self) -> Device:

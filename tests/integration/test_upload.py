@@ -352,15 +352,31 @@ def _kill_at_half(done: int, total: int, rate: float) -> None:
         raise _AppKilled
 
 
+def _upload_until_killed(uploader: TusUploader, media: Any, consent: str) -> None:
+    """Start uploading *media* as the face video; the app is killed half way (:class:`_AppKilled`)."""
+    with pytest.raises(_AppKilled):
+        uploader.upload(media, item="face_video", purpose=PURPOSE, consent_id=consent,
+                        on_progress=_kill_at_half)
+
+
+def _killed_half_way(open_sdk: Callable[..., PrivacySdk], tmp_path: Path) -> tuple[Path, str]:
+    """A face video of 8 chunks whose upload was cut half way by the app being killed, that
+    app's SDK closed: returns the video's file and the consent record id it was sealed to."""
+    source = _media(tmp_path / "face.mp4", 8 * CHUNK)
+    first = open_sdk()
+    consent = _ready(first)
+    _upload_until_killed(_uploader(first), source, consent)
+    first.close()
+    return source, consent
+
+
 @pytest.mark.parametrize("kind", ["file", "memory"])
 def test_a_restarted_app_resumes(open_sdk, stub, tmp_path, kind) -> None:  # OBL-RN-1
     source = _media(tmp_path / "face.mp4", 64 * BIG_CHUNK + 7)
     media: Any = source if kind == "file" else source.read_bytes()
     first = open_sdk()
     consent = _ready(first)
-    with pytest.raises(_AppKilled):
-        _uploader(first, chunk_size=BIG_CHUNK).upload(
-            media, item="face_video", purpose=PURPOSE, consent_id=consent, on_progress=_kill_at_half)
+    _upload_until_killed(_uploader(first, chunk_size=BIG_CHUNK), media, consent)
     first.close()
     second = open_sdk()  # new objects, same data dir and keystore; the login was remembered
     uploader = _uploader(second, chunk_size=BIG_CHUNK)
@@ -377,9 +393,7 @@ def test_a_file_changed_before_the_resume_is_not_mixed(open_sdk, stub, tmp_path)
     privacy = open_sdk()
     consent = _ready(privacy)
     uploader = _uploader(privacy)
-    with pytest.raises(_AppKilled):
-        uploader.upload(source, item="face_video", purpose=PURPOSE, consent_id=consent,
-                        on_progress=_kill_at_half)
+    _upload_until_killed(uploader, source, consent)
     (pending,) = uploader.resume_pending()
     _media(source, 8 * CHUNK)  # another recording under the same name
     with pytest.raises(UploadSourceChanged):
@@ -411,14 +425,8 @@ def test_cancel_terminates_and_forgets(open_sdk, stub, tmp_path) -> None:
 
 
 def test_an_upload_in_flight_completes_after_a_key_rotation(open_sdk, stub, tmp_path) -> None:
-    source = _media(tmp_path / "face.mp4", 8 * CHUNK)
     old_pin = stub.hpke_pins[0]
-    first = open_sdk()
-    consent = _ready(first)
-    with pytest.raises(_AppKilled):
-        _uploader(first).upload(source, item="face_video", purpose=PURPOSE, consent_id=consent,
-                                on_progress=_kill_at_half)
-    first.close()
+    source, consent = _killed_half_way(open_sdk, tmp_path)
     new = rotate_hpke_key(stub.data_dir)
     second = open_sdk(hpke_pins=(new.fingerprint, old_pin))  # the app ships both pins
     uploader = _uploader(second)
@@ -430,13 +438,7 @@ def test_an_upload_in_flight_completes_after_a_key_rotation(open_sdk, stub, tmp_
 
 
 def test_a_pending_upload_under_an_unpinned_key_sends_nothing(open_sdk, stub, tmp_path) -> None:  # OBL-SEC-1
-    source = _media(tmp_path / "face.mp4", 8 * CHUNK)
-    first = open_sdk()
-    consent = _ready(first)
-    with pytest.raises(_AppKilled):
-        _uploader(first).upload(source, item="face_video", purpose=PURPOSE, consent_id=consent,
-                                on_progress=_kill_at_half)
-    first.close()
+    _killed_half_way(open_sdk, tmp_path)
     new = rotate_hpke_key(stub.data_dir)
     proxy = DroppingProxy(stub.port)  # counts what the device sends
     try:
@@ -455,9 +457,7 @@ def test_the_state_on_the_device_is_sealed(open_sdk, device_dir, tmp_path) -> No
     source = _media(tmp_path / "secret-name-张三.mp4", 4 * CHUNK)
     privacy = open_sdk()
     consent = _ready(privacy)
-    with pytest.raises(_AppKilled):
-        _uploader(privacy).upload(source, item="face_video", purpose=PURPOSE, consent_id=consent,
-                                  on_progress=_kill_at_half)
+    _upload_until_killed(_uploader(privacy), source, consent)
     (entry,) = privacy.store.entries("uploads")
     assert entry.purpose == PURPOSE
     raw = (device_dir / "store.db").read_bytes()

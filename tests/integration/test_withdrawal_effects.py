@@ -20,38 +20,18 @@ import pytest
 from sdk import PrivacySdk, SdkConfig
 from sdk.policy import Policy
 from sdk.realname.certificate import CERTIFICATE_KEY_ID, STORE_NAMESPACE
-from sdk.testing.keystore import MemoryKeystore
 from sdk.transport import ApiClient, TusUploader
 from server_stub.realname_store import RealnameStore
 
-from .test_certificate_signing import CERT_SCOPES, User
-from .test_realname_flow import FACE, ID_NUMBER, NAME, Device, agency
+from .devices import ID_NUMBER, NAME, User, open_logged_in
+from .test_realname_flow import FACE, Device, agency
 
 EMAIL = "carol@example.com"
-PASSWORD = "Xk9#mQ2vLp8w-river"
 
 
 @pytest.fixture
-def open_user(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Policy,
-              tmp_path: Path) -> Iterator[Callable[..., User]]:
-    """``open_user(register=True)``: a logged-in device of the one account, its own data dir."""
-    users: list[User] = []
-
-    def make(register: bool = True) -> User:
-        config = make_config(stub, data_dir=tmp_path / f"device-{len(users)}")
-        user = User(stub, config, bundled_policy, register=register)
-        users.append(user)
-        return user
-
-    yield make
-    for user in users:
-        user.close()
-
-
-@pytest.fixture
-def holder(open_user: Callable[..., User]) -> User:
+def holder(user: User) -> User:
     """Verified on the server, every certificate consent granted, a certificate on the device."""
-    user = open_user().consent(*CERT_SCOPES).verified_on_server()
     user.manager.request()
     assert user.privacy.store.entries(STORE_NAMESPACE)
     return user
@@ -81,8 +61,8 @@ def test_the_server_revokes_the_certificate_when_the_withdrawal_arrives(holder: 
 
 
 def test_a_withdrawal_on_another_device_deletes_the_certificate_at_the_next_sync(
-        holder: User, open_user: Callable[..., User]) -> None:  # OBL-CERT-2
-    tablet = open_user(register=False)
+        holder: User, open_user: Callable[..., User], tmp_path: Path) -> None:  # OBL-CERT-2
+    tablet = open_user(register=False, data_dir=tmp_path / "tablet")
     tablet.privacy.sync()
     tablet.privacy.withdraw("certificate")
     assert holder.privacy.store.entries(STORE_NAMESPACE)  # not heard of it yet
@@ -100,10 +80,8 @@ def uploading(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: 
     """A logged-in device with the real-name purpose and item:face_video granted, and its
     uploader (the app's way: a client on the SDK's cookie jar, the SDK's store)."""
     config = make_config(stub, hpke_pins=stub.hpke_pins, data_dir=tmp_path / "uploader")
-    with PrivacySdk.open(config, bundled_policy, keystore=MemoryKeystore()) as privacy:
-        privacy.agree()
-        privacy.register(EMAIL, PASSWORD)
-        privacy.login(EMAIL, PASSWORD)
+    privacy, _ = open_logged_in(config, bundled_policy, EMAIL)
+    with privacy:
         privacy.grant("realname_verification")
         privacy.grant("item:face_video")
         with ApiClient(privacy.config, cookie_jar=privacy.cookie_jar) as api:

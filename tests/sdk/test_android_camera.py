@@ -28,6 +28,8 @@ import pytest
 from sdk.capture import CameraUnavailable, CaptureInterrupted, select_backend
 from sdk.capture.backend import ENV_VAR, CaptureRequest, StopSignal
 
+from .jnius_fakes import JavaException
+
 PACKAGE = "org.example.app"
 AUTHORITY = PACKAGE + ".fileprovider"
 ACTION_IMAGE = "android.media.action.IMAGE_CAPTURE"
@@ -37,17 +39,6 @@ EXTRA_DURATION = "android.intent.extra.durationLimit"
 GRANT_READ, GRANT_WRITE = 0x1, 0x2  # Intent.FLAG_GRANT_READ/WRITE_URI_PERMISSION
 JPEG = b"\xff\xd8\xff\xe0" + bytes(200)
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(200)
-
-
-class JavaException(Exception):
-    """pyjnius' ``jnius.JavaException``."""
-
-    def __init__(self, classname: str, message: str = "") -> None:
-        super().__init__(message)
-        self.classname = classname
-
-
-JavaException.__module__ = "jnius"
 
 
 # -- the OS, played by fakes -----------------------------------------------------------------------
@@ -538,16 +529,23 @@ def test_a_pyjnius_error_starting_it_is_reported_too(android: Android) -> None:
     assert scratch(android) == [] and android.p4a.listeners == []
 
 
-def test_an_intent_that_cannot_be_built_starts_nothing(android: Android,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def _without_class(android: Android, monkeypatch: pytest.MonkeyPatch, name: str,
+                   java_exception: str) -> None:
+    """``jnius.autoclass(name)`` raises ``JavaException(java_exception)``: a class this
+    Android lacks; every other class resolves as before."""
     real = android.autoclass
 
-    def no_media_store(name: str) -> Any:
-        if name == "android.provider.MediaStore":
-            raise JavaException("java.lang.NoClassDefFoundError", name)
-        return real(name)
+    def autoclass(wanted: str) -> Any:
+        if wanted == name:
+            raise JavaException(java_exception, wanted)
+        return real(wanted)
 
-    monkeypatch.setitem(sys.modules["jnius"].__dict__, "autoclass", no_media_store)
+    monkeypatch.setitem(sys.modules["jnius"].__dict__, "autoclass", autoclass)
+
+
+def test_an_intent_that_cannot_be_built_starts_nothing(android: Android,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_class(android, monkeypatch, "android.provider.MediaStore", "java.lang.NoClassDefFoundError")
     with pytest.raises(CameraUnavailable, match=r"intent could not be built \(java.lang.NoClassDefFoundError\)"):
         capture("photo")
     assert android.started == [] and android.p4a.bound == [] and scratch(android) == []
@@ -557,14 +555,7 @@ def test_an_intent_that_cannot_be_built_starts_nothing(android: Android,
 def test_without_clip_data_the_capture_still_works(android: Android,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    caplog: pytest.LogCaptureFixture) -> None:
-    real = android.autoclass
-
-    def no_clip_data(name: str) -> Any:
-        if name == "android.content.ClipData":
-            raise JavaException("java.lang.ClassNotFoundException", name)
-        return real(name)
-
-    monkeypatch.setitem(sys.modules["jnius"].__dict__, "autoclass", no_clip_data)
+    _without_class(android, monkeypatch, "android.content.ClipData", "java.lang.ClassNotFoundException")
     assert capture("photo").data == JPEG
     assert "without ClipData (java.lang.ClassNotFoundException)" in caplog.text
 

@@ -21,6 +21,8 @@ from sdk.capture.backends import opencv as opencv_module
 from sdk.capture.backends.file import FileSource
 from sdk.capture.backends.synthetic import COMMENT, SyntheticCamera
 
+from .jnius_fakes import JavaException
+
 av = pytest.importorskip("av", reason="PyAV ('av', extra 'synthetic') is needed to decode clips")
 
 POLICY = Path(__file__).resolve().parents[2] / "demo_app" / "policy" / "policy.md"
@@ -224,17 +226,6 @@ class FakeCameraApp:
         on_complete(filename)
 
     take_picture = take_video
-
-
-class JavaException(Exception):
-    """pyjnius' ``jnius.JavaException``: a Java exception raised into Python."""
-
-    def __init__(self, classname: str, message: str = "") -> None:
-        super().__init__(message)
-        self.classname = classname
-
-
-JavaException.__module__ = "jnius"
 
 
 class FakeJava:

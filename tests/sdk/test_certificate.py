@@ -7,125 +7,28 @@ be sent and fails (no server is needed for these)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from sdk import PrivacySdk, SdkConfig
-from sdk.errors import ConsentRequired, KeystoreError, ServerUnavailable
+from sdk.errors import ConsentRequired, KeystoreError
 from sdk.realname.certificate import (
     CERTIFICATE_KEY_ID,
     CertificateConsentRequired,
     CertificateError,
-    CertificateInfo,
     CertificateKey,
-    CertificateManager,
     CertificateRequired,
     RealnameRequired,
     parse_certificate,
 )
 from sdk.storage.keystore import load_or_create_wrapped
 from sdk.testing.keystore import MemoryKeystore
-from sdk.transport.client import ApiClient
-from server_stub.ca import CaSigner
-from server_stub.user_ca import ensure_user_ca, issue_user_certificate
 
-from .clock import Clock
-from .policies import demo_policy
-
-NAME = "阿依古丽·买买提"
-PSEUDONYM = "5f" * 32
-CERT_SCOPES = ("certificate", "item:certificate_info", "recipient:ca", "item:id_number")
-
-
-class Offline(requests.adapters.BaseAdapter):
-    """The network edge: records each request that would leave the device, then fails."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.sent.append(request)
-        raise requests.ConnectionError("offline (test)")
-
-    def close(self) -> None:
-        pass
-
-
-class Device:
-    """A PrivacySdk on a fresh data dir with a CertificateManager over an :class:`Offline` edge."""
-
-    def __init__(self, tmp_path: Path, clock: Clock) -> None:
-        self.clock = clock
-        self.keystore = MemoryKeystore()
-        self.data_dir = tmp_path / "device"
-        self.privacy = PrivacySdk.open(SdkConfig(data_dir=self.data_dir, clock=clock),
-                                       demo_policy(), keystore=self.keystore)
-        self.edge = Offline()
-        session = requests.Session()
-        session.trust_env = False
-        session.adapters.clear()
-        session.mount("https://", self.edge)
-        self.api = ApiClient(SdkConfig(data_dir=tmp_path / "api", endpoint="https://127.0.0.1:9",
-                                       retries=0), session=session)
-        self.verified = True
-        self.manager = CertificateManager(
-            self.api, self.privacy.store, self.keystore, consent=self.privacy,
-            is_verified=lambda: self.verified, clock=clock)
-        self._ca: CaSigner | None = None
-        self._tmp = tmp_path
-
-    def consent(self, *scopes: str) -> Device:
-        self.privacy.agree()
-        for scope in scopes:
-            self.privacy.grant(scope)
-        return self
-
-    def attempt_request(self) -> dict[str, Any]:
-        """request() up to the network; returns the JSON body that would have been sent."""
-        with pytest.raises(ServerUnavailable):
-            self.manager.request()
-        return json.loads(self.edge.sent[-1].body)
-
-    @property
-    def ca(self) -> CaSigner:
-        if self._ca is None:
-            self._ca = ensure_user_ca(self._tmp / "ca")
-        return self._ca
-
-    def issue(self, csr_pem: str, *, now: dt.datetime | None = None) -> str:
-        """What the server's CA would answer for *csr_pem* (the real user CA code)."""
-        from cryptography.hazmat.primitives import serialization
-
-        public_key = x509.load_pem_x509_csr(csr_pem.encode()).public_key()
-        cert = issue_user_certificate(self.ca, public_key, NAME, PSEUDONYM,
-                                      now=now or self.clock.now)
-        return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-    def with_certificate(self) -> CertificateInfo:
-        """Consents granted, a key made and a certificate for it installed."""
-        body = self.attempt_request()
-        self.edge.sent.clear()
-        return self.manager.install(self.issue(body["csr"]))
-
-    def close(self) -> None:
-        self.api.close()
-        self.privacy.close()
-
-
-@pytest.fixture
-def device(tmp_path: Path, clock: Clock) -> Iterator[Device]:
-    made = Device(tmp_path, clock)
-    yield made
-    made.close()
+from .certificates import CERT_SCOPES, NAME, PSEUDONYM, Device
 
 
 def files_under(folder: Path) -> Iterator[bytes]:

@@ -1,6 +1,6 @@
 """Signing a contract on the device (sdk.realname.signing): the refusals before anything is
 sent, and the detached ECDSA P-256 / SHA-256 signature over the exact bytes. Real keys and
-certificates; the network edge records what would be sent (see test_certificate.Device)."""
+certificates; the network edge records what would be sent (see tests/sdk/certificates.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,25 +25,9 @@ from sdk.realname.certificate import (
 )
 from sdk.realname.signing import MAX_CONTRACT_BYTES, ContractSigner
 
-from .clock import Clock
-from .test_certificate import CERT_SCOPES, Device
+from .certificates import CERT_SCOPES, Device
 
 CONTRACT = "# 房屋租赁合同\n\n出租方（甲方）：阿依古丽·买买提\n".encode("utf-8")
-
-
-@pytest.fixture
-def device(tmp_path: Path, clock: Clock) -> Iterator[Device]:
-    made = Device(tmp_path, clock)
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def ready(device: Device) -> Device:
-    """Consents granted and a valid certificate installed; nothing sent yet."""
-    device.consent(*CERT_SCOPES)
-    device.with_certificate()
-    return device
 
 
 def attempt_sign(device: Device, content: bytes = CONTRACT) -> dict[str, Any]:
@@ -70,11 +52,11 @@ def unb64(text: str) -> bytes:
 # -- refusals before anything is sent -------------------------------------------------------
 
 
-def test_signing_refuses_before_any_network_call_when_not_verified(ready: Device) -> None:  # OBL-CERT-1
-    ready.verified = False
+def test_signing_refuses_before_any_network_call_when_not_verified(certified: Device) -> None:  # OBL-CERT-1
+    certified.verified = False
     with pytest.raises(RealnameRequired):
-        ContractSigner(ready.manager).sign("lease", CONTRACT)
-    assert ready.edge.sent == []
+        ContractSigner(certified.manager).sign("lease", CONTRACT)
+    assert certified.edge.sent == []
 
 
 def test_signing_refuses_before_any_network_call_without_a_certificate(device: Device) -> None:  # OBL-CERT-1
@@ -92,78 +74,78 @@ def test_signing_refuses_before_any_network_call_without_certificate_consent(dev
     assert device.edge.sent == []
 
 
-def test_signing_refuses_before_any_network_call_after_the_consent_is_withdrawn(ready: Device) -> None:  # OBL-CERT-2
-    ready.privacy.withdraw("item:certificate_info")
+def test_signing_refuses_before_any_network_call_after_the_consent_is_withdrawn(certified: Device) -> None:  # OBL-CERT-2
+    certified.privacy.withdraw("item:certificate_info")
     with pytest.raises(CertificateConsentRequired) as caught:
-        ContractSigner(ready.manager).sign("lease")
+        ContractSigner(certified.manager).sign("lease")
     assert caught.value.scopes == ("item:certificate_info",)
-    assert ready.edge.sent == []
+    assert certified.edge.sent == []
 
 
-def test_signing_needs_no_consent_to_give_the_ca_anything_more(ready: Device) -> None:  # OBL-CERT-2
-    ready.privacy.withdraw("recipient:ca")
-    attempt_sign(ready)
-    assert ready.edge.sent[-1].url.endswith("/v1/signatures")
+def test_signing_needs_no_consent_to_give_the_ca_anything_more(certified: Device) -> None:  # OBL-CERT-2
+    certified.privacy.withdraw("recipient:ca")
+    attempt_sign(certified)
+    assert certified.edge.sent[-1].url.endswith("/v1/signatures")
 
 
-def test_signing_refuses_an_expired_certificate_before_any_network_call(ready: Device) -> None:
-    ready.clock.tick(366 * 24 * 3600)
+def test_signing_refuses_an_expired_certificate_before_any_network_call(certified: Device) -> None:
+    certified.clock.tick(366 * 24 * 3600)
     with pytest.raises(CertificateExpired):
-        ContractSigner(ready.manager).sign("lease", CONTRACT)
-    assert ready.edge.sent == []
+        ContractSigner(certified.manager).sign("lease", CONTRACT)
+    assert certified.edge.sent == []
 
 
-def test_signing_refuses_when_the_certificate_key_is_gone(ready: Device) -> None:
-    ready.keystore.delete("certificate-signing-v1")
+def test_signing_refuses_when_the_certificate_key_is_gone(certified: Device) -> None:
+    certified.keystore.delete("certificate-signing-v1")
     with pytest.raises(CertificateRequired, match="keystore"):
-        ContractSigner(ready.manager).sign("lease", CONTRACT)
-    assert ready.edge.sent == []
+        ContractSigner(certified.manager).sign("lease", CONTRACT)
+    assert certified.edge.sent == []
 
 
-def test_a_template_id_holding_a_slash_is_refused(ready: Device) -> None:
+def test_a_template_id_holding_a_slash_is_refused(certified: Device) -> None:
     with pytest.raises(ValueError):
-        ContractSigner(ready.manager).sign("../etc/passwd", CONTRACT)
-    assert ready.edge.sent == []
+        ContractSigner(certified.manager).sign("../etc/passwd", CONTRACT)
+    assert certified.edge.sent == []
 
 
-def test_an_oversized_contract_is_refused(ready: Device) -> None:
+def test_an_oversized_contract_is_refused(certified: Device) -> None:
     with pytest.raises(ValueError):
-        ContractSigner(ready.manager).sign("lease", b"x" * (MAX_CONTRACT_BYTES + 1))
-    assert ready.edge.sent == []
+        ContractSigner(certified.manager).sign("lease", b"x" * (MAX_CONTRACT_BYTES + 1))
+    assert certified.edge.sent == []
 
 
 # -- the signature ---------------------------------------------------------------------------
 
 
-def test_the_signature_verifies_over_the_exact_bytes(ready: Device) -> None:  # OBL-CERT-1
-    body = attempt_sign(ready)
-    public_key(ready).verify(unb64(body["signature"]), CONTRACT, ec.ECDSA(hashes.SHA256()))
+def test_the_signature_verifies_over_the_exact_bytes(certified: Device) -> None:  # OBL-CERT-1
+    body = attempt_sign(certified)
+    public_key(certified).verify(unb64(body["signature"]), CONTRACT, ec.ECDSA(hashes.SHA256()))
     assert body["sha256"] == hashlib.sha256(CONTRACT).hexdigest()
 
 
-def test_the_signature_does_not_verify_over_other_bytes(ready: Device) -> None:
-    body = attempt_sign(ready)
+def test_the_signature_does_not_verify_over_other_bytes(certified: Device) -> None:
+    body = attempt_sign(certified)
     with pytest.raises(InvalidSignature):
-        public_key(ready).verify(unb64(body["signature"]), CONTRACT + b" ", ec.ECDSA(hashes.SHA256()))
+        public_key(certified).verify(unb64(body["signature"]), CONTRACT + b" ", ec.ECDSA(hashes.SHA256()))
 
 
-def test_the_request_names_the_template_and_the_certificate_and_nothing_else(ready: Device) -> None:  # OBL-CERT-1
-    body = attempt_sign(ready)
+def test_the_request_names_the_template_and_the_certificate_and_nothing_else(certified: Device) -> None:  # OBL-CERT-1
+    body = attempt_sign(certified)
     assert set(body) == {"template_id", "sha256", "signature", "certificate_serial"}
-    assert (body["template_id"], body["certificate_serial"]) == ("lease", ready.manager.current().serial)
-    assert "阿依古丽".encode() not in ready.edge.sent[-1].body
+    assert (body["template_id"], body["certificate_serial"]) == ("lease", certified.manager.current().serial)
+    assert "阿依古丽".encode() not in certified.edge.sent[-1].body
 
 
-def test_signing_passes_the_signing_record_through_the_gate(ready: Device) -> None:
-    attempt_sign(ready)
-    items = [(e.item, e.outcome) for e in ready.privacy.audit.entries("collect")]
+def test_signing_passes_the_signing_record_through_the_gate(certified: Device) -> None:
+    attempt_sign(certified)
+    items = [(e.item, e.outcome) for e in certified.privacy.audit.entries("collect")]
     assert ("signing_record", "allowed") in items
 
 
-def test_without_content_the_template_file_is_fetched_first(ready: Device) -> None:
+def test_without_content_the_template_file_is_fetched_first(certified: Device) -> None:
     with pytest.raises(ServerUnavailable):
-        ContractSigner(ready.manager).sign("lease")
-    (sent,) = ready.edge.sent
+        ContractSigner(certified.manager).sign("lease")
+    (sent,) = certified.edge.sent
     assert (sent.method, sent.url) == ("GET", "https://127.0.0.1:9/v1/templates/lease/download")
     assert "Cookie" not in sent.headers
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,24 @@ def display():
         return
     with virtual_display() as value:
         yield value
+
+
+@pytest.fixture
+def synthetic_devices(monkeypatch):
+    """The synthetic camera whatever this machine has; no permission override from outside.
+    A module uses it for every test with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    monkeypatch.setenv("PRIVACY_SDK_CAMERA", "synthetic")
+    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS", raising=False)
+    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS_SCRIPT", raising=False)
+
+
+def agree_to(scopes: Iterable[str]) -> list[dict]:
+    """Autopilot steps that agree to the separate-consent dialog of each of *scopes*, in
+    order."""
+    steps: list[dict] = []
+    for scope in scopes:
+        steps += [{"wait_dialog": scope}, {"press": "separate_agree"}]
+    return steps
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ import sys
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, agree_to
+
+#: The synthetic camera and no permission override from outside, for every test.
+pytestmark = pytest.mark.usefixtures("synthetic_devices")
 
 PROMPT = [{"wait_screen": "prompt"}, {"sleep": 0.3}]
 AGREED = PROMPT + [{"press": "agree"}, {"wait_screen": "home"}]
@@ -28,24 +31,9 @@ FACE_CONSENTS = ["purpose:realname_verification", "purpose:certificate", "item:i
                  "recipient:realname_agency"]
 
 
-def agree_to(scopes: list[str]) -> list[dict]:
-    steps: list[dict] = []
-    for scope in scopes:
-        steps += [{"wait_dialog": scope}, {"press": "separate_agree"}]
-    return steps
-
-
 #: Tap 开始刷脸 for the first time and agree to its consents: the camera rationale follows.
 START_FACE = [{"press": "start_face"}] + agree_to(FACE_CONSENTS) + [
     {"wait_dialog": "rationale:camera"}]
-
-
-@pytest.fixture(autouse=True)
-def _synthetic_camera(monkeypatch):
-    """The synthetic camera whatever this machine has; no permission override from outside."""
-    monkeypatch.setenv("PRIVACY_SDK_CAMERA", "synthetic")
-    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS", raising=False)
-    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS_SCRIPT", raising=False)
 
 
 def _audit(data_dir):

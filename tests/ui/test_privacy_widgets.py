@@ -210,7 +210,8 @@ def test_realname_asks_one_dialog_per_scope_and_a_refusal_leaves_the_rest_ungran
         {"wait_dialog": first}, {"probe": "d1"}, {"press": "separate_agree"},
         {"wait_dialog": second}, {"probe": "d2"}, {"press": "separate_agree"},
         {"wait_dialog": third}, {"probe": "d3"}, {"press": "separate_disagree"},
-        {"wait_text": ["realname_status", "实名签署无法使用"]}, {"probe": "end"}, {"quit": 0},
+        {"wait_text": ["realname_status", "实名签署无法使用"]}, {"wait_no_dialog": 0},
+        {"probe": "end"}, {"quit": 0},
     ])
     assert run.code == 0, run.stderr
     probes = run.report["probes"]

@@ -28,7 +28,10 @@ from demo_app.autopilot import (
     REALNAME_CONSENTS,
 )
 
-from .conftest import REPO, AppRun
+from .conftest import REPO, AppRun, agree_to
+
+#: The synthetic camera and no permission override from outside, for every test.
+pytestmark = pytest.mark.usefixtures("synthetic_devices")
 
 PASSPHRASE = "ui-test-throwaway-passphrase-0123456789"
 PERMISSIONS = "camera=granted; photos=granted"
@@ -40,13 +43,6 @@ REGISTERED = AGREED + [
     {"type": ["identifier", DEMO_PHONE]}, {"type": ["password", DEMO_PASSWORD]},
     {"press": "submit"}, {"wait_screen": "home"}, {"wait_text": ["account", "已登录"]}]
 TO_REALNAME = [{"press": "realname_verify"}, {"wait_screen": "realname"}]
-
-
-def agree_to(scopes) -> list[dict]:
-    steps: list[dict] = []
-    for scope in scopes:
-        steps += [{"wait_dialog": scope}, {"press": "separate_agree"}]
-    return steps
 
 
 CONSENTED = REGISTERED + TO_REALNAME + agree_to(REALNAME_CONSENTS) + [{"wait_enabled": "rn_next"}]
@@ -63,14 +59,6 @@ SUBMITTED = CONSENTED + form() + [{"wait_dialog": "rationale:camera"},
 CERTIFICATE = [{"press": "rn_to_certificate"}, {"wait_screen": "certificate"},
                {"press": "cert_request"}, {"wait_text": ["cert_status", "有效"]},
                {"probe": "certificate"}]
-
-
-@pytest.fixture(autouse=True)
-def _devices(monkeypatch):
-    """The synthetic camera whatever this machine has; no permission override from outside."""
-    monkeypatch.setenv("PRIVACY_SDK_CAMERA", "synthetic")
-    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS", raising=False)
-    monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS_SCRIPT", raising=False)
 
 
 @pytest.fixture
