@@ -58,6 +58,8 @@ _REFUSED_FOR_GOOD = frozenset({400, 409, 413, 422})
 
 #: Sub-folder of ``data_dir`` that receives downloaded templates.
 DOWNLOADS_DIRNAME = "downloads"
+#: ``sdk.transport.tus.STATE_NAMESPACE`` (not imported here: keeps ``import sdk`` cheap).
+_UPLOADS_NAMESPACE = "uploads"
 
 
 class PrivacySdk(ConsentMixin):
@@ -195,6 +197,8 @@ class PrivacySdk(ConsentMixin):
         except SdkError as exc:
             log.warning("session cookie forgotten; logging out on the server failed (%s)",
                         type(exc).__name__)
+        finally:
+            self._set_account_id(None)
 
     def _try_sync(self) -> None:
         try:
@@ -358,13 +362,34 @@ class PrivacySdk(ConsentMixin):
 
     def clear_local_data(self) -> None:
         """"Clear all data" (OBL-CK-3, OBL-SEC-4): forget the session and every cookie, wipe the
-        encrypted store and its keys. The consent ledger stays (it records the user's choices)."""
+        encrypted store and its keys (also the sealed spools of pending uploads and the keystore
+        keys of the certificates). The consent ledger stays (it records the user's choices)."""
         jar = self.cookie_jar
         jar.clear()
+        self._account_id = None
         with self._storage_lock:
             if self._store is not None:
+                self._forget_local_media_and_keys(self._store)
                 self._store.wipe()
                 self._jar = None  # a new jar on the wiped store next time
+
+    def _forget_local_media_and_keys(self, store: EncryptedStore) -> None:
+        """Before the store is wiped: the sealed spools of pending uploads (files outside the
+        store) and the keystore keys that wrap the certificate keys. Best effort, no network."""
+        try:
+            from .transport.tus import discard_local
+
+            discard_local(store, self.config.data_dir)
+        except Exception as exc:  # noqa: BLE001 - clearing goes on
+            log.warning("pending uploads could not be removed (%s)", type(exc).__name__)
+        try:
+            if store.entries(self._CERTIFICATE_NAMESPACE):
+                from .realname.certificate import CertificateManager
+
+                CertificateManager(None, store, self._keystore_or_select(),  # type: ignore[arg-type]
+                                   consent=self, is_verified=lambda: False).forget_all_on_device()
+        except Exception as exc:  # noqa: BLE001 - clearing goes on
+            log.warning("certificate keys could not be removed (%s)", type(exc).__name__)
 
     @property
     def account(self) -> AccountClient:
@@ -399,7 +424,9 @@ class PrivacySdk(ConsentMixin):
             ConsentRequired: the user has not agreed to the policy in force.
         """
         self._collect_account_items("login_account", "password", "cookies")
+        self._set_account_id(None)  # unknown until this login succeeds (shared devices)
         session = self.account.login(identifier, password, remember_me=remember_me)
+        self._set_account_id(session.account.account_id)
         try:  # link this install to the account, so consent made elsewhere reaches it
             self._api().link_subject(self.subject_id)
             self.sync()
@@ -420,8 +447,60 @@ class PrivacySdk(ConsentMixin):
 
     def logout(self) -> bool:
         """Log out on the server and forget the session cookie here (even when offline).
-        Returns True when the server confirmed. See :meth:`sdk.account.AccountClient.logout`."""
-        return self.account.logout()
+        Returns True when the server confirmed. See :meth:`sdk.account.AccountClient.logout`.
+
+        Afterwards :meth:`current_account_id` is ``None``: the real-name state and the
+        certificate of the account stay on the device, keyed by the account, but nothing of
+        them is shown or used until the same account logs in again (shared devices)."""
+        try:
+            return self.account.logout()
+        finally:
+            self._set_account_id(None)
+
+    # -- which account the device's per-account data belongs to (shared devices) -------------
+
+    #: Encrypted-store namespace/key of the id of the account logged in (purpose ``account``).
+    _ACCOUNT_NAMESPACE = "session"
+    _ACCOUNT_KEY = "account_id"
+    _account_id: str | None = None
+
+    def _set_account_id(self, account_id: str | None) -> None:
+        """Remember (or forget, ``None``) the account logged in: in memory, and in the
+        encrypted store so a "remember me" session keeps it across restarts. Best effort on the
+        store (a failure only means the per-account state is hidden until the next login)."""
+        self._account_id = account_id
+        try:
+            store = self.store
+            if account_id is None:
+                store.delete(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY)
+            else:
+                store.put(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY, account_id, purpose="account")
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.info("the logged-in account could not be kept in the store (%s)",
+                     type(exc).__name__)
+
+    def current_account_id(self) -> str | None:
+        """The id of the account logged in on this device (from :meth:`login`), or ``None``
+        when no session cookie is held or the account is not known (e.g. a login made through
+        ``privacy.account`` directly). No network. The real-name state and the certificate are
+        kept per account under this id; ``None`` means: no such state is shown or used."""
+        try:
+            self.cookie_jar  # noqa: B018 - the (persistent) jar of a remembered session
+            if not self._api().has_cookie():
+                return None
+            if self._account_id is None:
+                self._account_id = self.store.get_text(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY)
+        except Exception:  # noqa: BLE001 - no endpoint, no store: no account known
+            return None
+        return self._account_id
+        try:
+            self.cookie_jar  # noqa: B018 - the persistent jar (and store) of a remembered session
+            if not self._api().has_cookie():
+                return None
+            self._account_id = self.store.get_text(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY)
+        except Exception:  # noqa: BLE001 - store unavailable: not known
+            return None
+        return self._account_id
 
     def me(self) -> Account:
         """The logged-in account; ``NotLoggedIn`` when there is none.
@@ -733,12 +812,50 @@ class PrivacySdk(ConsentMixin):
     def _init_realname(self) -> None:
         """Setup (from ``__init__``): forget the certificate when its consent is withdrawn."""
         self.add_listener(self._forget_certificate_on_withdrawal)
+        self.add_listener(self._discard_uploads_on_withdrawal)
+
+    def _discard_uploads_on_withdrawal(self, change: Any) -> None:
+        """Consent listener: when ``item:X``, ``purpose:P`` or the policy becomes
+        ``withdrawn``, the pending (interrupted) uploads of item X / purpose P / every upload
+        are cancelled on the device: state and sealed spool deleted
+        (:func:`sdk.transport.tus.discard_local`; no network). Never raises, and opens no
+        store when no upload is pending."""
+        if change.after != "withdrawn":
+            return
+        scope = str(change.scope)
+        if scope == "policy":
+            items = purposes = None
+        elif scope.startswith("item:"):
+            items, purposes = (scope[5:],), None
+        elif scope.startswith("purpose:"):
+            items, purposes = None, (scope[8:],)
+        else:
+            return
+        try:
+            if not self._namespace_on_device(_UPLOADS_NAMESPACE):
+                if scope == "policy":  # spools no state names (the app stopped mid-write)
+                    from .transport.tus import SPOOL_DIR
+
+                    folder = self.config.data_dir / SPOOL_DIR
+                    for leftover in list(folder.glob("*.sealed")) + list(folder.glob("*.part")):
+                        leftover.unlink(missing_ok=True)
+                return
+            from .transport.tus import discard_local
+
+            removed = discard_local(self.store, self.config.data_dir, items=items,
+                                    purposes=purposes)
+            if removed:
+                log.info("%d pending upload(s) removed from the device after the withdrawal of %s",
+                         removed, scope)
+        except Exception as exc:  # noqa: BLE001 - a withdrawal must stand whatever happens here
+            log.warning("pending uploads could not be removed after a withdrawal (%s)",
+                        type(exc).__name__)
 
     def _forget_certificate_on_withdrawal(self, change: Any) -> None:
         """Consent listener (OBL-CERT-2): when ``purpose:certificate``,
         ``item:certificate_info`` or the policy becomes ``withdrawn`` (here, or pulled from the
-        account's other devices), ``self.certificate.forget(revoke=False)`` deletes the
-        certificate and its key from the device. The server revokes the certificate itself
+        account's other devices), the certificates and keys of every account on this device
+        are deleted (``CertificateManager.forget_all_on_device``; the consent is the device's). The server revokes the certificate itself
         when the withdrawal reaches it, so nothing is sent from here.
 
         Never raises (a withdrawal must stand whatever happens here) and opens neither the
@@ -757,7 +874,8 @@ class PrivacySdk(ConsentMixin):
                 manager = CertificateManager(
                     None, self.store, self._keystore_or_select(),  # type: ignore[arg-type]
                     consent=self, is_verified=lambda: False, clock=self.config.clock)
-            manager.forget(revoke=False)
+            # the consent is the device's: every account's certificate on it goes
+            manager.forget_all_on_device()
             log.info("certificate and its key deleted from the device after the withdrawal of %s",
                      change.scope)
         except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -769,10 +887,15 @@ class PrivacySdk(ConsentMixin):
         """Whether the encrypted store holds anything of a certificate (the certificate or its
         key), without opening the store or the keystore when the store is not open yet: then
         only the file's unencrypted index of namespaces is read (no file: nothing kept)."""
+        return self._namespace_on_device(self._CERTIFICATE_NAMESPACE)
+
+    def _namespace_on_device(self, namespace: str) -> bool:
+        """Whether the encrypted store holds anything in *namespace* (see
+        :meth:`_certificate_on_device`)."""
         with self._storage_lock:
             store = self._store
         if store is not None:
-            return bool(store.entries(self._CERTIFICATE_NAMESPACE))
+            return bool(store.entries(namespace))
         import sqlite3
 
         path = self.config.data_dir / "store.db"
@@ -785,7 +908,7 @@ class PrivacySdk(ConsentMixin):
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'").fetchone()
                 return bool(has_items) and conn.execute(
                     "SELECT 1 FROM items WHERE namespace = ? LIMIT 1",
-                    (self._CERTIFICATE_NAMESPACE,)).fetchone() is not None
+                    (namespace,)).fetchone() is not None
             finally:
                 conn.close()
         except sqlite3.Error:
@@ -819,7 +942,8 @@ class PrivacySdk(ConsentMixin):
                 self.cookie_jar  # the session cookie lives in the SDK's (persistent) jar
                 self._certificate = CertificateManager(
                     self._api(), self.store, self._keystore_or_select(), consent=self,
-                    is_verified=lambda: self.realname.is_verified(), clock=self.config.clock)
+                    is_verified=lambda: self.realname.is_verified(), clock=self.config.clock,
+                    account=self.current_account_id)
             return self._certificate
 
     def sign_contract(self, template_id: str, content: bytes | None = None) -> SignatureReceipt:

@@ -14,6 +14,7 @@ from .deps import MAX_IDEMPOTENCY_KEY_LENGTH
 from .errors import install_error_handlers
 from .hpke import ensure_hpke_keys
 from .models import ConsentRecord
+from .realname_store import for_app as realname_for_app
 from .routes import api_router
 from .routes import keys as keys_routes
 from .routes import uploads as uploads_routes
@@ -56,13 +57,16 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.store = Store(settings.data_dir)
+    app.state.store = Store(settings.data_dir, clock=settings.clock)
+    app.state.store.purge_idempotency()  # stored answers past the 24 h replay window go
     app.state.accounts = AccountService(settings, app.state.store)
     app.state.templates = load_templates()
     app.state.policy_dir = settings.resolved_policy_dir
     app.state.hpke = ensure_hpke_keys(settings.data_dir, settings.hpke_kem)  # issue 6: E2E keys
     app.state.uploads = UploadStore(  # issue 6: resumable sealed uploads
-        settings.data_dir, clock=settings.clock, policy_dir=app.state.policy_dir)
+        settings.data_dir, clock=settings.clock, policy_dir=app.state.policy_dir,
+        # a complete upload no verification uses is deleted 24 h after it completed
+        used_uploads=lambda: realname_for_app(app).all_used_upload_ids())
     app.state.uploads.purge()  # expired uploads go on start (and on requests: maybe_purge)
     app.state.upload_busy = {}  # upload id -> stop signal of the PATCH writing to it
     install_error_handlers(app)

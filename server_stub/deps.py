@@ -162,7 +162,7 @@ async def raw_body(request: Request) -> bytes:
         413, "body_too_large", f"the request body must be at most {MAX_BODY_BYTES} bytes"
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_large
     body = bytearray()
     async for chunk in request.stream():

@@ -18,7 +18,9 @@ a write here can share a transaction of :meth:`Store.run_idempotent`)::
         information: :meth:`RealnameStore.revoke_all`, on the consent record's arrival)
     signing_records(signature_id PRIMARY KEY, account_id, certificate_serial, template_id,
                     template_sha256, signature, signed_at)
-        one row per verified contract signature (manifest item ``signing_record``, 5 years)
+        one row per verified contract signature (manifest item ``signing_record``, 5 years);
+        the same signature posted again (same account, certificate, digest, signature) is
+        answered with its first row, never a second one
 
 The ID-number pseudonym key is ``<data_dir>/id-pseudonym.key`` (32 random bytes, mode 0600,
 made on first use): the pseudonym is ``hex(HMAC-SHA256(key, "privacy-sdk/id-pseudonym/v1" ||
@@ -191,6 +193,9 @@ class RealnameHoldings:
         signing_records, last_signed_at: signing records kept, the latest's time.
         verifications, document_pseudonyms, last_verification_at: verifications submitted,
             how many keep a manual review's document-number pseudonym, the latest's time.
+        certificate_answers: stored answers of ``POST /v1/certificates`` of the account still
+            kept for Idempotency-Key replays (each holds the certificate: real name, ID
+            pseudonym); deleted 24 hours after the request (``Store.purge_idempotency``).
     """
 
     status: str | None
@@ -205,6 +210,7 @@ class RealnameHoldings:
     verifications: int
     document_pseudonyms: int
     last_verification_at: str | None
+    certificate_answers: int = 0
 
 
 class RealnameStore(SqliteStore):
@@ -431,6 +437,24 @@ class RealnameStore(SqliteStore):
             "verified": True,
         }
 
+    @staticmethod
+    def find_signing_record(conn: sqlite3.Connection, account_id: str, certificate_serial: str,
+                            template_sha256: str, signature: str) -> dict[str, Any] | None:
+        """The account's record of this very signature (same certificate, digest and
+        signature text), inside the caller's transaction; None when there is none. Its body
+        is the one :meth:`insert_signing_record` answered."""
+        row = conn.execute(
+            "SELECT signature_id, template_id, template_sha256, certificate_serial, signed_at"
+            " FROM signing_records WHERE account_id = ? AND certificate_serial = ?"
+            " AND template_sha256 = ? AND signature = ? ORDER BY signed_at, rowid LIMIT 1",
+            (account_id, certificate_serial, template_sha256, signature),
+        ).fetchone()
+        if row is None:
+            return None
+        signature_id, template_id, digest, serial, signed_at = row
+        return {"signature_id": signature_id, "template_id": template_id, "sha256": digest,
+                "certificate_serial": serial, "signed_at": signed_at, "verified": True}
+
     def signing_records(self, account_id: str) -> list[dict[str, Any]]:
         """The account's signing records, oldest first (same fields as the POST answer)."""
         with self.connect() as conn:
@@ -470,22 +494,11 @@ class RealnameStore(SqliteStore):
                                (subject_id,)).fetchone()
         return str(row[0]) if row else None
 
-    def used_upload_ids(self, account_id: str) -> set[str]:
-        """The uploads the account's undecided verifications (``pending``, ``manual_review``)
-        name (their face video and review images, ``realname_verifications`` of
-        :mod:`server_stub.realname_agency`): still in use. A withdrawal of the real-name
-        consents ends those verifications first (``AgencyStandIn.withdraw``), so it deletes
-        every upload whose consent is gone (PIPL art. 47)."""
+    @staticmethod
+    def _upload_ids(rows: Iterable[tuple[Any, Any]]) -> set[str]:
+        """The upload ids of ``(face_upload, review_uploads)`` rows."""
         import json
 
-        try:
-            with self.connect() as conn:
-                rows = conn.execute(
-                    "SELECT face_upload, review_uploads FROM realname_verifications"
-                    " WHERE account_id = ? AND status IN ('pending', 'manual_review')",
-                    (account_id,)).fetchall()
-        except sqlite3.OperationalError:  # no verification table yet: nothing submitted
-            return set()
         used: set[str] = set()
         for face, review in rows:
             if face:
@@ -494,8 +507,50 @@ class RealnameStore(SqliteStore):
                 listed = json.loads(review) if review else []
             except ValueError:
                 listed = []
-            used.update(str(u) for u in listed if isinstance(u, str))
+            if isinstance(listed, list):
+                used.update(str(u) for u in listed if isinstance(u, str))
         return used
+
+    @classmethod
+    def verification_upload_ids(cls, conn: sqlite3.Connection,
+                                account_id: str | None = None) -> set[str]:
+        """Every upload named by a verification, whatever its status (of *account_id* only,
+        or of every account), read on *conn* (e.g. inside a :meth:`Store.run_idempotent`
+        action, so a check and the insert that depends on it are atomic)."""
+        query = "SELECT face_upload, review_uploads FROM realname_verifications"
+        try:
+            if account_id is None:
+                rows = conn.execute(query).fetchall()
+            else:
+                rows = conn.execute(query + " WHERE account_id = ?", (account_id,)).fetchall()
+        except sqlite3.OperationalError:  # no verification table yet: nothing submitted
+            return set()
+        return cls._upload_ids(rows)
+
+    def all_used_upload_ids(self) -> set[str]:
+        """The uploads any verification of any account names, whatever its status (pending,
+        decided, superseded): the uploads a verification used. A complete upload not among
+        them is deleted 24 hours after it completed (:class:`server_stub.uploads.UploadStore`,
+        ``used_uploads``): its verification was never recorded (say, the client's POST
+        failed), so nothing needs it."""
+        with self.connect() as conn:
+            return self.verification_upload_ids(conn)
+
+    def used_upload_ids(self, account_id: str) -> set[str]:
+        """The uploads the account's undecided verifications (``pending``, ``manual_review``)
+        name (their face video and review images, ``realname_verifications`` of
+        :mod:`server_stub.realname_agency`): still in use. A withdrawal of the real-name
+        consents ends those verifications first (``AgencyStandIn.withdraw``), so it deletes
+        every upload whose consent is gone (PIPL art. 47)."""
+        try:
+            with self.connect() as conn:
+                rows = conn.execute(
+                    "SELECT face_upload, review_uploads FROM realname_verifications"
+                    " WHERE account_id = ? AND status IN ('pending', 'manual_review')",
+                    (account_id,)).fetchall()
+        except sqlite3.OperationalError:  # no verification table yet: nothing submitted
+            return set()
+        return self._upload_ids(rows)
 
     def holdings(self, account_id: str) -> RealnameHoldings:
         """What the real-name tables hold about the account (:class:`RealnameHoldings`), read
@@ -518,6 +573,14 @@ class RealnameStore(SqliteStore):
                     (account_id,)).fetchone()
             except sqlite3.OperationalError:  # no verification table yet
                 verifications, documents, last_verification = 0, 0, None
+            try:
+                answers = conn.execute(
+                    "SELECT COUNT(*) FROM idempotency i JOIN user_certificates c"
+                    " ON c.serial = json_extract(i.response, '$.serial')"
+                    " WHERE i.endpoint = 'POST /v1/certificates' AND c.account_id = ?",
+                    (account_id,)).fetchone()[0]
+            except sqlite3.OperationalError:  # no idempotency table (a bare RealnameStore)
+                answers = 0
         return RealnameHoldings(
             status=status[0] if status else None,
             real_name=bool(status and status[1]),
@@ -531,6 +594,7 @@ class RealnameStore(SqliteStore):
             verifications=int(verifications),
             document_pseudonyms=int(documents),
             last_verification_at=last_verification,
+            certificate_answers=int(answers),
         )
 
     def inventory(self, account_id: str) -> dict[str, int]:

@@ -9,6 +9,9 @@ Tables::
 
     consent_records(seq, record_id UNIQUE, subject_id, received_at, record)   record: JSON text as received
     idempotency(key PRIMARY KEY, endpoint, body_sha256, status, response, created_at)
+        the stored answer of each idempotent POST, for replays; kept
+        :data:`IDEMPOTENCY_TTL` (24 h, by the store's clock) after the first request, then
+        deleted (:meth:`Store.purge_idempotency`): a key older than that is new again
     accounts(account_id PRIMARY KEY, identifier UNIQUE, password_hash, created_at)
         identifier: normalised (E.164 or lower-case email); password_hash: Argon2id only
     sessions(token_sha256 PRIMARY KEY, account_id, expires_at)
@@ -27,6 +30,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,10 +51,15 @@ __all__ = [
     "AccountRow",
     "AccountInventory",
     "epoch_rfc3339",
+    "IDEMPOTENCY_TTL",
     "utc_now_rfc3339",
 ]
 
 DB_NAME = "stub.db"
+#: Seconds the stored answer of an idempotent POST is kept for replays (the replay window).
+IDEMPOTENCY_TTL = 24 * 3600
+#: At most one purge of old idempotency rows per this many seconds (:meth:`Store.run_idempotent`).
+IDEMPOTENCY_PURGE_INTERVAL = 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS consent_records (
@@ -189,13 +199,45 @@ class Store(SqliteStore):
 
     Args:
         data_dir: folder of ``stub.db``; must exist.
+        clock: the current time in seconds since the epoch (``Settings.clock``): the times
+            of the idempotency rows and their expiry.
+        idempotency_ttl: seconds a stored answer is kept (:data:`IDEMPOTENCY_TTL`).
 
     Raises:
         sqlite3.Error: when the database cannot be opened or created.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time,
+                 idempotency_ttl: float = IDEMPOTENCY_TTL) -> None:
+        self.clock = clock
+        self.idempotency_ttl = float(idempotency_ttl)
+        self._last_purge: float | None = None
+        self._purge_lock = threading.Lock()
         super().__init__(Path(data_dir) / DB_NAME, _SCHEMA)
+
+    def _idempotency_cutoff(self, now: float) -> str:
+        """Rows created before this time (RFC 3339, compared as text) are past the window."""
+        return epoch_rfc3339(now - self.idempotency_ttl)
+
+    def purge_idempotency(self) -> int:
+        """Delete the idempotency rows older than the replay window (by the clock); returns
+        how many. Run on start and, at most once a minute, on idempotent POSTs."""
+        now = float(self.clock())
+        with self._purge_lock:
+            self._last_purge = now
+        with self.connect() as conn:
+            cursor = conn.execute("DELETE FROM idempotency WHERE created_at < ?",
+                                  (self._idempotency_cutoff(now),))
+        return cursor.rowcount
+
+    def maybe_purge_idempotency(self, interval: float = IDEMPOTENCY_PURGE_INTERVAL) -> int:
+        """:meth:`purge_idempotency` unless one ran less than *interval* seconds ago."""
+        now = float(self.clock())
+        with self._purge_lock:
+            last = self._last_purge
+            if last is not None and last <= now < last + interval:
+                return 0
+        return self.purge_idempotency()
 
     def run_idempotent(
         self, key: str, endpoint: str, body_sha256: str, action: Action
@@ -210,13 +252,19 @@ class Store(SqliteStore):
 
         Returns:
             the stored answer (``replayed=True``) when key, endpoint and body match an earlier
-            successful request; otherwise the new answer of ``action``, stored with the key.
+            successful request of the last :data:`IDEMPOTENCY_TTL` (24 h); otherwise the new
+            answer of ``action``, stored with the key. An older row is deleted first: after
+            the replay window the key counts as new.
 
         Raises:
             IdempotencyKeyReused: the key was used before with another body or endpoint.
             Exception: whatever ``action`` raises; then nothing is stored.
         """
+        self.maybe_purge_idempotency()  # the cheap trigger (at most once a minute)
+        now = float(self.clock())
         with self.transaction() as conn:
+            conn.execute("DELETE FROM idempotency WHERE key = ? AND created_at < ?",
+                         (key, self._idempotency_cutoff(now)))
             row = conn.execute(
                 "SELECT endpoint, body_sha256, status, response FROM idempotency WHERE key = ?",
                 (key,),
@@ -231,7 +279,7 @@ class Store(SqliteStore):
                 "INSERT INTO idempotency (key, endpoint, body_sha256, status, response, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (key, endpoint, body_sha256, status, json.dumps(body, ensure_ascii=False),
-                 utc_now_rfc3339()),
+                 epoch_rfc3339(now)),
             )
         return IdempotentAnswer(status=status, body=body, replayed=False)
 
@@ -287,6 +335,15 @@ class Store(SqliteStore):
             )
         elif row[0] != public_key:
             raise SubjectKeyMismatch()
+
+    def consent_record(self, record_id: str) -> dict[str, Any] | None:
+        """The stored record with this ``record_id`` (as received, plus ``received_at``), or
+        None."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT record, received_at FROM consent_records WHERE record_id = ?", (record_id,)
+            ).fetchone()
+        return None if row is None else {**json.loads(row[0]), "received_at": row[1]}
 
     def consent_records(self, subject_id: str) -> list[dict[str, Any]]:
         """The subject's consent records in the order received, each with ``received_at``.

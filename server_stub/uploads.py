@@ -28,9 +28,15 @@ clock (``Settings.clock``), so tests can move it.
 - a **complete** upload is deleted (row and file) once the retention of its data item in the
   policy manifest the stub serves has passed since it completed (``face_video`` and
   ``review_document``: ``P30D``). An item the manifest does not declare, or declares
-  ``until_account_cancelled``, is not deleted by time; while the manifest cannot be read (or
-  is not valid for :mod:`sdk.policy.manifest`, the parser the devices use) no complete upload
-  is deleted by time.
+  ``until_account_cancelled``, is not deleted by retention; while the manifest cannot be read
+  (or is not valid for :mod:`sdk.policy.manifest`, the parser the devices use) no complete
+  upload is deleted by retention;
+- a **complete upload no verification uses** is deleted (row and file) :data:`UNUSED_UPLOAD_TTL`
+  (24 h) after it completed, whatever its retention: the verification it was sent for was
+  never recorded (say, the client's ``POST /v1/realname/verifications`` failed), so nothing
+  needs it. Which uploads verifications use comes from *used_uploads*
+  (:meth:`server_stub.realname_store.RealnameStore.all_used_upload_ids`: every verification,
+  any status); without it (a bare :class:`UploadStore`) this rule is off.
 
 An expired upload is treated as expired whenever it is read (:meth:`UploadStore.get`), and
 :meth:`UploadStore.purge` deletes every expired one (on start and, at most once a minute, on
@@ -73,6 +79,7 @@ from .store import Store, epoch_rfc3339
 __all__ = [
     "CONSENT_WITHDRAWN",
     "OPEN_UPLOAD_TTL",
+    "UNUSED_UPLOAD_TTL",
     "UPLOADS_DB",
     "UPLOADS_DIR",
     "PolicyItems",
@@ -89,6 +96,8 @@ UPLOADS_DIR = "uploads"
 #: Seconds an unfinished upload lives after its creation (tus ``Upload-Expires``); also how
 #: long a failed upload's row (the reason answered with 410) is kept.
 OPEN_UPLOAD_TTL = 24 * 3600
+#: Seconds a complete upload that no verification uses is kept after it completed.
+UNUSED_UPLOAD_TTL = 24 * 3600
 #: At most one full purge per this many seconds of requests (:meth:`UploadStore.maybe_purge`).
 PURGE_INTERVAL = 60.0
 #: ``failure`` of an upload deleted because a withdrawal left it without consent
@@ -272,6 +281,10 @@ class UploadStore(SqliteStore):
             sensitivity (:class:`PolicyItems`); None: no retention is applied and every item
             needs its own consent.
         open_ttl: seconds an unfinished upload lives (:data:`OPEN_UPLOAD_TTL`).
+        used_uploads: returns the ids of the uploads verifications use (any status); a
+            complete upload not among them is deleted *unused_ttl* after it completed. None:
+            no such rule (only the retention applies).
+        unused_ttl: :data:`UNUSED_UPLOAD_TTL`.
 
     Raises:
         sqlite3.Error: the database cannot be opened or created.
@@ -283,8 +296,12 @@ class UploadStore(SqliteStore):
     PRAGMAS = ("PRAGMA synchronous=NORMAL",)
 
     def __init__(self, data_dir: Path, *, clock: Callable[[], float] = time.time,
-                 policy_dir: Path | None = None, open_ttl: float = OPEN_UPLOAD_TTL) -> None:
+                 policy_dir: Path | None = None, open_ttl: float = OPEN_UPLOAD_TTL,
+                 used_uploads: Callable[[], Container[str]] | None = None,
+                 unused_ttl: float = UNUSED_UPLOAD_TTL) -> None:
         self.data_dir = Path(data_dir)
+        self.used_uploads = used_uploads
+        self.unused_ttl = float(unused_ttl)
         self.files = self.data_dir / UPLOADS_DIR
         self.clock = clock
         self.policy = PolicyItems(policy_dir)
@@ -343,22 +360,43 @@ class UploadStore(SqliteStore):
     def _now(self) -> _dt.datetime:
         return _dt.datetime.fromtimestamp(float(self.clock()), _dt.timezone.utc)
 
-    def expires_at(self, row: UploadRow) -> _dt.datetime | None:
+    def expires_at(self, row: UploadRow, used: Container[str] | None = None) -> _dt.datetime | None:
         """When *row* is deleted (or, open, fails as ``expired``): ``Upload-Expires`` of an
-        open upload, the end of a failed row's time, the end of a complete upload's retention;
-        None when a complete upload is not deleted by time."""
+        open upload, the end of a failed row's time, the end of a complete upload's retention
+        or, when no verification uses it, 24 hours after it completed (whichever is first);
+        None when a complete upload is not deleted by time.
+
+        Args:
+            used: the ids of the uploads verifications use; None: asked from
+                ``used_uploads`` when needed."""
         if row.status == "complete":
             retention = self.policy.retention(row.item)
             completed = _parse_time(row.updated_at)
-            return None if retention is None or completed is None else retention.expires(completed)
+            if completed is None:
+                return None
+            when = None if retention is None else retention.expires(completed)
+            if self.used_uploads is not None:
+                if used is None:
+                    used = self.used_uploads()
+                if row.upload_id not in used:
+                    unused_end = completed + _dt.timedelta(seconds=self.unused_ttl)
+                    when = unused_end if when is None else min(when, unused_end)
+            return when
         start = _parse_time(row.created_at if row.status == "open" else row.updated_at)
         if start is None:
             return None
         return start + _dt.timedelta(seconds=self.open_ttl)
 
-    def _expire(self, row: UploadRow, now: _dt.datetime) -> UploadRow | None:
-        """Apply *row*'s expiry at *now*: the row as it is afterwards, or None when deleted."""
-        when = self.expires_at(row)
+    def _expire(self, row: UploadRow, now: _dt.datetime,
+                used: Container[str] | None = None) -> UploadRow | None:
+        """Apply *row*'s expiry at *now*: the row as it is afterwards, or None when deleted.
+        *used*: as for :meth:`expires_at` (not asked for while the unused rule cannot apply
+        yet)."""
+        if used is None and row.status == "complete":
+            completed = _parse_time(row.updated_at)
+            if completed is not None and now < completed + _dt.timedelta(seconds=self.unused_ttl):
+                used = _EVERYTHING  # too young for the unused rule: only the retention counts
+        when = self.expires_at(row, used)
         if when is None or now < when:
             return row
         if row.status == "open":
@@ -386,9 +424,10 @@ class UploadStore(SqliteStore):
         now = self._now()
         with self.connect() as conn:
             rows = [UploadRow(*r) for r in conn.execute(f"SELECT {_COLUMNS} FROM uploads").fetchall()]
+        used = self.used_uploads() if self.used_uploads is not None else None
         changed = 0
         for row in rows:
-            after = self._expire(row, now)
+            after = self._expire(row, now, used)
             if after is None or after.status != row.status:
                 changed += 1
         with self._purge_lock:
@@ -416,7 +455,9 @@ class UploadStore(SqliteStore):
                 (account_id,),
             ).fetchall()
         now = self._now()
-        return [after for after in (self._expire(UploadRow(*r), now) for r in rows) if after is not None]
+        used = self.used_uploads() if self.used_uploads is not None and rows else None
+        return [after for after in (self._expire(UploadRow(*r), now, used) for r in rows)
+                if after is not None]
 
     def withdraw_unused(self, account_id: str, in_force: Callable[[UploadRow], bool],
                         used: Container[str]) -> list[str]:
@@ -569,6 +610,16 @@ class RecordWriter:
 
     def close(self) -> None:
         self._fh.close()
+
+
+class _Everything:
+    """A container holding every upload id (the unused rule does not apply)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_EVERYTHING = _Everything()
 
 
 def _parse_time(text: Any) -> _dt.datetime | None:

@@ -1,7 +1,8 @@
 """数字证书 (issue #6; OBL-CERT-1, OBL-CERT-2; docs/realname.md "Certificate and signing").
 
 Once the server has verified the real name, 申请数字证书 calls ``privacy.certificate.request()``:
-the device makes its P-256 key (kept wrapped by the OS keystore) and sends a CSR with an empty
+the device makes its P-256 key (kept wrapped by the keystore: the OS keystore, or the
+passphrase keystore where there is none, e.g. under Xvfb) and sends a CSR with an empty
 subject; the CA fills the subject from the verified identity. The screen then shows what the
 device holds (``current()``): the subject's CN, the serial number, the validity period and its
 status. 删除证书 (``forget()``, after a confirmation) revokes it on the server and deletes it and
@@ -26,6 +27,16 @@ from .base import BaseScreen, confirm, describe_error
 log = logging.getLogger("demo_app")
 
 FEATURE = "realname_signing"
+#: Where the certificate and its key are kept, as the screen says it (certificate.kv). True for
+#: every keystore (the OS one or the passphrase one), and for the server's side: it keeps the
+#: certificate's public information for signing (OBL-CERT-1, server_stub/realname_store.py).
+STORAGE_NOTE = ("数字证书由 CA 机构在实名认证通过后签发，用于签署合同。签名密钥在本机生成，私钥受密钥库保护，"
+                "不会离开本机。证书保存在本机的加密存储中；服务器保存证书的公开信息（姓名、身份证号码的假名标识"
+                "和证书序列号，不含身份证号码本身），供签署合同时使用。删除证书时，本机删除证书和私钥，"
+                "服务器吊销这张证书。")
+#: Said when the certificate has been issued.
+ISSUED_TEXT = ("数字证书已签发：证书保存在本机的加密存储中，私钥不离开本机；"
+               "服务器保存证书的公开信息，供签署合同时使用。")
 #: CertificateInfo.status() in words.
 CERT_STATUS = {"valid": "有效", "expired": "已过期", "not_yet_valid": "尚未生效"}
 
@@ -128,7 +139,7 @@ class CertificateScreen(BaseScreen):
                       "这些同意未给出或已被撤回，因此不能申请、保存或使用数字证书；其他功能不受影响。")
         else:
             self.state = "none"
-            self._say("您已通过实名认证，可以申请数字证书。申请时本机生成签名密钥，私钥受系统密钥库保护、"
+            self._say("您已通过实名认证，可以申请数字证书。申请时本机生成签名密钥，私钥受密钥库保护、"
                       "不离开本机；本机不发送姓名或身份证号码，证书内容由 CA 按服务器核验的身份填写。",
                       ok=True)
 
@@ -183,7 +194,7 @@ class CertificateScreen(BaseScreen):
         self.busy = False
         self._set_info(info)
         self.state = "shown"
-        self._say("数字证书已签发，证书信息只保存在本机的加密存储中。", ok=True)
+        self._say(ISSUED_TEXT, ok=True)
 
     def _refused(self, exc: BaseException) -> None:
         from sdk.errors import NotLoggedIn

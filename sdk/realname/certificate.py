@@ -465,6 +465,13 @@ class CertificateManager:
         clock: the current time as an aware UTC datetime (``SdkConfig.clock``).
         feature: the manifest feature named in the audit trail.
         key_id: the keystore key id of the certificate key's wrapping key.
+        account: returns the id of the account logged in, or ``None`` (``sdk.PrivacySdk``
+            passes :meth:`sdk.PrivacySdk.current_account_id`). With it, the certificate, its
+            key and the key's wrapping key are kept **per account** (store keys
+            ``certificate:<h>`` and ``device_key:<h>``, keystore id ``<key_id>:<h>``, *h* a
+            hash of the account id): on a shared device another account sees and uses none of
+            them, and with no account known there is no certificate. Without it (``None``)
+            one certificate per store, under ``certificate`` and ``device_key``.
 
     Safe to share between threads.
     """
@@ -480,6 +487,7 @@ class CertificateManager:
         clock: Callable[[], _dt.datetime] = _utcnow,
         feature: str = "realname_signing",
         key_id: str = CERTIFICATE_KEY_ID,
+        account: Callable[[], str | None] | None = None,
     ) -> None:
         self.api = api
         self.store = store
@@ -489,10 +497,32 @@ class CertificateManager:
         self.key_id = key_id
         self._is_verified = is_verified
         self._clock = clock
+        self._account = account
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"<CertificateManager feature={self.feature!r}>"
+
+    # -- where this account's certificate is kept ------------------------------------------
+
+    def _names(self) -> tuple[str, str, str] | None:
+        """``(certificate key, device key key, keystore key id)`` in the store for the account
+        logged in; ``None`` when accounts are in use and none is known (no certificate)."""
+        if self._account is None:
+            return _CERT_NAME, _KEY_NAME, self.key_id
+        account_id = self._account()
+        if not account_id:
+            return None
+        scope = account_scope(account_id)
+        return f"{_CERT_NAME}:{scope}", f"{_KEY_NAME}:{scope}", f"{self.key_id}:{scope}"
+
+    def _require_names(self) -> tuple[str, str, str]:
+        names = self._names()
+        if names is None:
+            from ..errors import NotLoggedIn
+
+            raise NotLoggedIn("the certificate belongs to an account; log in first")
+        return names
 
     # -- checks ---------------------------------------------------------------------------
 
@@ -531,18 +561,25 @@ class CertificateManager:
             CertificateError: the stored value is not a certificate (delete it with
                 :meth:`forget`).
         """
-        pem = self.store.get_text(STORE_NAMESPACE, _CERT_NAME)
+        names = self._names()
+        if names is None:
+            return None
+        pem = self.store.get_text(STORE_NAMESPACE, names[0])
         return None if pem is None else parse_certificate(pem)
 
     def _stored_key(self) -> CertificateKey | None:
-        blob = self.store.get(STORE_NAMESPACE, _KEY_NAME)
+        names = self._names()
+        if names is None:
+            return None
+        blob = self.store.get(STORE_NAMESPACE, names[1])
         if blob is None:
             return None
-        key, _ = CertificateKey.load_or_create(self.keystore, blob, self.key_id)
+        key, _ = CertificateKey.load_or_create(self.keystore, blob, names[2])
         return key
 
     def _key_for_request(self) -> CertificateKey:
         """The stored key, or a new one stored (wrapped) before it is used."""
+        cert_name, key_name, key_id = self._require_names()
         try:
             key = self._stored_key()
         except (KeystoreUnavailable, KeystoreTimeout):
@@ -551,12 +588,12 @@ class CertificateManager:
             # The wrapping key is gone (keystore reset): the old certificate is unusable
             # anyway. A new key for a new certificate; the server revokes the old one.
             log.warning("the certificate key can no longer be unwrapped; making a new one")
-            self.store.delete(STORE_NAMESPACE, _CERT_NAME)
-            self.store.delete(STORE_NAMESPACE, _KEY_NAME)
+            self.store.delete(STORE_NAMESPACE, cert_name)
+            self.store.delete(STORE_NAMESPACE, key_name)
             key = None
         if key is None:
-            key, blob = CertificateKey.load_or_create(self.keystore, None, self.key_id)
-            self.store.put(STORE_NAMESPACE, _KEY_NAME, blob, purpose=CERTIFICATE_PURPOSE)
+            key, blob = CertificateKey.load_or_create(self.keystore, None, key_id)
+            self.store.put(STORE_NAMESPACE, key_name, blob, purpose=CERTIFICATE_PURPOSE)
         return key
 
     def signing_credentials(self) -> tuple[CertificateInfo, CertificateKey]:
@@ -672,7 +709,8 @@ class CertificateManager:
                 "the certificate does not allow signing (key usage digitalSignature and "
                 "nonRepudiation are required)")
         info = parse_certificate(pem)
-        self.store.put(STORE_NAMESPACE, _CERT_NAME, info.pem, purpose=CERTIFICATE_PURPOSE)
+        self.store.put(STORE_NAMESPACE, self._require_names()[0], info.pem,
+                       purpose=CERTIFICATE_PURPOSE)
         return info
 
     # -- forgetting -----------------------------------------------------------------------
@@ -694,6 +732,9 @@ class CertificateManager:
         """
         with self._lock:
             confirmed = False
+            names = self._names()
+            if names is None:
+                return False  # no account known: nothing of anyone's is touched
             try:
                 info = self.current()
             except CertificateError:
@@ -706,16 +747,43 @@ class CertificateManager:
                 except SdkError as exc:
                     log.warning("certificate forgotten on the device; revoking it on the server "
                                 "failed (%s)", type(exc).__name__)
-            self.store.delete(STORE_NAMESPACE, _CERT_NAME)
-            self.store.delete(STORE_NAMESPACE, _KEY_NAME)
-            self.keystore.delete(self.key_id)
+            self.store.delete(STORE_NAMESPACE, names[0])
+            self.store.delete(STORE_NAMESPACE, names[1])
+            self.keystore.delete(names[2])
             return confirmed
+
+    def forget_all_on_device(self) -> int:
+        """Delete every account's certificate and key from this device, without asking the
+        server (the withdrawal of the device's consent to keep certificate information, or
+        "clear all data"). Returns how many store entries were deleted."""
+        with self._lock:
+            key_ids = {self.key_id}
+            deleted = 0
+            for entry in self.store.entries(STORE_NAMESPACE):
+                if entry.key.startswith(f"{_KEY_NAME}:"):
+                    key_ids.add(f"{self.key_id}:{entry.key[len(_KEY_NAME) + 1:]}")
+                deleted += bool(self.store.delete(STORE_NAMESPACE, entry.key))
+            for key_id in sorted(key_ids):
+                try:
+                    self.keystore.delete(key_id)
+                except KeystoreError as exc:
+                    log.info("a certificate wrapping key could not be deleted (%s)",
+                             type(exc).__name__)
+            return deleted
 
     def _drop_certificate(self) -> None:
         """Delete the stored certificate (the server no longer accepts it); the key stays for
         the next request."""
         with self._lock:
-            self.store.delete(STORE_NAMESPACE, _CERT_NAME)
+            names = self._names()
+            if names is not None:
+                self.store.delete(STORE_NAMESPACE, names[0])
+
+
+def account_scope(account_id: str) -> str:
+    """The short hash of an account id the device's per-account entries are keyed by (the
+    certificate, its key, the kept verification): no account id in key names."""
+    return hashlib.sha256(f"privacy-sdk/account/{account_id}".encode()).hexdigest()[:32]
 
 
 def _mapped(exc: ServerError, *, issuing: bool) -> SdkError:

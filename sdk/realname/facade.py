@@ -8,10 +8,13 @@ docs/protocol.md "Real-name verification").
                                               ID number, face video, the agency, the CA, ...)
                                               or ConsentRequired: nothing captured, checked,
                                               kept or sent (refusing blocks only this, OBL-RN-3)
-    2. validate                               sdk.realname.validate: errors the user can act on
-    3. collect(item, "realname_verification") the audited gate, once per item
-    4. the server's key, checked against      KeyPinMismatch before anything is sent
-       SdkConfig.hpke_pins
+    2. validate                               sdk.realname.validate: errors the user can act on;
+                                              the media (_media: the Capture's item, a regular
+                                              file, the sniffed type, the size limit)
+    3. the server's key, checked against      KeyPinMismatch before anything is collected
+       SdkConfig.hpke_pins                    or sent
+    4. collect(item, "realname_verification") the audited gate, once per item; a stale pending
+                                              upload of the item is discarded
     5. the face video: a resumable upload     sealed chunk by chunk (sdk.transport.tus)
        the fields: seal_field                 bound to field, submission, key, purpose, consent
     6. share("realname_agency", items)        the gate for the hand-off to the agency
@@ -60,7 +63,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AGENCY_ITEMS",
     "FEATURE",
+    "MAX_FACE_VIDEO_BYTES",
     "MAX_REVIEW_IMAGES",
+    "MAX_REVIEW_IMAGE_BYTES",
     "PURPOSE",
     "REVIEW_FEATURE",
     "Media",
@@ -84,6 +89,10 @@ AGENCY = "realname_agency"
 AGENCY_ITEMS: tuple[str, ...] = ("real_name", "id_number", "phone", "face_video")
 #: Most images one manual review takes (the server's limit too).
 MAX_REVIEW_IMAGES = 10
+#: Largest face video accepted on the device (bytes; 64 MiB: about a minute of phone video).
+MAX_FACE_VIDEO_BYTES = 64 * 1024 * 1024
+#: Largest review image accepted on the device (bytes; 20 MiB, the file picker's photo limit).
+MAX_REVIEW_IMAGE_BYTES = 20 * 1024 * 1024
 #: Encrypted-store namespace and key of the latest verification (id and status only).
 STORE_NAMESPACE = "realname"
 _LATEST = "verification"
@@ -202,33 +211,61 @@ class Verification:
 # --------------------------------------------------------------------------------------
 
 
-def _media(value: Any, field: str, default_type: str) -> tuple[Any, str, int]:
-    """``(source for TusUploader.upload, content type, size)``; InvalidInput when empty or
-    unreadable (the message names the field, never a path or a value)."""
+def _media(value: Any, field: str, kind: Literal["video", "photo"]) -> tuple[Any, str, int]:
+    """``(source for TusUploader.upload, content type, size)`` of the face video
+    (*kind* ``video``) or a review image (``photo``), checked on the device: a
+    :class:`~sdk.capture.Capture` must be one of *field*; a file must be a regular file (not
+    a symlink, folder, FIFO or device; the file picker's own check,
+    :func:`sdk.capture.backends.file.open_regular`); not empty; at most
+    :data:`MAX_FACE_VIDEO_BYTES` / :data:`MAX_REVIEW_IMAGE_BYTES`; and its first bytes must be
+    an accepted video / image format (:func:`sdk.capture.backends.file.sniff`; the content
+    type sent is the one found, never a name's). InvalidInput otherwise: the message names
+    the field, never a path or a value."""
+    from ..capture.backends.file import PHOTO_TYPES, VIDEO_TYPES, open_regular, sniff
+    from ..capture.errors import InvalidMedia
     from ..capture.media import Capture
 
-    content_type = default_type
+    what = "video" if kind == "video" else "image"
+    accepted = VIDEO_TYPES if kind == "video" else PHOTO_TYPES
+    limit = MAX_FACE_VIDEO_BYTES if kind == "video" else MAX_REVIEW_IMAGE_BYTES
     if isinstance(value, Capture):
-        content_type = value.media_type or default_type
+        if value.item != field:
+            raise InvalidInput(field, f"this capture was made for another data item, not the "
+                               f"{field}; capture the {field} for it")
         if value.discarded:
             raise InvalidInput(field, f"the {field} capture was discarded; capture it again")
         value = value.path if value.path is not None else value.buffer
     if isinstance(value, (bytes, bytearray, memoryview)):
-        size = memoryview(value).nbytes
-        source: Any = value
-    elif isinstance(value, (str, os.PathLike)):
-        path = Path(os.fspath(value))
         try:
-            size = path.stat().st_size if path.is_file() else -1
+            view = memoryview(value).cast("B")
+        except TypeError:
+            raise InvalidInput(field, f"the {field} must be contiguous bytes") from None
+        size, head, source = view.nbytes, bytes(view[:64]), value
+    elif isinstance(value, (str, os.PathLike)):
+        try:
+            fd = open_regular(value, limit)
+        except InvalidMedia as exc:
+            raise InvalidInput(field, f"the {field} cannot be used: {exc}; capture or choose "
+                               "it again") from None
+        try:
+            size, head = os.fstat(fd).st_size, os.read(fd, 64)
         except OSError:
-            size = -1
-        if size < 0:
-            raise InvalidInput(field, f"the {field} file cannot be read; capture or choose it again")
-        source = path
+            raise InvalidInput(field, f"the {field} file cannot be read; capture or choose it "
+                               "again") from None
+        finally:
+            os.close(fd)
+        source = Path(os.fspath(value))
     else:
         raise InvalidInput(field, f"{field} must be bytes, a file path or an sdk.capture.Capture")
     if size == 0:
         raise InvalidInput(field, f"the {field} is empty; capture or choose it again")
+    if size > limit:
+        raise InvalidInput(field, f"the {field} is larger than {limit // (1024 * 1024)} MiB; "
+                           "record or choose a smaller one")
+    content_type = sniff(head)
+    if content_type not in accepted:
+        raise InvalidInput(field, f"the {field} is not a {what} in an accepted format "
+                           f"({', '.join(sorted(accepted))})")
     return source, content_type, size
 
 
@@ -384,13 +421,14 @@ class Realname:
         name = validate_name(name)
         number = validate_id_number(id_number).value
         phone = validate_phone(phone)
-        source, content_type, _ = _media(face_video, "face_video", "video/mp4")
+        source, content_type, _ = _media(face_video, "face_video", "video")
         api = self._logged_in()
-        for item in AGENCY_ITEMS:
-            self.privacy.collect(item, PURPOSE, feature=FEATURE)
         with self._lock:
-            key = self._key(api)
+            key = self._key(api)  # pinned, before any item is collected (audit trail)
+            for item in AGENCY_ITEMS:
+                self.privacy.collect(item, PURPOSE, feature=FEATURE)
             consent_id = self._consent_id()
+            self._discard_stale("face_video", source)
             with _consent_refusals():
                 upload = self.uploader.upload(source, item="face_video", purpose=PURPOSE,
                                               consent_id=consent_id, content_type=content_type,
@@ -438,6 +476,8 @@ class Realname:
             InvalidInput: no image, too many, or one is empty or unreadable.
             VerificationRefused: ``no_verification`` (none on this device: submit first),
                 ``verification_not_reviewable`` (it is verified, or still pending), ...
+            VerificationNotFound: *verification_id* is no verification of this account.
+            ValueError: *verification_id* is not of the shape the server gives (nothing sent).
             NotLoggedIn, KeyPinMismatch, UploadError, TransportError: as for :meth:`submit`.
         """
         self.privacy.require_feature(REVIEW_FEATURE)
@@ -447,15 +487,18 @@ class Realname:
         if isinstance(images, (bytes, bytearray, memoryview, str, os.PathLike)) or not isinstance(
                 images, Iterable):
             raise InvalidInput("images", "images must be a list of document photos")
-        sources = [_media(image, "review_document", "image/jpeg") for image in images]
+        sources = [_media(image, "review_document", "photo") for image in images]
         if not 1 <= len(sources) <= MAX_REVIEW_IMAGES:
             raise InvalidInput("images", f"add 1 to {MAX_REVIEW_IMAGES} photos of the document")
+        if verification_id is not None:
+            _check_verification_id(verification_id)
         previous = verification_id or self._latest_id()
         api = self._logged_in()
-        self.privacy.collect("review_document", PURPOSE, feature=REVIEW_FEATURE)
         with self._lock:
-            key = self._key(api)
+            key = self._key(api)  # pinned, before the item is collected (audit trail)
+            self.privacy.collect("review_document", PURPOSE, feature=REVIEW_FEATURE)
             consent_id = self._consent_id()
+            self._discard_stale("review_document", None)
             uploads: list[str] = []
             try:
                 for source, content_type, _ in sources:
@@ -479,6 +522,33 @@ class Realname:
             del document
             return self._post(api, body, submission, uploads)
 
+    def _discard_stale(self, item: str, source: Any) -> None:
+        """Before a new upload of *item*: the pending (interrupted) uploads of it for
+        real-name verification are of no use any more; their state and sealed spool are
+        deleted (and the server's copy, best effort). A pending upload of the very file
+        *source* is kept: the tus uploader resumes it when the file is unchanged."""
+        keep = str(source.resolve()) if isinstance(source, Path) else None
+        try:
+            self.uploader.discard(items=(item,), purposes=(PURPOSE,), keep_path=keep)
+        except Exception as exc:  # noqa: BLE001 - a stale upload never blocks a new one
+            log.info("a stale upload could not be discarded (%s)", type(exc).__name__)
+
+    def discard_pending_uploads(self) -> int:
+        """Cancel the pending (interrupted) uploads of the face video and the review images:
+        state and sealed spool deleted from the device; a tus ``DELETE`` of the server's copy
+        when online (best effort, never raises for it). Returns how many. :meth:`forget` and
+        withdrawing ``item:face_video``, ``item:review_document``, the purpose or the policy
+        do this too."""
+        items = ("face_video", "review_document")
+        try:
+            return self.uploader.discard(items=items, purposes=(PURPOSE,))
+        except Exception as exc:  # noqa: BLE001 - no endpoint: the device's part only
+            log.info("pending uploads removed on the device only (%s)", type(exc).__name__)
+            from ..transport.tus import discard_local
+
+            return discard_local(self.store, self.privacy.config.data_dir, items=items,
+                                 purposes=(PURPOSE,))
+
     def _latest_id(self) -> str:
         latest = self.latest()
         if latest is None:
@@ -496,7 +566,7 @@ class Realname:
         try:
             answer = _send(api, "POST", _PATH, what, body=body, headers={
                 "Content-Type": "application/json", "Idempotency-Key": submission})
-        except (ConsentRequired, InvalidInput, VerificationRefused):
+        except (ConsentRequired, InvalidInput, VerificationRefused, VerificationNotFound):
             _terminate(api, uploads)
             raise
         verification = Verification.from_answer(answer, what)
@@ -515,8 +585,7 @@ class Realname:
             NotLoggedIn, TransportError: as for every request.
         """
         verification_id = verification_id or self._latest_id()
-        if not isinstance(verification_id, str) or "/" in verification_id or len(verification_id) > 64:
-            raise ValueError("verification_id must be the id the server gave the verification")
+        _check_verification_id(verification_id)
         what = "GET /v1/realname/verifications/{id}"
         answer = _send(self.api, "GET", f"{_PATH}/{quote(verification_id, safe='')}", what)
         verification = Verification.from_answer(answer, what)
@@ -547,20 +616,42 @@ class Realname:
 
     # -- what the device keeps -------------------------------------------------------------------
 
+    def _latest_key(self) -> str | None:
+        """The store key of the kept verification of the account logged in
+        (``verification:<h>``, *h* a hash of the account id): per account, so on a shared
+        device one account never sees another's. ``None`` when no account is known (nothing
+        is read or kept). A ``privacy`` without accounts (``current_account_id``) keeps one."""
+        current = getattr(self.privacy, "current_account_id", None)
+        if current is None:
+            return _LATEST
+        account_id = current()
+        if not account_id:
+            return None
+        from .certificate import account_scope
+
+        return f"{_LATEST}:{account_scope(account_id)}"
+
     def _remember(self, verification: Verification) -> None:
-        """Keep the latest answer: id, status, reason, time; nothing personal."""
-        self.store.put(STORE_NAMESPACE, _LATEST, json.dumps(verification.to_json()),
-                       purpose=PURPOSE)
+        """Keep the latest answer of this account: id, status, reason, time; nothing personal."""
+        key = self._latest_key()
+        if key is None:
+            log.info("verification not kept on the device: the account logged in is not known")
+            return
+        self.store.put(STORE_NAMESPACE, key, json.dumps(verification.to_json()), purpose=PURPOSE)
 
     def latest(self) -> Verification | None:
-        """The last answer the server gave this device (no network), or ``None``."""
-        text = self.store.get_text(STORE_NAMESPACE, _LATEST)
+        """The last answer the server gave this device for the account logged in (no
+        network), or ``None`` (also when logged out: the kept answer is the account's)."""
+        key = self._latest_key()
+        if key is None:
+            return None
+        text = self.store.get_text(STORE_NAMESPACE, key)
         if text is None:
             return None
         try:
             return Verification.from_answer(json.loads(text), "stored verification")
         except (ValueError, TransportError):
-            self.store.delete(STORE_NAMESPACE, _LATEST)
+            self.store.delete(STORE_NAMESPACE, key)
             return None
 
     def is_verified(self) -> bool:
@@ -571,8 +662,19 @@ class Realname:
         return latest is not None and latest.verified
 
     def forget(self) -> bool:
-        """Delete the kept verification id and status from the device; True when there was one."""
-        return bool(self.store.delete(STORE_NAMESPACE, _LATEST))
+        """Delete the kept verification id and status of the account logged in from the
+        device, and the pending (interrupted) uploads of the real-name media with their sealed
+        spools; True when there was a verification."""
+        self.discard_pending_uploads()
+        key = self._latest_key()
+        return key is not None and bool(self.store.delete(STORE_NAMESPACE, key))
+
+
+def _check_verification_id(verification_id: Any) -> None:
+    """The id's shape, on the device (no request for an id the server cannot have given)."""
+    if not isinstance(verification_id, str) or not verification_id or "/" in verification_id \
+            or len(verification_id) > 64 or not verification_id.isprintable():
+        raise ValueError("verification_id must be the id the server gave the verification")
 
 
 def _seal(key: EnvelopeKey, value: str, field: str, submission: str, consent_id: str) -> str:
@@ -633,6 +735,12 @@ def _refusal(status: int, body: Any, what: str) -> SdkError | None:
                                        str(body.get("reason") or "invalid"),
                                        str(body.get("message_zh") or ""),
                                        str(body.get("message_en") or message))
+    if status == 422 and code == "invalid_request" and "'previous'" in str(
+            body.get("message") or ""):
+        # a manual review of an id that is not a verification of this account
+        return VerificationNotFound(
+            f"{what}: the server knows no such verification for this account; review the "
+            "account's latest verification (privacy.realname.latest()) or submit a new one")
     if status == 404 and code == "verification_not_found":
         return VerificationNotFound(
             f"{what}: the server knows no such verification for this account; submit a new one")

@@ -68,10 +68,21 @@ MAX_NAME_LENGTH = 50
 #: both are the same character on the card; either is accepted and returned unchanged.
 NAME_DOTS = frozenset("\u00b7\u30fb")
 
-#: Characters typed in place of the middle dot (bullet, full stops, other dots): refused with
-#: a message that asks for "·", never replaced silently.
+#: Characters typed in place of the middle dot: refused with a message that asks for "·",
+#: never replaced silently. Every character that Unicode's confusables.txt (UTS #39) maps to
+#: U+00B7 MIDDLE DOT, except U+30FB (the same ID-card character, see :data:`NAME_DOTS`):
+#: U+0387 GREEK ANO TELEIA, U+1427 CANADIAN SYLLABICS FINAL MIDDLE DOT, U+16EB RUNIC SINGLE
+#: PUNCTUATION, U+2022 BULLET, U+2027 HYPHENATION POINT, U+2219 BULLET OPERATOR, U+22C5 DOT
+#: OPERATOR, U+2E31 WORD SEPARATOR MIDDLE DOT, U+A78F LATIN LETTER SINOLOGICAL DOT, U+FF65
+#: HALFWIDTH KATAKANA MIDDLE DOT, U+10101 AEGEAN WORD SEPARATOR DOT. Then the full stops
+#: (U+002E, U+3002 ideographic, U+FF0E full-width, U+FE52 small, U+2024 one dot leader), and
+#: dots that some input methods and fonts show like "·": U+318D HANGUL LETTER ARAEA (the dot key
+#: of Korean keyboards), U+0384 GREEK TONOS, U+2E33 RAISED DOT, U+02D1 MODIFIER LETTER HALF
+#: TRIANGULAR COLON.
 _DOT_LOOKALIKES = frozenset(
-    ".\u3002\u2022\u2027\u2219\u22c5\u0387\uff0e\uff65\ufe52\u2024\u2e31\ua78f\u16eb"
+    "\u0387\u1427\u16eb\u2022\u2027\u2219\u22c5\u2e31\ua78f\uff65\U00010101"
+    ".\u3002\uff0e\ufe52\u2024"
+    "\u318d\u0384\u2e33\u02d1"
 )
 
 #: Residence permits for Hong Kong, Macao and Taiwan residents: citizen identity numbers with
@@ -127,7 +138,8 @@ class RealnameValidationError(InvalidInput):
 
     Attributes:
         field: ``real_name``, ``id_number``, ``phone``, ``document_kind`` or ``document_number``.
-        reason: machine-readable code: ``empty``, ``length``, ``characters``, ``space``,
+        reason: machine-readable code: ``type`` (any field: the value is not a ``str``, e.g.
+            ``None``, a number or bytes), ``empty``, ``length``, ``characters``, ``space``,
             ``dot_position``, ``double_dot``, ``dot_lookalike``, ``encoding`` (name);
             ``first_generation``, ``format``, ``check_digit``, ``birth_date``,
             ``birth_date_future``, ``birth_date_too_old`` (ID number); ``invalid`` (ID number,
@@ -212,14 +224,16 @@ def validate_name(text: str) -> str:
         so the same UTF-8 bytes after any round trip; the dot is never replaced).
 
     Raises:
-        RealnameValidationError: ``field="real_name"``; ``reason`` is ``empty``, ``length``
+        RealnameValidationError: ``field="real_name"``; ``reason`` is ``type`` (not a
+            ``str``), ``empty``, ``length``
             (more than :data:`MAX_NAME_LENGTH` characters), ``characters`` (checked first),
             ``dot_lookalike`` (a bullet or full stop instead of ``·``), ``space``,
             ``dot_position`` (a dot at the start or end), ``double_dot`` or ``encoding`` (a
             character in a form NFC would change, e.g. a CJK compatibility ideograph pasted from
             another system).
     """
-    name = text.strip() if isinstance(text, str) else ""
+    _require_text(text, "real_name", "姓名", "name")
+    name = text.strip()
     if not name:
         raise _name_error("empty", "请填写姓名，与身份证件上的一致。",
                           "Enter your name as it appears on your ID document.")
@@ -255,6 +269,19 @@ def validate_name(text: str) -> str:
                           "A character of the name is in a non-standard encoded form (often text "
                           "copied from another system); type the name again with the keyboard.")
     return name
+
+
+def _require_text(value: object, field: str, what_zh: str, what_en: str) -> None:
+    """Refuse a value that is not a ``str`` (``None``, a number, bytes) with reason ``type``.
+
+    A programming error of the caller rather than something the user typed, so the message
+    says that text is expected instead of asking the user to fill the field in; it names only
+    the type, never the value.
+    """
+    if not isinstance(value, str):
+        raise RealnameValidationError(
+            field, "type", f"{what_zh}应为文本（字符串），收到的是 {type(value).__name__}。",
+            f"The {what_en} must be text (a str), not {type(value).__name__}.")
 
 
 def _is_han(ch: str) -> bool:
@@ -302,7 +329,8 @@ def validate_id_number(text: str, *, today: datetime.date | None = None) -> IdNu
         code.
 
     Raises:
-        RealnameValidationError: ``field="id_number"``; ``reason`` is ``empty``,
+        RealnameValidationError: ``field="id_number"``; ``reason`` is ``type`` (not a
+            ``str``), ``empty``,
             ``first_generation`` (a 15-digit number), ``length``, ``format``, ``check_digit``,
             ``birth_date`` (not a real date), ``birth_date_future``, ``birth_date_too_old`` or
             ``invalid``. The message never contains the number or any part of it.
@@ -314,7 +342,8 @@ def _id_number(text: str, field: str, today: datetime.date) -> IdNumber:
     def fail(reason: str, zh: str, en: str) -> RealnameValidationError:
         return RealnameValidationError(field, reason, zh, en)
 
-    if not isinstance(text, str) or not text.strip():
+    _require_text(text, field, "身份证号码", "ID number")
+    if not text.strip():
         raise fail("empty", "请填写身份证号码。", "Enter your ID number.")
     if len(text) > _MAX_NUMBER_INPUT:
         raise fail("length", *_ID_LENGTH)
@@ -402,12 +431,14 @@ def validate_phone(text: str, region: str = "CN") -> str:
         the number in E.164, e.g. ``+8613800138000``.
 
     Raises:
-        RealnameValidationError: ``field="phone"``, ``reason`` ``empty`` or ``invalid``; the
+        RealnameValidationError: ``field="phone"``, ``reason`` ``type`` (not a ``str``),
+            ``empty`` or ``invalid``; the
             message never contains the number.
     """
     from ..account.identifiers import parse_identifier
 
-    if not isinstance(text, str) or not text.strip():
+    _require_text(text, "phone", "手机号码", "mobile number")
+    if not text.strip():
         raise RealnameValidationError("phone", "empty", "请填写手机号码。", "Enter your mobile number.")
     if "@" in text:  # parse_identifier would read it as an email address
         raise _phone_invalid()
@@ -442,7 +473,7 @@ def validate_document(kind: str, number: str) -> DocumentNumber:
 
     Raises:
         RealnameValidationError: ``field="document_kind"`` (``unknown_kind``) or
-            ``field="document_number"`` (``empty`` or ``invalid``; for ``resident_id`` the
+            ``field="document_number"`` (``type``, ``empty`` or ``invalid``; for ``resident_id`` the
             reasons of :func:`validate_id_number`). The message never contains the number.
     """
     if kind not in DOCUMENT_KINDS:
@@ -456,7 +487,8 @@ def validate_document(kind: str, number: str) -> DocumentNumber:
         today = datetime.date.today()
         return DocumentNumber("resident_id", _id_number(number, "document_number", today).value)
     name_zh, name_en = _DOCUMENT_NAMES[kind]
-    if not isinstance(number, str) or not number.strip():
+    _require_text(number, "document_number", name_zh, name_en)
+    if not number.strip():
         raise RealnameValidationError("document_number", "empty", f"请填写{name_zh}。",
                                       f"Enter the {name_en}.")
     value = ("".join(unicodedata.normalize("NFKC", number).split()).upper()

@@ -6,7 +6,13 @@ into chunks of ``chunk_size`` bytes (the last one shorter, an empty source is on
 and each chunk is sealed with HPKE to the server's pinned key, bound to the upload, its index,
 the final flag, the purpose and the consent (:func:`sdk.transport.envelope.seal_chunk`).
 The server keeps only whole records that open, so an interrupted upload resumes on a record
-boundary: at most one chunk is sent twice.
+boundary. What is sent again is what the server had not kept, often more than one chunk
+(docs/upload.md, "What happens", step 5): after a dropped connection, the records in flight
+(network and socket buffers, and what the server's HTTP layer buffered without handing it to
+the application: uvicorn discards up to a few hundred KiB; about 1 to 3.6 MiB measured with
+1 MiB chunks on the stub); after the server dies mid-PATCH (``kill -9``), the whole PATCH in
+flight, up to ``patch_size`` (the offset moves only once a PATCH's body is fsynced); with
+``checksum="sha256"``, one record (one PATCH).
 
 - **Memory** is bounded by one chunk (the source is read chunk by chunk, never whole).
 - **Streamed PATCHes**: each PATCH carries whole records (up to ``patch_size`` bytes), sealed
@@ -294,6 +300,57 @@ class _Records:
         self._fh.close()
 
 
+def _matching_states(store: EncryptedStore, items: Iterable[str] | None,
+                     purposes: Iterable[str] | None) -> list[_State]:
+    """The stored upload states of *items* / *purposes* (``None``: any); unreadable states
+    are removed."""
+    wanted_items = None if items is None else frozenset(items)
+    wanted_purposes = None if purposes is None else frozenset(purposes)
+    states = []
+    for entry in store.entries(STATE_NAMESPACE):
+        text = store.get_text(STATE_NAMESPACE, entry.key)
+        try:
+            state = _State.from_json(text) if text is not None else None
+        except (ValueError, TypeError):
+            store.delete(STATE_NAMESPACE, entry.key)
+            continue
+        if state is None:
+            continue
+        if wanted_items is not None and state.item not in wanted_items:
+            continue
+        if wanted_purposes is not None and state.purpose not in wanted_purposes:
+            continue
+        states.append(state)
+    return states
+
+
+def _forget_local(store: EncryptedStore, data_dir: Path, state: _State) -> None:
+    spool = Path(data_dir) / SPOOL_DIR / f"{state.local_id}.sealed"
+    spool.unlink(missing_ok=True)
+    spool.with_suffix(".part").unlink(missing_ok=True)
+    store.delete(STATE_NAMESPACE, state.local_id)
+
+
+def discard_local(store: EncryptedStore, data_dir: Path | str, *,
+                  items: Iterable[str] | None = None,
+                  purposes: Iterable[str] | None = None) -> int:
+    """Remove the pending uploads of *items* / *purposes* (``None``: any) from the device:
+    their state in the encrypted store and their sealed spools under
+    ``<data_dir>/uploads/``. No network (the server's copies expire there, or are refused at
+    the next PATCH once a withdrawal reached the server). With neither filter, every spool
+    file left in the folder (also ones no state names) is removed too. Returns how many
+    uploads were removed."""
+    states = _matching_states(store, items, purposes)
+    for state in states:
+        _forget_local(store, Path(data_dir), state)
+    if items is None and purposes is None:
+        folder = Path(data_dir) / SPOOL_DIR
+        if folder.is_dir():
+            for leftover in list(folder.glob("*.sealed")) + list(folder.glob("*.part")):
+                leftover.unlink(missing_ok=True)
+    return len(states)
+
+
 def _scopes(body: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The ``scopes`` list of a refusal's JSON body (strings only), or ``()``."""
     listed = body.get("scopes") if isinstance(body, Mapping) else None
@@ -498,6 +555,28 @@ class TusUploader:
             return False
         self._forget(state, terminate=True)
         return True
+
+    def discard(self, *, items: Iterable[str] | None = None,
+                purposes: Iterable[str] | None = None, keep_path: str | None = None,
+                terminate: bool = True) -> int:
+        """Cancel every pending upload of *items* and of *purposes* (``None``: any), e.g. after
+        the consent for them was withdrawn: the local state and spool are always removed; with
+        *terminate* the server's copy gets a tus ``DELETE`` (best effort: never raises for
+        it). *keep_path*: a pending upload of this very file path is kept (it may resume).
+        Returns how many were discarded."""
+        count = 0
+        for state in _matching_states(self._store, items, purposes):
+            if keep_path is not None and state.source.get("kind") == "file" and \
+                    state.source.get("path") == keep_path:
+                continue
+            try:
+                self._forget(state, terminate=terminate)
+            except Exception as exc:  # noqa: BLE001 - the local part must happen anyway
+                logger.info("discarding an upload: %s; removed on the device only",
+                            type(exc).__name__)
+                _forget_local(self._store, self._data_dir, state)
+            count += 1
+        return count
 
     # -- state ------------------------------------------------------------------------------
 
@@ -717,7 +796,7 @@ class TusUploader:
                 self._check_cancel(cancel, state)
 
     def _offset(self, state: _State, header: str | None) -> int:
-        if header is None or not header.isdigit():
+        if header is None or not (header.isascii() and header.isdigit()):
             raise UploadError("bad_offset", "the server's answer has no valid Upload-Offset", state.upload_id)
         offset = int(header)
         if offset > state.length or (offset != state.length and offset % state.record_size):

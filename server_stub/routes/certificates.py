@@ -9,6 +9,9 @@
 - ``DELETE /v1/certificates/{serial}``: the user revokes one.
 - ``POST /v1/signatures``: a detached ECDSA P-256 / SHA-256 signature over the exact bytes
   of a contract template; verified with the certificate the server issued, then recorded.
+  One record per signature: the same signature posted again (same account, certificate
+  serial, sha256 and signature), under any Idempotency-Key, answers ``200`` with the
+  original record.
 
 Every endpoint needs a session and acts on the session's own account only. Issuing and
 signing re-check everything the SDK checked (the server never trusts the client): real-name
@@ -268,7 +271,9 @@ def _signature_bytes(text: str) -> bytes:
     responses={
         201: {"description": "verified and recorded: {signature_id, template_id, sha256, "
                              "certificate_serial, signed_at, verified: true}"},
-        **REPLAY_DOC,
+        200: {"description": "replay of an earlier identical request (header Idempotent-Replayed: "
+                           "true), or this signature (same certificate, sha256 and signature) "
+                           "was already recorded: the original record, nothing new is recorded"},
         **error_doc(400, "Idempotency-Key missing or invalid"),
         **NOT_LOGGED_IN_DOC,
         **error_doc(403, "realname_required, certificate_consent_required (with scopes), "
@@ -346,6 +351,12 @@ def sign_contract(
                        "bytes") from None
 
     def record(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
+        # one record per signature: the same signature again (any Idempotency-Key) answers
+        # the record made for it the first time (200), inside this transaction
+        earlier = RealnameStore.find_signing_record(conn, account.account_id, row.serial,
+                                                    data["sha256"], data["signature"])
+        if earlier is not None:
+            return 200, earlier
         return 201, RealnameStore.insert_signing_record(
             conn, account.account_id, row.serial, template.id, data["sha256"],
             data["signature"], now)

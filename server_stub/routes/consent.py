@@ -40,6 +40,7 @@ from ..responses import error_doc
 from ..store import (
     ConsentRecordExists,
     IdempotencyKeyReused,
+    IdempotentAnswer,
     SubjectKeyMismatch,
     SubjectLinkedElsewhere,
 )
@@ -163,7 +164,10 @@ def post_consent_record(
 
     The same Idempotency-Key with the same record answers the stored answer again with 200 and
     ``Idempotent-Replayed: true``; with another record, 409 ``idempotency_key_reused``.
-    A ``record_id`` already stored under another key answers 409 ``consent_record_exists``.
+    A ``record_id`` already stored under another key answers 409 ``consent_record_exists``,
+    unless the key is the ``record_id`` and the record the very same one (sent again after the
+    24 h replay window, when its stored answer is gone): that is answered as a replay (200,
+    the stored record).
     A version 2 record signed by another key than the first one seen for its ``subject_id``
     answers 409 ``subject_key_mismatch``.
 
@@ -187,6 +191,7 @@ def post_consent_record(
         store.pin_subject_key(conn, subject_id, key)
         return 201, {**record, "received_at": received_at}
 
+    answer: IdempotentAnswer | None
     try:
         answer = store.run_idempotent(key, ENDPOINT, fingerprint(record), insert)
     except IdempotencyKeyReused:
@@ -196,13 +201,6 @@ def post_consent_record(
             "this Idempotency-Key was already used with a different request; use a new key "
             "for a new request",
         ) from None
-    except ConsentRecordExists:
-        raise ApiError(
-            409,
-            "consent_record_exists",
-            "a consent record with this record_id is already stored; records are immutable, "
-            "send a new record with a new record_id",
-        ) from None
     except SubjectKeyMismatch:
         raise ApiError(
             409,
@@ -210,6 +208,23 @@ def post_consent_record(
             "this subject_id's records are signed by one device key and this record is not "
             "signed by it (another key, or no signature); a device keeps one key per subject_id",
         ) from None
+    except ConsentRecordExists:
+        # the same record sent again, under its record_id as the key (as the SDK sends it),
+        # after the 24 h replay window (its stored answer is gone: say a device offline that
+        # long whose first answer was lost): records are immutable, so it is still answered
+        # as a replay; under any other key it stays 409
+        stored = store.consent_record(record["record_id"]) if key == record["record_id"] else None
+        answer = None
+        if stored is not None and fingerprint(
+                {k: v for k, v in stored.items() if k != "received_at"}) == fingerprint(record):
+            answer = IdempotentAnswer(status=201, body=stored, replayed=True)
+    if answer is None:
+        raise ApiError(
+            409,
+            "consent_record_exists",
+            "a consent record with this record_id is already stored; records are immutable, "
+            "send a new record with a new record_id",
+        )
     if account is not None:
         try:
             store.link_subject(subject_id, account.account_id)

@@ -122,7 +122,8 @@ def _inventory_items(inv: AccountInventory) -> list[dict[str, Any]]:
     keeps about the account, counted from its tables; never a value."""
     login_held = "identifier, normalised (E.164 phone number or lower-case email); answered only masked"
     if inv.registration_fingerprints:
-        login_held += "; plus a SHA-256 of it kept with the registration's Idempotency-Key"
+        login_held += ("; plus a SHA-256 of it kept with the registration's Idempotency-Key "
+                       "(deleted 24 hours after the registration)")
     keys = f"; {inv.pinned_keys} device public key(s) pinned" if inv.pinned_keys else ""
     return [
         {
@@ -159,7 +160,8 @@ def _inventory_items(inv: AccountInventory) -> list[dict[str, Any]]:
             "count": inv.consent_records,
             "last_at": inv.last_received_at,
             "held": "consent records of the linked install ids, as received and signed by the "
-            f"device, with a copy of each answer kept for Idempotency-Key retries{keys}",
+            "device, with a copy of each answer kept for Idempotency-Key retries (deleted 24 "
+            f"hours after the request){keys}",
         },
     ]
 
@@ -204,17 +206,21 @@ def _realname_items(held: RealnameHoldings, uploads: UploadStore,
             "item": group["item"], "purpose": group["purpose"],
             "count": group["complete"] + group["open"], "last_at": group["last_at"],
             "held": f"sealed uploads, ciphertext only (HPKE; opened only to check them): "
-                    f"{group['complete']} complete{unfinished}; complete ones are {kept}, and those "
-                    "no verification used are deleted when the consent is withdrawn",
+                    f"{group['complete']} complete{unfinished}; complete ones are {kept}; those "
+                    "no verification used are deleted 24 hours after they completed, or when the "
+                    "consent is withdrawn",
         })
     if held.certificates:
+        answers = (f"; plus {held.certificate_answers} copy(ies) of the issuing answer (the "
+                   "certificate, with the real name) kept for Idempotency-Key retries, deleted 24 "
+                   "hours after the request" if held.certificate_answers else "")
         items.append({
             "item": ITEM_CERTIFICATE_INFO, "purpose": PURPOSE_CERTIFICATE,
             "count": held.certificates, "last_at": held.last_issued_at,
             "held": "the public information of the signing certificates issued for the account "
                     "(real name, ID pseudonym, serial number, validity, the certificate itself): "
                     f"{held.valid_certificates} not revoked, "
-                    f"{held.certificates - held.valid_certificates} revoked",
+                    f"{held.certificates - held.valid_certificates} revoked{answers}",
         })
     if held.signing_records:
         items.append({
@@ -237,6 +243,7 @@ def my_personal_information(account: LoggedInAccount, store: StoreDep,
     """``{"items": [{"item", "purpose", "count", "last_at", "held"}]}``: the account's own
     rows, then the real-name data held (only what is held). Expired uploads are purged first,
     so the list never shows what is past its retention."""
+    store.maybe_purge_idempotency()  # stored answers past the 24 h replay window go first
     inventory = store.account_inventory(account.account_id)
     if inventory is None:  # the account went away after the session was checked
         raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)")

@@ -12,7 +12,8 @@ docs/protocol.md "Real-name verification", docs/realname.md "Verification flow")
   ``purpose:realname_verification`` and the items and recipient this kind needs, and
   ``consent`` is a granted, unwithdrawn record of that purpose; the fields open; they pass
   ``sdk.realname.validate`` again (the same functions as the device); the uploads are the
-  caller's, complete, of the right item, and open to the end. Then the verification is
+  caller's, complete, of the right item, open to the end, and named by no other verification
+  (``409 upload_used``: one upload backs one verification). Then the verification is
   recorded and handed to the agency's stand-in (:mod:`server_stub.realname_agency`).
 - ``GET /v1/realname/verifications/{id}``: ``{"id", "status", "reason", "kind",
   "created_at", "updated_at"}``; the owner only (404 for anyone else).
@@ -259,6 +260,22 @@ def _check_upload(request: Request, store: Store, account: AccountRow, upload_id
     return size
 
 
+def _refuse_used_uploads(conn: sqlite3.Connection, account_id: str,
+                         named: list[tuple[str, str]]) -> None:
+    """409 ``upload_used`` when an upload in *named* (``(upload id, field)``) is already
+    named by another verification of the account (any status): one upload backs one
+    verification. Run inside the insert's transaction, so two submissions racing for one
+    upload cannot both pass; an idempotent replay never gets here (its stored answer is
+    given first)."""
+    used = RealnameStore.verification_upload_ids(conn, account_id)
+    for upload_id, what in named:
+        if upload_id in used:
+            raise ApiError(409, "upload_used",
+                           f"{what} was already submitted with another verification; each "
+                           "verification needs its own upload: upload the media again "
+                           "(POST /v1/uploads) and submit with the new upload id")
+
+
 # -- POST ------------------------------------------------------------------------------------
 
 api = APIRouter(tags=["realname"])
@@ -286,7 +303,8 @@ def _refusal_body(exc: ApiError) -> JSONResponse:
         **error_doc(401, "not_logged_in"),
         **error_doc(403, "realname_consent_required: the account's consent records lack a scope "
                     "(the body adds \"scopes\": [...])"),
-        **error_doc(409, "idempotency_key_reused, upload_incomplete, verification_not_reviewable"),
+        **error_doc(409, "idempotency_key_reused, upload_incomplete, upload_used (another "
+                    "verification already named this upload), verification_not_reviewable"),
         **error_doc(413, "body_too_large"),
         **error_doc(422, "invalid_request, unknown_key, field_unreadable, realname_invalid (the body "
                     "adds field, reason, message_zh, message_en), upload_not_found, wrong_upload, "
@@ -347,6 +365,7 @@ def _submit(key: str, account: AccountRow, body: bytes, request: Request,
     outcome, due_at, deadline_at = agency.plan(now)
 
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
+        _refuse_used_uploads(conn, account.account_id, [(data["face_upload"], "field 'face_upload'")])
         row = VerificationStore.insert(
             conn, account_id=account.account_id, submission=submission, kind="automatic",
             status="pending", outcome=str(outcome), consent_id=consent_id, kid=kid, now=now,
@@ -396,6 +415,9 @@ def _submit_review(key: str, data: dict[str, Any], account: AccountRow, request:
     now = float(request.app.state.settings.clock())
 
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
+        _refuse_used_uploads(conn, account.account_id, [
+            (upload_id, f"document.uploads[{index}]")
+            for index, upload_id in enumerate(document["uploads"])])
         row = VerificationStore.insert(
             conn, account_id=account.account_id, submission=submission, kind="manual_review",
             status="manual_review", outcome="manual_review", consent_id=consent_id, kid=kid,

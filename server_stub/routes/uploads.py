@@ -12,7 +12,8 @@ named by the upload and, for a sensitive item, the item's own separate consent
 
 Expiry (tus "expiration"): an unfinished upload expires 24 h after its creation
 (``Upload-Expires`` on the creation, HEAD and PATCH answers), a complete one after its data
-item's retention in the policy manifest (:mod:`server_stub.uploads`); expired uploads are
+item's retention in the policy manifest, or 24 h after it completed when no verification uses
+it (:mod:`server_stub.uploads`); expired uploads are
 purged on start and, at most once a minute, on creation.
 
 Endpoints::
@@ -203,8 +204,11 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 
 
 def _int(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit() or len(value) > 15:
-        raise _error(400, "invalid_upload_request", f"{name} must be a non-negative integer")
+    """A non-negative decimal integer of ASCII digits (at most 15). ``str.isdigit`` alone also
+    accepts other digits (``²``, ``١``) that ``int()`` refuses or reads differently."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 15:
+        raise _error(400, "invalid_upload_request",
+                     f"{name} must be a non-negative integer in ASCII digits 0-9")
     return int(value)
 
 

@@ -188,7 +188,10 @@ def test_the_device_keeps_only_the_verification_id_and_status(open_device) -> No
     alice = open_device().grant_all()
     alice.realname.wait(alice.submit().id, timeout_s=15, poll_interval_s=0.05)
     entries = {(e.namespace, e.key) for e in alice.privacy.store.entries()}
-    assert ("realname", "verification") in entries
+    from sdk.realname.certificate import account_scope
+
+    # kept per account (a hash of the account id: none in the key name; shared devices)
+    assert ("realname", f"verification:{account_scope(alice.account_id)}") in entries
     assert not [e for e in entries if e[0] == "uploads"]  # the finished upload's state is gone
     for path in device_files(alice):
         data = path.read_bytes()

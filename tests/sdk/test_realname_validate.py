@@ -255,10 +255,54 @@ def test_a_look_alike_dot_is_never_replaced_silently() -> None:  # OBL-RN-1
     assert "“·”" in info.value.message_zh and "'·'" in info.value.message_en
 
 
-def test_a_name_that_is_not_text_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("check", "field"),
+    [
+        (validate_name, "real_name"),
+        (validate_id_number, "id_number"),
+        (validate_phone, "phone"),
+        (lambda value: validate_document("passport", value), "document_number"),
+        (lambda value: validate_document("resident_id", value), "document_number"),
+    ],
+    ids=["name", "id_number", "phone", "passport", "resident_id_document"],
+)
+@pytest.mark.parametrize("value", [None, 11010519491231, b"13800138000"],
+                         ids=["None", "int", "bytes"])
+def test_a_value_that_is_not_text_is_refused_as_such(check, field: str, value: object) -> None:
+    """Not "empty" ("Enter your ID number" for an int would mislead): a text is expected."""
     with pytest.raises(RealnameValidationError) as info:
-        validate_name(None)  # type: ignore[arg-type]
-    assert info.value.reason == "empty"
+        check(value)
+    assert (info.value.field, info.value.reason) == (field, "type")
+    assert "文本" in info.value.message_zh and "must be text" in info.value.message_en
+    assert type(value).__name__ in info.value.message_en
+    assert "请填写" not in info.value.message_zh and "Enter" not in info.value.message_en
+    if value is not None:
+        assert str(value) not in str(info.value) and "13800138000" not in str(info.value)
+
+
+def test_a_non_text_guardian_number_gets_the_minors_generic_message() -> None:
+    from sdk.consent.minors import birth_date_from_id
+
+    with pytest.raises(InvalidInput) as info:
+        birth_date_from_id(None)  # type: ignore[arg-type]
+    assert info.value.field == "id_number"
+
+
+# Every character Unicode's confusables.txt (UTS #39) maps to U+00B7 MIDDLE DOT, but U+30FB,
+# which is the same ID-card character and accepted; then dots seen in input methods and fonts.
+CONFUSABLE_MIDDLE_DOTS = ["\u0387", "\u1427", "\u16eb", "\u2022", "\u2027", "\u2219", "\u22c5",
+                          "\u2e31", "\ua78f", "\uff65", "\U00010101"]
+OTHER_LOOKALIKE_DOTS = ["\u318d", "\u0384", "\u2e33", "\u02d1", ".", "\u3002", "\uff0e", "\ufe52",
+                        "\u2024"]
+
+
+@pytest.mark.parametrize("dot", CONFUSABLE_MIDDLE_DOTS + OTHER_LOOKALIKE_DOTS,
+                         ids=lambda dot: f"U+{ord(dot):04X}")
+def test_every_look_alike_dot_is_refused_as_a_look_alike(dot: str) -> None:  # OBL-RN-1
+    with pytest.raises(RealnameValidationError) as info:
+        validate_name(f"阿依古丽{dot}买买提")
+    assert info.value.reason == "dot_lookalike"
+    assert "“·”" in info.value.message_zh and "'·'" in info.value.message_en
 
 
 # --- phone ---------------------------------------------------------------------------------

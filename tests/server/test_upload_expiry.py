@@ -1,6 +1,7 @@
 """Expiry of resumable uploads on the stub (docs/protocol.md "Resumable upload", tus 1.0.0
 "expiration"): an unfinished upload expires 24 hours after its creation, a complete one after
-its data item's retention in the manifest the stub serves (``face_video``: P30D). A real
+its data item's retention in the manifest the stub serves (``face_video``: P30D), or 24 hours
+after it completed when no verification uses it. A real
 stub over real HTTPS whose clock the test moves (``Settings.clock``)."""
 
 from __future__ import annotations
@@ -138,6 +139,8 @@ def test_an_expired_upload_is_forgotten_a_day_later(alice: Person, clock: Clock)
 
 def test_a_complete_face_video_is_kept_for_its_retention(alice: Person, clock: Clock) -> None:  # OBL-SEC-3
     upload_id = alice.upload(FACE)
+    # a verification uses it (one no verification uses goes after 24 hours)
+    assert alice.submit(alice.body(face=upload_id)).status_code == 201
     state = upload_state(alice, upload_id).json()
     assert state["expires_at"] == _at(clock, 30 * DAY).strftime("%Y-%m-%dT%H:%M:%SZ")
     clock.advance(30 * DAY - 60)

@@ -359,6 +359,51 @@ def test_upload_progress_reads_percent_rate_and_time_left():
     assert status_label("failed", "some_new_reason") == "未通过：some_new_reason"
 
 
+def test_the_finished_upload_line_shows_the_average_rate_over_the_time_it_shows():
+    """Size, rate and time agree (screenshot 40 said "24.8 KB, 4.0 MB/s, 用时 0.3 秒": the
+    SDK's last rate, which counts only the PATCH, beside the whole step's time)."""
+    from demo_app.screens.realname import finished_text
+
+    total = int(24.8 * 1024)
+    text = finished_text(total, 0.3)
+    assert text.startswith("上传完成：100%（24.8 KB），用时 0.3 秒（含加密和提交，平均 82.7 KB/s）")
+    assert "MB/s" not in text
+    assert "平均 2.0 MB/s" in finished_text(4 * 1024 * 1024, 2.0)
+    assert "用时 0.0 秒" in finished_text(1024, 0.0)  # no division by zero
+
+
+def test_the_finished_upload_line_ignores_the_sdks_last_rate(monkeypatch):
+    """_end_upload builds the line from the size and the elapsed time only."""
+    from types import SimpleNamespace
+
+    from demo_app.screens import realname
+
+    monkeypatch.setattr(realname.time, "monotonic", lambda: 100.5)
+    screen = SimpleNamespace(uploading=True, _cancel=None, upload_value=0, upload_text="",
+                             _upload_started=100.0,
+                             _last_progress=(25395, 25395, 4.0 * 1024 * 1024))
+    realname.RealnameScreen._end_upload(screen, ok=True)
+    assert screen.upload_value == 100 and "4.0 MB/s" not in screen.upload_text
+    assert "用时 0.5 秒" in screen.upload_text and "平均 49.6 KB/s" in screen.upload_text
+
+
+def test_the_certificate_screen_says_the_server_keeps_the_public_information():  # OBL-CERT-1
+    """Not "证书信息只保存在本机": the service keeps the certificate's public information for
+    signing; the private key stays on the device under whichever keystore is in use."""
+    from demo_app.screens import certificate
+
+    kv = (REPO / "demo_app" / "screens" / "certificate.kv").read_text(encoding="utf-8")
+    source = kv + Path(certificate.__file__).read_text(encoding="utf-8")
+    assert "只保存在本机" not in source and "系统密钥库" not in source
+    assert "content: STORAGE_NOTE" in kv
+    note = certificate.STORAGE_NOTE
+    assert "私钥受密钥库保护" in note and "不会离开本机" in note
+    assert "本机的加密存储" in note and "服务器保存证书的公开信息" in note
+    assert "姓名" in note and "假名" in note and "序列号" in note and "不含身份证号码本身" in note
+    issued = certificate.ISSUED_TEXT
+    assert "本机的加密存储" in issued and "服务器保存证书的公开信息" in issued
+
+
 @pytest.mark.parametrize("args, says", [
     (["--realname-outcome", "maybe"], "--realname-outcome maybe"),
     (["--hpke-pins", "pins.txt"], "--hpke-pins is only used with --server"),

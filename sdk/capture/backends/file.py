@@ -26,7 +26,8 @@ from typing import ClassVar
 from ..backend import CameraBackend, CaptureRequest, Media, StopSignal
 from ..errors import CameraUnavailable, InvalidMedia
 
-__all__ = ["MAX_PHOTO_BYTES", "PHOTO_TYPES", "VIDEO_TYPES", "FileSource", "sniff"]
+__all__ = ["MAX_PHOTO_BYTES", "PHOTO_TYPES", "VIDEO_TYPES", "FileSource", "open_regular",
+           "sniff"]
 
 #: Accepted media types.
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/heic", "image/webp"})
@@ -59,6 +60,51 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
     return None
+
+
+def _stat_ok(info: os.stat_result, limit: int) -> None:
+    if stat.S_ISLNK(info.st_mode):
+        raise InvalidMedia("the chosen item is a symbolic link, not the file itself")
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidMedia("the chosen item is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidMedia("the chosen item is not a regular file")
+    if info.st_size == 0:
+        raise InvalidMedia("the chosen file is empty")
+    if info.st_size > limit:
+        raise InvalidMedia(f"the chosen file is larger than {limit} bytes")
+
+
+def open_regular(source: str | os.PathLike[str], limit: int) -> int:
+    """Open a file the user chose, read-only: check with ``lstat`` first (nothing is opened
+    for a FIFO, a device, a folder or a symlink; not empty; at most *limit* bytes), then open
+    without blocking and without following a symlink, and check that the file opened is the
+    one checked. Returns the descriptor (the caller closes it). The one check of chosen files
+    (the ``file`` source, and the real-name media of :mod:`sdk.realname`).
+
+    Raises:
+        InvalidMedia: the message says why (never the path).
+    """
+    try:
+        before = os.lstat(source)
+    except OSError as exc:
+        raise InvalidMedia(f"the chosen file cannot be found ({exc.strerror or 'error'})") from exc
+    _stat_ok(before, limit)
+    flags = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+             | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(source, flags)
+    except OSError as exc:
+        raise InvalidMedia(f"the chosen file cannot be opened ({exc.strerror or 'error'})") from exc
+    try:
+        after = os.fstat(fd)
+        if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+            raise InvalidMedia("the chosen file changed while it was being opened")
+        _stat_ok(after, limit)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 class FileSource(CameraBackend):
@@ -106,41 +152,11 @@ class FileSource(CameraBackend):
 
     @staticmethod
     def _stat_ok(info: os.stat_result, limit: int) -> None:
-        if stat.S_ISLNK(info.st_mode):
-            raise InvalidMedia("the chosen item is a symbolic link, not the file itself")
-        if stat.S_ISDIR(info.st_mode):
-            raise InvalidMedia("the chosen item is a folder, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidMedia("the chosen item is not a regular file")
-        if info.st_size == 0:
-            raise InvalidMedia("the chosen file is empty")
-        if info.st_size > limit:
-            raise InvalidMedia(f"the chosen file is larger than {limit} bytes")
+        _stat_ok(info, limit)
 
     def _open(self, source: Path, limit: int) -> int:
-        """Check with ``lstat`` first (nothing is opened for a FIFO, a device, a folder or a
-        symlink), then open without blocking and without following a symlink, and check
-        that the file opened is the one checked."""
-        try:
-            before = os.lstat(source)
-        except OSError as exc:
-            raise InvalidMedia(f"the chosen file cannot be found ({exc.strerror or 'error'})") from exc
-        self._stat_ok(before, limit)
-        flags = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-                 | getattr(os, "O_NOFOLLOW", 0))
-        try:
-            fd = os.open(source, flags)
-        except OSError as exc:
-            raise InvalidMedia(f"the chosen file cannot be opened ({exc.strerror or 'error'})") from exc
-        try:
-            after = os.fstat(fd)
-            if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
-                raise InvalidMedia("the chosen file changed while it was being opened")
-            self._stat_ok(after, limit)
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
+        """:func:`open_regular`."""
+        return open_regular(source, limit)
 
     def capture(self, request: CaptureRequest, stop: StopSignal) -> Media:
         """Read the chosen file into memory.
