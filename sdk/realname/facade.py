@@ -735,12 +735,6 @@ def _refusal(status: int, body: Any, what: str) -> SdkError | None:
                                        str(body.get("reason") or "invalid"),
                                        str(body.get("message_zh") or ""),
                                        str(body.get("message_en") or message))
-    if status == 422 and code == "invalid_request" and "'previous'" in str(
-            body.get("message") or ""):
-        # a manual review of an id that is not a verification of this account
-        return VerificationNotFound(
-            f"{what}: the server knows no such verification for this account; review the "
-            "account's latest verification (privacy.realname.latest()) or submit a new one")
     if status == 404 and code == "verification_not_found":
         return VerificationNotFound(
             f"{what}: the server knows no such verification for this account; submit a new one")

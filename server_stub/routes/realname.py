@@ -301,6 +301,8 @@ def _refusal_body(exc: ApiError) -> JSONResponse:
         **REPLAY_DOC,
         **error_doc(400, "idempotency_key_required, invalid_idempotency_key"),
         **error_doc(401, "not_logged_in"),
+        **error_doc(404, "verification_not_found: a manual review's 'previous' names no "
+                    "verification of this account"),
         **error_doc(403, "realname_consent_required: the account's consent records lack a scope "
                     "(the body adds \"scopes\": [...])"),
         **error_doc(409, "idempotency_key_reused, upload_incomplete, upload_used (another "
@@ -388,8 +390,8 @@ def _submit_review(key: str, data: dict[str, Any], account: AccountRow, request:
     submission, kid, consent_id = data["submission"], data["kid"], data["consent"]
     previous = agency.verifications.get(data["previous"], account.account_id)
     if previous is None:
-        raise ApiError(422, "invalid_request",
-                       "field 'previous' is not a verification of this account")
+        raise ApiError(404, "verification_not_found",
+                       "field 'previous' names no verification of this account")
     identity = realname.get_status(account.account_id)
     if identity is None or identity.verification_id != previous.verification_id:
         raise ApiError(409, "verification_not_reviewable",

@@ -561,3 +561,9 @@ def test_the_command_line_takes_the_outcome(capsys) -> None:
         build_parser().parse_args(["--data-dir", "x", "--realname-outcome", "maybe"])
     assert "fail:<reason>" in capsys.readouterr().err
 
+
+
+def test_a_review_of_an_unknown_verification_is_404(person) -> None:  # OBL-RN-2
+    alice = person(*AUTOMATIC, "item:review_document")
+    answer = alice.review(str(uuid.uuid4()))
+    assert (answer.status_code, answer.json()["error"]) == (404, "verification_not_found")
