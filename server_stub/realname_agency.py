@@ -318,6 +318,14 @@ class VerificationStore(SqliteStore):
             ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
 
+    def newest(self, account_id: str, limit: int = 20) -> list[VerificationRow]:
+        """The account's verifications, newest first (at most *limit*)."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM realname_verifications WHERE account_id = ?"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?", (account_id, limit)).fetchall()
+        return [VerificationRow(*r) for r in rows]
+
     def undecided(self, account_id: str) -> list[VerificationRow]:
         """The account's verifications still ``pending`` or in ``manual_review``."""
         with self.connect() as conn:

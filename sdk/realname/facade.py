@@ -577,18 +577,37 @@ class Realname:
 
     def status(self, verification_id: str | None = None) -> Verification:
         """Ask the server (``GET /v1/realname/verifications/{id}``); the answer is kept on the
-        device (id and status only). Default: the latest verification of this device.
+        device (id and status only). Default: the latest verification this device knows of
+        for the logged-in account; on a device that knows none (e.g. the account's second
+        phone), the account's newest verification on the server
+        (``GET /v1/realname/verifications``), so it learns it is verified.
 
         Raises:
-            VerificationRefused: ``no_verification`` when none was submitted from here.
+            VerificationRefused: ``no_verification`` when the account has none.
             VerificationNotFound: the server knows no such verification for this account.
             NotLoggedIn, TransportError: as for every request.
         """
+        if verification_id is None and self.latest() is None:
+            return self._newest_on_server()
         verification_id = verification_id or self._latest_id()
         _check_verification_id(verification_id)
         what = "GET /v1/realname/verifications/{id}"
         answer = _send(self.api, "GET", f"{_PATH}/{quote(verification_id, safe='')}", what)
         verification = Verification.from_answer(answer, what)
+        self._remember(verification)
+        return verification
+
+    def _newest_on_server(self) -> Verification:
+        what = "GET /v1/realname/verifications"
+        answer = _send(self.api, "GET", _PATH, what)
+        listed = answer.get("verifications") if isinstance(answer, Mapping) else None
+        if not isinstance(listed, list):
+            raise TransportError(f"{what}: the answer has no 'verifications' list")
+        if not listed:
+            raise VerificationRefused(
+                "no_verification", "this account has no real-name verification; submit one "
+                "first (manual review is for a verification that did not pass)")
+        verification = Verification.from_answer(listed[0], what)
         self._remember(verification)
         return verification
 

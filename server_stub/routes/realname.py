@@ -449,6 +449,23 @@ def _run(store: Store, key: str, account: AccountRow, data: dict[str, Any], acti
 
 
 @api.get(
+    "/realname/verifications",
+    summary="The account's real-name verifications, newest first (another device learns its status)",
+    responses={
+        200: {"description": "{verifications: [{id, status, reason, kind, created_at, "
+                             "updated_at}, ...]}: at most 20, newest first; empty when none"},
+        **error_doc(401, "not_logged_in"),
+    },
+)
+def list_verifications(request: Request, account: LoggedInAccount) -> JSONResponse:
+    """The account's verifications; answers that are due are applied first."""
+    agency = agency_for_app(request.app)
+    agency.resolve_due()
+    rows = agency.verifications.newest(account.account_id)
+    return JSONResponse({"verifications": [row.to_json() for row in rows]}, headers=NO_STORE)
+
+
+@api.get(
     "/realname/verifications/{verification_id}",
     summary="The server's answer to a real-name verification (only this counts)",
     responses={

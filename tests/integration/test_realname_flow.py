@@ -394,3 +394,20 @@ def test_cancelling_the_face_upload_submits_nothing(open_device) -> None:
     with pytest.raises(UploadCancelled):
         alice.realname.submit(NAME, ID_NUMBER, PHONE, FACE, cancel=cancel)
     assert server_status(alice.stub, alice.account_id) is None
+
+
+def test_a_second_device_of_the_account_learns_it_is_verified(open_device) -> None:  # OBL-CERT-1
+    phone = open_device().grant_all()
+    assert phone.realname.wait(phone.submit().id, timeout_s=15, poll_interval_s=0.05).verified
+    tablet = open_device(register=False).grant_all()  # the same account, another device
+    assert tablet.realname.latest() is None and not tablet.realname.is_verified()
+    learned = tablet.realname.status()  # asks the server for the account's newest
+    assert learned.verified and learned.id == phone.realname.latest().id
+    assert tablet.realname.is_verified()
+
+
+def test_an_account_without_verifications_says_so(open_device) -> None:
+    alice = open_device()
+    with pytest.raises(VerificationRefused) as caught:
+        alice.realname.status()
+    assert caught.value.code == "no_verification"
