@@ -493,14 +493,6 @@ class PrivacySdk(ConsentMixin):
         except Exception:  # noqa: BLE001 - no endpoint, no store: no account known
             return None
         return self._account_id
-        try:
-            self.cookie_jar  # noqa: B018 - the persistent jar (and store) of a remembered session
-            if not self._api().has_cookie():
-                return None
-            self._account_id = self.store.get_text(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY)
-        except Exception:  # noqa: BLE001 - store unavailable: not known
-            return None
-        return self._account_id
 
     def me(self) -> Account:
         """The logged-in account; ``NotLoggedIn`` when there is none.
@@ -855,8 +847,9 @@ class PrivacySdk(ConsentMixin):
         """Consent listener (OBL-CERT-2): when ``purpose:certificate``,
         ``item:certificate_info`` or the policy becomes ``withdrawn`` (here, or pulled from the
         account's other devices), the certificates and keys of every account on this device
-        are deleted (``CertificateManager.forget_all_on_device``; the consent is the device's). The server revokes the certificate itself
-        when the withdrawal reaches it, so nothing is sent from here.
+        are deleted (``CertificateManager.forget_all_on_device``; the consent is the
+        device's). The server revokes the certificate itself when the withdrawal reaches it,
+        so nothing is sent from here.
 
         Never raises (a withdrawal must stand whatever happens here) and opens neither the
         encrypted store nor the keystore when no certificate was ever kept on this device.
