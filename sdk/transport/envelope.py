@@ -184,8 +184,10 @@ def fingerprint(kem: int, public_key: bytes) -> str:
 
 
 def b64url_encode(data: bytes) -> str:
-    """Base64url (RFC 4648 §5) without padding."""
-    return base64.urlsafe_b64encode(bytes(data)).rstrip(b"=").decode("ascii")
+    """Base64url (RFC 4648 §5) without padding (the consent proofs' encoding)."""
+    from ..consent.proof import _b64encode
+
+    return _b64encode(bytes(data))
 
 
 def b64url_decode(text: str, what: str = "value") -> bytes:

@@ -55,9 +55,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, Union
 
 from ..errors import (
     NotLoggedIn,
@@ -180,30 +180,48 @@ class PendingUpload:
 
 @dataclass
 class _State:
-    """What the encrypted store keeps of an unfinished upload (JSON)."""
+    """What the encrypted store keeps of an unfinished upload (JSON). The key, its suite and
+    the sealed sizes are derived from the stored fields (:meth:`set_key` changes the key)."""
 
     local_id: str
     idempotency_key: str
     kid: str
     kem: int
     public_key: str  # base64url
-    fingerprint: str
     item: str
     purpose: str
     consent_id: str
     content_type: str
     chunk_size: int
     plaintext_length: int
-    length: int
     source: dict[str, Any]
     created_at: str
     upload_id: str | None = None
     location: str | None = None
     v: int = _STATE_VERSION
 
+    def set_key(self, key: _env.EnvelopeKey) -> None:
+        """Seal to *key* from now on (a new upload, or a key that rotated before creation)."""
+        self.kid, self.kem, self.public_key = key.kid, key.suite.kem, _env.b64url_encode(key.public_key)
+        self.__dict__["_key"] = key
+
     def key(self) -> _env.EnvelopeKey:
-        return _env.EnvelopeKey(self.kid, _env.HpkeSuite(self.kem),
-                                _env.b64url_decode(self.public_key, "public_key"))
+        """The key the records are sealed to (parsed once per state)."""
+        key = self.__dict__.get("_key")
+        if key is None:
+            key = _env.EnvelopeKey(self.kid, _env.HpkeSuite(self.kem),
+                                   _env.b64url_decode(self.public_key, "public_key"))
+            self.__dict__["_key"] = key
+        return key
+
+    @property
+    def suite(self) -> _env.HpkeSuite:
+        return self.key().suite
+
+    @property
+    def length(self) -> int:
+        """Sealed bytes of the whole upload (its tus ``Upload-Length``)."""
+        return _env.sealed_stream_length(self.plaintext_length, self.chunk_size, self.suite)
 
     @property
     def chunks(self) -> int:
@@ -211,20 +229,29 @@ class _State:
 
     @property
     def record_size(self) -> int:
-        return self.chunk_size + _env.HpkeSuite(self.kem).overhead
+        return self.chunk_size + self.suite.overhead
 
     def record_length(self, index: int) -> int:
         return (_env.chunk_plaintext_length(index, self.plaintext_length, self.chunk_size)
-                + _env.HpkeSuite(self.kem).overhead)
+                + self.suite.overhead)
+
+    def seal(self, index: int, plain: bytes) -> bytes:
+        """Record *index* of the sealed stream: chunk *index* (*plain*) sealed to the key."""
+        assert self.upload_id is not None
+        return _env.seal_chunk(self.key(), plain, upload_id=self.upload_id, index=index,
+                               final=index == self.chunks - 1, purpose=self.purpose,
+                               consent_id=self.consent_id, chunk_size=self.chunk_size)
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> _State:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("v") != _STATE_VERSION:
             raise ValueError("not an upload state of this SDK version")
+        for derived in ("fingerprint", "length"):  # kept by earlier builds; derived now
+            data.pop(derived, None)
         return cls(**data)
 
     def pending(self) -> PendingUpload:
@@ -266,7 +293,6 @@ class _Records:
             code = "source_changed" if kind == "file" else "spool_missing"
             raise UploadSourceChanged(code, "the upload's source file cannot be read any more "
                                       f"({exc.strerror}); start a new upload", state.upload_id) from exc
-        self._key = state.key() if kind == "file" else None
 
     def _check_file(self) -> None:
         st = os.fstat(self._fh.fileno())
@@ -279,8 +305,9 @@ class _Records:
         state = self.state
         if self.kind == "spool":
             self._fh.seek(state.record_size * index)
-            data = self._fh.read(state.record_length(index))
-            if len(data) != state.record_length(index):
+            length = state.record_length(index)
+            data = self._fh.read(length)
+            if len(data) != length:
                 raise UploadSourceChanged("spool_damaged", "the sealed spool of this upload is "
                                           "shorter than expected; start a new upload", state.upload_id)
             return data
@@ -291,29 +318,37 @@ class _Records:
         if len(plain) != plain_length:
             raise UploadSourceChanged("source_changed", "the file became shorter while it was "
                                       "being uploaded; upload it again", state.upload_id)
-        assert self._key is not None and state.upload_id is not None
-        return _env.seal_chunk(self._key, plain, upload_id=state.upload_id, index=index,
-                               final=index == state.chunks - 1, purpose=state.purpose,
-                               consent_id=state.consent_id, chunk_size=state.chunk_size)
+        return state.seal(index, plain)
 
     def close(self) -> None:
         self._fh.close()
 
 
-def _matching_states(store: EncryptedStore, items: Iterable[str] | None,
-                     purposes: Iterable[str] | None) -> list[_State]:
+def _read_state(store: EncryptedStore, local_id: str) -> _State | None:
+    """The stored state *local_id*, or ``None``; an unreadable one is removed."""
+    try:
+        text = store.get_text(STATE_NAMESPACE, local_id)
+    except ValueError:  # a malformed name: not one of ours
+        return None
+    if text is None:
+        return None
+    try:
+        return _State.from_json(text)
+    except (ValueError, TypeError):
+        logger.warning("an upload state could not be read and was removed")
+        store.delete(STATE_NAMESPACE, local_id)
+        return None
+
+
+def _matching_states(store: EncryptedStore, items: Iterable[str] | None = None,
+                     purposes: Iterable[str] | None = None) -> list[_State]:
     """The stored upload states of *items* / *purposes* (``None``: any); unreadable states
     are removed."""
     wanted_items = None if items is None else frozenset(items)
     wanted_purposes = None if purposes is None else frozenset(purposes)
     states = []
     for entry in store.entries(STATE_NAMESPACE):
-        text = store.get_text(STATE_NAMESPACE, entry.key)
-        try:
-            state = _State.from_json(text) if text is not None else None
-        except (ValueError, TypeError):
-            store.delete(STATE_NAMESPACE, entry.key)
-            continue
+        state = _read_state(store, entry.key)
         if state is None:
             continue
         if wanted_items is not None and state.item not in wanted_items:
@@ -324,8 +359,12 @@ def _matching_states(store: EncryptedStore, items: Iterable[str] | None,
     return states
 
 
+def _spool_path(data_dir: Path, local_id: str) -> Path:
+    return Path(data_dir) / SPOOL_DIR / f"{local_id}.sealed"
+
+
 def _forget_local(store: EncryptedStore, data_dir: Path, state: _State) -> None:
-    spool = Path(data_dir) / SPOOL_DIR / f"{state.local_id}.sealed"
+    spool = _spool_path(data_dir, state.local_id)
     spool.unlink(missing_ok=True)
     spool.with_suffix(".part").unlink(missing_ok=True)
     store.delete(STATE_NAMESPACE, state.local_id)
@@ -481,15 +520,15 @@ class TusUploader:
                 return self._run(pending, on_progress, cancel, resumed=True)
         key = _env.fetch_current_key(self._api, self._pins)
         state = _State(
-            local_id=uuid.uuid4().hex, idempotency_key=str(uuid.uuid4()), kid=key.kid,
-            kem=key.suite.kem, public_key=_env.b64url_encode(key.public_key),
-            fingerprint=key.fingerprint, item=item, purpose=purpose, consent_id=consent_id,
+            local_id=uuid.uuid4().hex, idempotency_key=str(uuid.uuid4()),
+            kid="", kem=0, public_key="",  # set_key below
+            item=item, purpose=purpose, consent_id=consent_id,
             content_type=content_type, chunk_size=self.chunk_size,
             plaintext_length=len(data) if data is not None else int(identity["size"]),
-            length=0, source=identity if data is None else {"kind": "memory"},
+            source=identity if data is None else {"kind": "memory"},
             created_at=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
-        state.length = _env.sealed_stream_length(state.plaintext_length, state.chunk_size, key.suite)
+        state.set_key(key)
         self._save(state)  # before the POST: a retried creation reuses its Idempotency-Key
         try:
             self._create(state, cancel)
@@ -584,26 +623,10 @@ class TusUploader:
         self._store.put(STATE_NAMESPACE, state.local_id, state.to_json(), purpose=state.purpose)
 
     def _load(self, local_id: str) -> _State | None:
-        try:
-            text = self._store.get_text(STATE_NAMESPACE, local_id)
-        except ValueError:  # a malformed name: not one of ours
-            return None
-        if text is None:
-            return None
-        try:
-            return _State.from_json(text)
-        except (ValueError, TypeError):
-            logger.warning("an upload state could not be read and was removed")
-            self._store.delete(STATE_NAMESPACE, local_id)
-            return None
+        return _read_state(self._store, local_id)
 
     def _states(self) -> list[_State]:
-        states = []
-        for entry in self._store.entries(STATE_NAMESPACE):
-            state = self._load(entry.key)
-            if state is not None:
-                states.append(state)
-        return states
+        return _matching_states(self._store)
 
     def _pending_for(self, identity: dict[str, Any], item: str, purpose: str,
                      consent_id: str) -> _State | None:
@@ -619,9 +642,6 @@ class TusUploader:
                 self._forget(state, terminate=True)  # stale: the file was replaced
         return match
 
-    def _spool_path(self, state: _State) -> Path:
-        return self._data_dir / SPOOL_DIR / f"{state.local_id}.sealed"
-
     def _forget(self, state: _State, *, terminate: bool) -> None:
         """Remove the local state and spool; with *terminate*, DELETE the server's copy
         (best effort: errors are logged without details and ignored)."""
@@ -631,10 +651,7 @@ class TusUploader:
                 response.close()
             except TransportError as exc:
                 logger.info("could not terminate an upload on the server (%s)", type(exc).__name__)
-        if state.source.get("kind") in ("spool", "memory"):
-            self._spool_path(state).unlink(missing_ok=True)
-            self._spool_path(state).with_suffix(".part").unlink(missing_ok=True)
-        self._store.delete(STATE_NAMESPACE, state.local_id)
+        _forget_local(self._store, self._data_dir, state)
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -677,6 +694,16 @@ class TusUploader:
         else:
             time.sleep(delay)
 
+    def _retry(self, attempt: int, cancel: threading.Event | None, message: str,
+               upload_id: str | None, cause: BaseException | None = None, floor: float = 0.0) -> int:
+        """One more failed attempt: ``UploadError("interrupted", message)`` after
+        ``max_attempts`` in a row, else wait out the backoff; returns the new count."""
+        attempt += 1
+        if attempt >= self.max_attempts:
+            raise UploadError("interrupted", message, upload_id) from cause
+        self._wait(attempt - 1, cancel, floor)
+        return attempt
+
     def _reject(self, state: _State, code: str, message: str,
                 body: Mapping[str, Any] | None = None) -> UploadRejected:
         self._forget(state, terminate=False)  # the server already deleted it
@@ -702,11 +729,8 @@ class TusUploader:
             try:
                 response = self._call("POST", "/v1/uploads", what, headers=headers, data=b"")
             except ServerUnavailable as exc:
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise UploadError("interrupted", f"{what}: the server could not be reached; "
-                                      "the upload is pending: resume it later") from exc
-                self._wait(attempt - 1, cancel)
+                attempt = self._retry(attempt, cancel, f"{what}: the server could not be reached; "
+                                      "the upload is pending: resume it later", None, exc)
                 continue
             status = response.status_code
             code, message, body = self._answer(response)
@@ -722,19 +746,13 @@ class TusUploader:
                 raise NotLoggedIn(f"{what}: not logged in, or the session ended; log in again")
             if status == 422 and code in ("key_retired", "unknown_key") and not refetched:
                 refetched = True  # the key rotated since it was fetched: take the new one
-                key = _env.fetch_current_key(self._api, self._pins)
-                state.kid, state.kem = key.kid, key.suite.kem
-                state.public_key, state.fingerprint = _env.b64url_encode(key.public_key), key.fingerprint
-                state.length = _env.sealed_stream_length(state.plaintext_length, state.chunk_size, key.suite)
+                state.set_key(_env.fetch_current_key(self._api, self._pins))
                 state.idempotency_key = str(uuid.uuid4())
                 self._save(state)
                 continue
             if status >= 500:
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise UploadError("interrupted", f"{what}: the server kept answering {status}; "
-                                      "the upload is pending: resume it later")
-                self._wait(attempt - 1, cancel)
+                attempt = self._retry(attempt, cancel, f"{what}: the server kept answering {status}; "
+                                      "the upload is pending: resume it later", None)
                 continue
             self._forget(state, terminate=False)
             raise UploadRejected(code, f"{what}: the server refused the upload ({status} {code}): {message}",
@@ -745,20 +763,15 @@ class TusUploader:
         only, mode 0600), then record the spool in the state."""
         folder = self._data_dir / SPOOL_DIR
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        final = self._spool_path(state)
+        final = _spool_path(self._data_dir, state.local_id)
         part = final.with_suffix(".part")
-        key = state.key()
-        assert state.upload_id is not None
         fd = os.open(part, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 for index in range(state.chunks):
                     self._check_cancel(cancel, state)
                     start = index * state.chunk_size
-                    plain = bytes(data[start:start + state.chunk_size])
-                    out.write(_env.seal_chunk(key, plain, upload_id=state.upload_id, index=index,
-                                              final=index == state.chunks - 1, purpose=state.purpose,
-                                              consent_id=state.consent_id, chunk_size=state.chunk_size))
+                    out.write(state.seal(index, bytes(data[start:start + state.chunk_size])))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(part, final)
@@ -779,7 +792,6 @@ class TusUploader:
             response.close()
             raise ServerUnavailable(f"HEAD /v1/uploads/{{id}}: the server answered {response.status_code}")
         self._raise_answer(state, response, "HEAD /v1/uploads/{id}")
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _head_retrying(self, state: _State, cancel: threading.Event | None) -> int:
         """:meth:`_head`, retried like a PATCH when the server cannot be reached."""
@@ -788,11 +800,8 @@ class TusUploader:
             try:
                 return self._head(state)
             except ServerUnavailable as exc:
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise UploadError("interrupted", "the server could not be reached; the upload "
-                                      "is pending: resume it later", state.upload_id) from exc
-                self._wait(attempt - 1, cancel)
+                attempt = self._retry(attempt, cancel, "the server could not be reached; the upload "
+                                      "is pending: resume it later", state.upload_id, exc)
                 self._check_cancel(cancel, state)
 
     def _offset(self, state: _State, header: str | None) -> int:
@@ -804,7 +813,7 @@ class TusUploader:
                               state.upload_id)
         return offset
 
-    def _raise_answer(self, state: _State, response: requests.Response, what: str) -> None:
+    def _raise_answer(self, state: _State, response: requests.Response, what: str) -> NoReturn:
         """Raise the error for a final (not retried) answer."""
         status = response.status_code
         code, message, body = self._answer(response)
@@ -828,6 +837,24 @@ class TusUploader:
 
     # -- the transfer -----------------------------------------------------------------------
 
+    def _patch(self, state: _State, records: _Records, offset: int, meter: _Meter,
+               cancel: threading.Event | None) -> requests.Response:
+        """One PATCH from *offset*: with a checksum, one record and its digest; else whole
+        records (up to ``patch_size``) streamed, sealed as they are read."""
+        first = offset // state.record_size
+        headers = {"Upload-Offset": str(offset), "Content-Type": _OFFSET_TYPE}
+        body: bytes | _PatchBody
+        if self.checksum is not None:
+            body = records.record(first)
+            digest = hashlib.new(self.checksum, body).digest()
+            headers["Upload-Checksum"] = f"{self.checksum} {base64.b64encode(digest).decode('ascii')}"
+            meter.sent += len(body)
+        else:
+            count = max(1, self.patch_size // state.record_size)
+            body = _PatchBody(records, first, min(state.chunks, first + count), offset, meter, cancel)
+        return self._call("PATCH", state.location or "", "PATCH /v1/uploads/{id}",
+                          headers=headers, data=body)
+
     def _run(self, state: _State, on_progress: Progress | None, cancel: threading.Event | None,
              *, resumed: bool) -> UploadResult:
         self._check_pins(state)
@@ -842,24 +869,12 @@ class TusUploader:
             attempt = 0
             while offset < state.length:
                 self._check_cancel(cancel, state)
-                first = offset // state.record_size
-                headers = {"Upload-Offset": str(offset), "Content-Type": _OFFSET_TYPE}
-                body: bytes | _PatchBody
+                failure: BaseException
+                floor = 0.0
                 try:
-                    if self.checksum is not None:  # one record per PATCH, with its digest
-                        body = records.record(first)
-                        digest = hashlib.new(self.checksum, body).digest()
-                        headers["Upload-Checksum"] = f"{self.checksum} {base64.b64encode(digest).decode('ascii')}"
-                        meter.sent += len(body)
-                    else:  # whole records streamed, sealed as they are read
-                        count = max(1, self.patch_size // state.record_size)
-                        body = _PatchBody(records, first, min(state.chunks, first + count), offset,
-                                          meter, cancel)
-                    response = self._call("PATCH", state.location or "", "PATCH /v1/uploads/{id}",
-                                          headers=headers, data=body)
+                    response = self._patch(state, records, offset, meter, cancel)
                 except ServerUnavailable as exc:
-                    failure: BaseException | None = exc
-                    floor = 0.0
+                    failure = exc
                 except UploadSourceChanged:
                     records.close()
                     self._forget(state, terminate=True)
@@ -879,18 +894,14 @@ class TusUploader:
                         attempt = 0
                         meter.report(offset)
                         continue
-                    if status in (409, 423, 460) or status >= 500:
-                        code, message, _ = self._answer(response)
-                        failure = UploadError(code, f"PATCH: {status} {code}: {message}", state.upload_id)
-                        floor = _LOCKED_FLOOR if status == 423 else 0.0
-                    else:
+                    if status not in (409, 423, 460) and status < 500:
                         self._raise_answer(state, response, "PATCH /v1/uploads/{id}")
-                attempt += 1
-                if attempt >= self.max_attempts:
-                    raise UploadError(
-                        "interrupted", "the upload stopped: the server could not be reached or kept "
-                        "failing; it is pending, resume it later", state.upload_id) from failure
-                self._wait(attempt - 1, cancel, floor)
+                    code, message, _ = self._answer(response)
+                    failure = UploadError(code, f"PATCH: {status} {code}: {message}", state.upload_id)
+                    floor = _LOCKED_FLOOR if status == 423 else 0.0
+                attempt = self._retry(attempt, cancel, "the upload stopped: the server could not "
+                                      "be reached or kept failing; it is pending, resume it later",
+                                      state.upload_id, failure, floor)
                 self._check_cancel(cancel, state)
                 try:
                     offset = self._head(state)  # where the server stands (a lost answer too)
