@@ -146,6 +146,12 @@ class PrivacySdk(ConsentMixin):
                 self._client = ApiClient(self.config)
             return self._client
 
+    def _session_api(self) -> ApiClient:
+        """:meth:`_api` with the SDK's (persistent) cookie jar attached: the login session
+        (for the account, the real-name flow and the certificate)."""
+        self.cookie_jar  # noqa: B018 - attaches the jar to the client on first use
+        return self._api()
+
     @property
     def ledger(self) -> ConsentLedger:
         """The on-device consent ledger (read it for the privacy centre's history)."""
@@ -384,10 +390,7 @@ class PrivacySdk(ConsentMixin):
             log.warning("pending uploads could not be removed (%s)", type(exc).__name__)
         try:
             if store.entries(self._CERTIFICATE_NAMESPACE):
-                from .realname.certificate import CertificateManager
-
-                CertificateManager(None, store, self._keystore_or_select(),  # type: ignore[arg-type]
-                                   consent=self, is_verified=lambda: False).forget_all_on_device()
+                self._forget_certificates_on_device(store)
         except Exception as exc:  # noqa: BLE001 - clearing goes on
             log.warning("certificate keys could not be removed (%s)", type(exc).__name__)
 
@@ -400,8 +403,7 @@ class PrivacySdk(ConsentMixin):
         """
         from .account.client import AccountClient
 
-        self.cookie_jar  # the session cookie lives in the SDK's (persistent) jar
-        return AccountClient(self._api(), default_region=self.config.region)
+        return AccountClient(self._session_api(), default_region=self.config.region)
 
     def register(self, identifier: str, password: str) -> Account:
         """Create an account from a phone number or an email address and a password.
@@ -485,8 +487,7 @@ class PrivacySdk(ConsentMixin):
         ``privacy.account`` directly). No network. The real-name state and the certificate are
         kept per account under this id; ``None`` means: no such state is shown or used."""
         try:
-            self.cookie_jar  # noqa: B018 - the (persistent) jar of a remembered session
-            if not self._api().has_cookie():
+            if not self._session_api().has_cookie():  # a remembered session counts
                 return None
             if self._account_id is None:
                 self._account_id = self.store.get_text(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY)
@@ -802,18 +803,18 @@ class PrivacySdk(ConsentMixin):
     _CERTIFICATE_NAMESPACE = "certificate"
 
     def _init_realname(self) -> None:
-        """Setup (from ``__init__``): forget the certificate when its consent is withdrawn."""
-        self.add_listener(self._forget_certificate_on_withdrawal)
-        self.add_listener(self._discard_uploads_on_withdrawal)
+        """Setup (from ``__init__``): forget the certificate and the pending uploads a
+        withdrawal covers. Withdrawal listeners: a decision that withdraws nothing costs them
+        nothing (:meth:`_add_withdrawal_listener`)."""
+        self._add_withdrawal_listener(self._forget_certificate_on_withdrawal)
+        self._add_withdrawal_listener(self._discard_uploads_on_withdrawal)
 
     def _discard_uploads_on_withdrawal(self, change: Any) -> None:
-        """Consent listener: when ``item:X``, ``purpose:P`` or the policy becomes
+        """Withdrawal listener: when ``item:X``, ``purpose:P`` or the policy becomes
         ``withdrawn``, the pending (interrupted) uploads of item X / purpose P / every upload
         are cancelled on the device: state and sealed spool deleted
         (:func:`sdk.transport.tus.discard_local`; no network). Never raises, and opens no
         store when no upload is pending."""
-        if change.after != "withdrawn":
-            return
         scope = str(change.scope)
         if scope == "policy":
             items = purposes = None
@@ -844,7 +845,7 @@ class PrivacySdk(ConsentMixin):
                         type(exc).__name__)
 
     def _forget_certificate_on_withdrawal(self, change: Any) -> None:
-        """Consent listener (OBL-CERT-2): when ``purpose:certificate``,
+        """Withdrawal listener (OBL-CERT-2): when ``purpose:certificate``,
         ``item:certificate_info`` or the policy becomes ``withdrawn`` (here, or pulled from the
         account's other devices), the certificates and keys of every account on this device
         are deleted (``CertificateManager.forget_all_on_device``; the consent is the
@@ -854,21 +855,13 @@ class PrivacySdk(ConsentMixin):
         Never raises (a withdrawal must stand whatever happens here) and opens neither the
         encrypted store nor the keystore when no certificate was ever kept on this device.
         """
-        if change.after != "withdrawn" or change.scope not in self._CERTIFICATE_SCOPES:
+        if change.scope not in self._CERTIFICATE_SCOPES:
             return
         try:
-            if not self._certificate_on_device():
+            if not self._namespace_on_device(self._CERTIFICATE_NAMESPACE):
                 return
-            try:
-                manager = self.certificate
-            except ConfigError:  # no endpoint configured: forgetting needs no network
-                from .realname.certificate import CertificateManager
-
-                manager = CertificateManager(
-                    None, self.store, self._keystore_or_select(),  # type: ignore[arg-type]
-                    consent=self, is_verified=lambda: False, clock=self.config.clock)
             # the consent is the device's: every account's certificate on it goes
-            manager.forget_all_on_device()
+            self._forget_certificates_on_device(self.store)
             log.info("certificate and its key deleted from the device after the withdrawal of %s",
                      change.scope)
         except Exception as exc:  # noqa: BLE001 - see the docstring
@@ -876,15 +869,24 @@ class PrivacySdk(ConsentMixin):
                         "certificate from the device failed (%s); it can no longer be used to "
                         "sign (the consent check refuses)", type(exc).__name__)
 
-    def _certificate_on_device(self) -> bool:
-        """Whether the encrypted store holds anything of a certificate (the certificate or its
-        key), without opening the store or the keystore when the store is not open yet: then
-        only the file's unencrypted index of namespaces is read (no file: nothing kept)."""
-        return self._namespace_on_device(self._CERTIFICATE_NAMESPACE)
+    def _forget_certificates_on_device(self, store: EncryptedStore) -> int:
+        """Every account's certificate and key deleted from the device, no network
+        (``CertificateManager.forget_all_on_device``): through :attr:`certificate` when it was
+        made (its lock), else a manager without a connection."""
+        with self._storage_lock:
+            manager = self._certificate
+        if manager is None:
+            from .realname.certificate import CertificateManager
+
+            manager = CertificateManager(
+                None, store, self._keystore_or_select(),  # type: ignore[arg-type]
+                consent=self, is_verified=lambda: False, clock=self.config.clock)
+        return manager.forget_all_on_device()  # type: ignore[no-any-return]
 
     def _namespace_on_device(self, namespace: str) -> bool:
-        """Whether the encrypted store holds anything in *namespace* (see
-        :meth:`_certificate_on_device`)."""
+        """Whether the encrypted store holds anything in *namespace* (e.g. a certificate or
+        its key), without opening the store or the keystore when the store is not open yet:
+        then only the file's unencrypted index of namespaces is read (no file: nothing kept)."""
         with self._storage_lock:
             store = self._store
         if store is not None:
@@ -932,9 +934,8 @@ class PrivacySdk(ConsentMixin):
             if self._certificate is None:
                 from .realname.certificate import CertificateManager
 
-                self.cookie_jar  # the session cookie lives in the SDK's (persistent) jar
                 self._certificate = CertificateManager(
-                    self._api(), self.store, self._keystore_or_select(), consent=self,
+                    self._session_api(), self.store, self._keystore_or_select(), consent=self,
                     is_verified=lambda: self.realname.is_verified(), clock=self.config.clock,
                     account=self.current_account_id)
             return self._certificate

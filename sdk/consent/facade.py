@@ -118,6 +118,9 @@ class ConsentMixin:
 
     def _init_consent(self) -> None:
         self._listeners: list[Callable[[ConsentChange], None]] = []
+        #: The SDK's own listeners (sdk.core): told only of changes to ``withdrawn``, so a
+        #: decision that withdraws nothing takes no snapshot of every scope for them.
+        self._withdrawal_listeners: list[Callable[[ConsentChange], None]] = []
         self._listeners_lock = threading.Lock()
         self._diff_cache: dict[tuple[str, str], PolicyDiff | None] = {}
         self._birth_date: _dt.date | None = None
@@ -362,21 +365,31 @@ class ConsentMixin:
 
         return remove
 
-    def _snapshot(self) -> dict[str, Status]:
-        if not self._listeners:
+    def _add_withdrawal_listener(self, listener: Callable[[ConsentChange], None]) -> None:
+        """Like :meth:`add_listener`, for the SDK's own reactions to a withdrawal: *listener*
+        is called (before the app's listeners) only with changes whose ``after`` is
+        ``withdrawn``."""
+        with self._listeners_lock:
+            self._withdrawal_listeners.append(listener)
+
+    def _snapshot(self, *, withdrawal: bool = True) -> dict[str, Status]:
+        """Every scope's status before a change, or ``{}`` when no listener is to be told:
+        none registered, or only withdrawal listeners and the change can withdraw nothing
+        (*withdrawal* False: a grant or a refusal makes no scope ``withdrawn``)."""
+        if not (self._listeners or (withdrawal and self._withdrawal_listeners)):
             return {}
         return {scope: st.status for scope, st in self.states().items()}
 
     def _notify(self, before: dict[str, Status], record: ConsentRecord | None) -> None:
-        if not self._listeners or not before:
+        if not before:
             return
         after = self._snapshot()
         changes = [ConsentChange(s, before.get(s, "not_asked"), after[s], record)
                    for s in after if after[s] != before.get(s, "not_asked")]
         with self._listeners_lock:
-            listeners = list(self._listeners)
+            own, listeners = list(self._withdrawal_listeners), list(self._listeners)
         for change in changes:
-            for listener in listeners:
+            for listener in (own + listeners if change.after == "withdrawn" else listeners):
                 try:
                     listener(change)
                 except Exception:  # a listener's bug must not undo or hide a decision
@@ -400,7 +413,7 @@ class ConsentMixin:
             covered = self._coverage(scope)
         chosen = purposes if purposes is not None else covered[0]
         items = self._item_map()
-        before = self._snapshot()
+        before = self._snapshot(withdrawal=decision == "withdrawn")
         record = self._ledger.record(
             decision,
             chosen,

@@ -48,7 +48,6 @@ Errors (all :class:`~sdk.errors.SdkError`; messages never hold personal data)::
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import hashlib
 import logging
@@ -218,10 +217,6 @@ class ConsentGate(Protocol):
 
 def _utcnow() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def serial_hex(serial: int) -> str:

@@ -314,8 +314,7 @@ class Realname:
         api = getattr(self.privacy, "api", None)
         if api is not None and not callable(api):
             return api  # type: ignore[no-any-return]
-        self.privacy.cookie_jar  # noqa: B018 - attaches the (persistent) jar to the client
-        return self.privacy._api()  # type: ignore[no-any-return]
+        return self.privacy._session_api()  # type: ignore[no-any-return]
 
     @property
     def store(self) -> EncryptedStore:

@@ -23,7 +23,6 @@ Nothing here logs or stores the contract, the name or the signature.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import uuid
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..errors import ServerError, TransportError
+from ..transport.envelope import b64url_encode
 from .certificate import (
     CertificateRequired,
     CertificateRevoked,
@@ -55,10 +55,6 @@ MAX_CONTRACT_BYTES = 1024 * 1024
 #: Manifest ids of the signing record the server keeps (legal obligation, 5 years).
 SIGNING_ITEM = "signing_record"
 SIGNING_PURPOSE = "esign_service"
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -133,7 +129,7 @@ class ContractSigner:
                                           feature=self.certificates.feature)
         data = bytes(content) if content is not None else self._fetch(template_id)
         digest = hashlib.sha256(data).hexdigest()
-        signature = _b64url(key.sign(data))
+        signature = b64url_encode(key.sign(data))
         body = {
             "template_id": template_id,
             "sha256": digest,
