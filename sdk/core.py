@@ -827,11 +827,9 @@ class PrivacySdk(ConsentMixin):
         try:
             if not self._namespace_on_device(_UPLOADS_NAMESPACE):
                 if scope == "policy":  # spools no state names (the app stopped mid-write)
-                    from .transport.tus import SPOOL_DIR
+                    from .transport.tus import remove_spool_leftovers
 
-                    folder = self.config.data_dir / SPOOL_DIR
-                    for leftover in list(folder.glob("*.sealed")) + list(folder.glob("*.part")):
-                        leftover.unlink(missing_ok=True)
+                    remove_spool_leftovers(self.config.data_dir)
                 return
             from .transport.tus import discard_local
 

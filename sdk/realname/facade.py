@@ -348,13 +348,12 @@ class Realname:
             NotLoggedIn: no session on this device.
             KeyPinMismatch: ``code == "no_pins"``: ``SdkConfig.hpke_pins`` is empty.
         """
-        from ..transport.envelope import check_pinned
+        from ..transport.envelope import require_pins
 
         api = self.api
         if not api.has_cookie():
             raise NotLoggedIn("real-name verification needs a logged-in account; log in first")
-        if not api.config.hpke_pins:
-            check_pinned(None, ())  # type: ignore[arg-type]  # raises no_pins
+        require_pins(api.config.hpke_pins)
         return api
 
     def _key(self, api: ApiClient) -> EnvelopeKey:

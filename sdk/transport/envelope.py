@@ -63,6 +63,7 @@ __all__ = [
     "b64url_decode",
     "b64url_encode",
     "check_pinned",
+    "require_pins",
     "chunk_count",
     "chunk_info",
     "chunk_plaintext_length",
@@ -637,22 +638,32 @@ def parse_key_list(body: Any) -> list[EnvelopeKey]:
     return [EnvelopeKey.from_json(entry) for entry in body["keys"]]
 
 
-def check_pinned(key: EnvelopeKey, pins: Iterable[str]) -> EnvelopeKey:
-    """Return *key* when its fingerprint is one of *pins*.
+def require_pins(pins: Iterable[str]) -> set[str]:
+    """The valid pins of *pins*, lower-cased (``sha256:<64 hex>``).
 
     Raises:
-        KeyPinMismatch: ``code == "no_pins"`` when *pins* is empty (configure
-            ``SdkConfig.hpke_pins``); ``"not_pinned"`` when the key is not pinned.
+        KeyPinMismatch: ``code == "no_pins"`` when there is none (configure
+            ``SdkConfig.hpke_pins``): checked before anything is sent.
     """
     pinned = {p.lower() for p in pins if isinstance(p, str) and _PIN.match(p.lower())}
-    if not pinned or key is None:
+    if not pinned:
         raise KeyPinMismatch(
             "no_pins",
             "no HPKE key is pinned: set SdkConfig(hpke_pins=(...)) to the fingerprints the "
             "backend publishes (the stub writes them to <data-dir>/hpke-pins.txt); nothing "
             "is sent without a pinned key",
         )
-    if key.fingerprint not in pinned:
+    return pinned
+
+
+def check_pinned(key: EnvelopeKey, pins: Iterable[str]) -> EnvelopeKey:
+    """Return *key* when its fingerprint is one of *pins*.
+
+    Raises:
+        KeyPinMismatch: ``code == "no_pins"`` when *pins* is empty (:func:`require_pins`);
+            ``"not_pinned"`` when the key is not pinned.
+    """
+    if key.fingerprint not in require_pins(pins):
         raise KeyPinMismatch(
             "not_pinned",
             f"the server's encryption key {key.fingerprint} (kid '{key.kid}') is not in "
@@ -694,7 +705,6 @@ def fetch_current_key(api: ApiClient, pins: Iterable[str] | None = None) -> Enve
         TransportError: the request failed (TLS, unreachable, error answer).
     """
     pins = api.config.hpke_pins if pins is None else tuple(pins)
-    if not pins:
-        check_pinned(None, pins)  # type: ignore[arg-type]  # raises no_pins: nothing is sent
+    require_pins(pins)  # no_pins: nothing is sent
     body = api.get_json(KEYS_PATH, anonymous=True)
     return select_current_key(parse_key_list(body), pins)

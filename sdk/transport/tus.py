@@ -383,11 +383,17 @@ def discard_local(store: EncryptedStore, data_dir: Path | str, *,
     for state in states:
         _forget_local(store, Path(data_dir), state)
     if items is None and purposes is None:
-        folder = Path(data_dir) / SPOOL_DIR
-        if folder.is_dir():
-            for leftover in list(folder.glob("*.sealed")) + list(folder.glob("*.part")):
-                leftover.unlink(missing_ok=True)
+        remove_spool_leftovers(data_dir)
     return len(states)
+
+
+def remove_spool_leftovers(data_dir: Path | str) -> None:
+    """Delete every sealed spool file under ``<data_dir>/uploads/`` (also ones no state names,
+    e.g. left by an app stopped mid-write). Opens no store; no network."""
+    folder = Path(data_dir) / SPOOL_DIR
+    if folder.is_dir():
+        for leftover in list(folder.glob("*.sealed")) + list(folder.glob("*.part")):
+            leftover.unlink(missing_ok=True)
 
 
 def _scopes(body: Mapping[str, Any] | None) -> tuple[str, ...]:
@@ -504,8 +510,7 @@ class TusUploader:
         if not isinstance(content_type, str) or not _MEDIA_TYPE.match(content_type):
             raise ValueError("content_type must be a media type such as 'video/mp4'")
         self._check_cancel(cancel, None)
-        if not self._pins:
-            _env.check_pinned(None, ())  # type: ignore[arg-type]  # KeyPinMismatch("no_pins")
+        _env.require_pins(self._pins)  # KeyPinMismatch("no_pins") before anything is read
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = memoryview(source).cast("B")
         else:
@@ -831,8 +836,7 @@ class TusUploader:
         raise UploadError(code, f"{what}: the server answered {status} {code}: {message}", state.upload_id)
 
     def _check_pins(self, state: _State) -> None:
-        if not self._pins:
-            _env.check_pinned(None, ())  # type: ignore[arg-type]
+        _env.require_pins(self._pins)  # no_pins first, before the state's key is parsed
         _env.check_pinned(state.key(), self._pins)
 
     # -- the transfer -----------------------------------------------------------------------
