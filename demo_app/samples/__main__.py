@@ -17,6 +17,9 @@ KV = """
 
 <SampleText@Label>:
     color: 0.15, 0.15, 0.15, 1
+    font_size: 20
+    size_hint: None, None
+    height: 40
     halign: "left"
     valign: "middle"
     text_size: self.size
@@ -61,28 +64,21 @@ KV = """
         text_size: self.size
     SampleText:
         text: "示例电子签 Demo e-Sign · 演示程序生成的图片"
-        font_size: 20
         pos: root.x + 32, root.y + 250
-        size_hint: None, None
-        size: root.width - 64, 48
+        width: root.width - 64
+        height: 48
     SampleText:
         text: "姓名：（样例，无真实信息）"
-        font_size: 20
         pos: root.x + 32, root.y + 212
-        size_hint: None, None
-        size: root.width - 64, 40
+        width: root.width - 64
     SampleText:
         text: "材料类型：补充证明（演示）"
-        font_size: 20
         pos: root.x + 32, root.y + 162
-        size_hint: None, None
-        size: root.width - 64, 40
+        width: root.width - 64
     SampleText:
         text: "不是真实证件，不含个人信息"
-        font_size: 20
         pos: root.x + 32, root.y + 112
-        size_hint: None, None
-        size: root.width - 64, 40
+        width: root.width - 64
     Label:
         text: "样例"
         font_size: 40

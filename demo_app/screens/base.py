@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any, Callable
 
 from kivy.app import App
-from kivy.clock import mainthread
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
-
-log = logging.getLogger("demo_app")
-
 
 class BaseScreen(Screen):
     """A screen with a light background and a helper to run SDK calls off the UI thread."""
@@ -29,20 +23,10 @@ class BaseScreen(Screen):
         ``message`` is a user-facing Chinese sentence from :func:`describe_error`; SDK errors never
         carry personal data, and anything unexpected is logged by type only.
         """
+        from sdk.ui.kivy.common import run_off_ui
 
-        def runner() -> None:
-            try:
-                result = work()
-            except Exception as exc:  # noqa: BLE001 - a user never sees a traceback
-                from sdk.errors import SdkError
-
-                if not isinstance(exc, SdkError):
-                    log.error("unexpected %s in %s", type(exc).__name__, type(self).__name__)
-                _call(failed, describe_error(exc))
-                return
-            _call(done, result)
-
-        threading.Thread(target=runner, name=f"{self.name}-worker", daemon=True).start()
+        run_off_ui(work, done, lambda exc: failed(describe_error(exc)),
+                   name=f"{self.name}-worker")
 
 
 class Panel(BoxLayout):
@@ -96,9 +80,9 @@ def confirm(title: str, message: str, confirm_text: str, on_yes: Callable[[], No
     popup.open()
 
 
-@mainthread
-def _call(fn: Callable[[Any], None], arg: Any) -> None:
-    fn(arg)
+def format_size(n: float) -> str:
+    """``24.8 KB`` below 1 MB, else ``1.2 MB``."""
+    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
 def describe_error(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from sdk.ui.kivy.common import SdkDialog, format_time, run_off_ui
 from sdk.ui.kivy.permissions import ANSWER_TEXT, permission_name
 
-from .base import BaseScreen, describe_error
+from .base import BaseScreen, describe_error, format_size
 
 FACE, REVIEW = "face_signing", "manual_review"
 #: The permission each action needs, and where its messages go.
@@ -128,10 +128,6 @@ class SamplePicker(SdkDialog):
         self._answered = True
         self.dismiss()
         self._on_done(self.path if use else None)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
 class CaptureScreen(BaseScreen):
@@ -321,7 +317,7 @@ class CaptureScreen(BaseScreen):
         size = f"{info['width']}×{info['height']}，" if info.get("width") else ""
         duration = f"{info['duration']:.1f} 秒" if info.get("duration") else "时长未知"
         self._say(FACE, f"录制完成：{info['frames']} 帧，{duration}，{size}{info['media_type']}，"
-                        f"{_size(info['size'])}（{source}）。演示不上传：视频只在内存中，显示结果后"
+                        f"{format_size(info['size'])}（{source}）。演示不上传：视频只在内存中，显示结果后"
                         "已丢弃，未写入任何文件。", ok=True)
 
     def _record_failed(self, exc: BaseException) -> None:
@@ -385,7 +381,7 @@ class CaptureScreen(BaseScreen):
         self.busy = False
         self.results.setdefault(REVIEW, {})["document"] = info
         size = f"{info['width']}×{info['height']}，" if info.get("width") else ""
-        self._say(REVIEW, f"已读取人工审核材料：{size}{info['media_type']}，{_size(info['size'])}"
+        self._say(REVIEW, f"已读取人工审核材料：{size}{info['media_type']}，{format_size(info['size'])}"
                           "（内置样例图片）。演示不上传：内容只在内存中，显示结果后已丢弃；原图未被修改。",
                   ok=True)
 

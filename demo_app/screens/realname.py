@@ -38,7 +38,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from sdk.ui.kivy.common import run_off_ui
 
-from .base import BaseScreen, describe_error
+from .base import BaseScreen, describe_error, format_size
 from .capture import SamplePicker, camera_rationale, refusal_text
 
 FEATURE = "realname_signing"
@@ -91,10 +91,6 @@ def status_label(status: str, reason: str | None = None) -> str:
     """审核中 / 已通过 / 未通过：<reason> / 人工审核 / 超时."""
     label = STATUS_LABELS.get(status, status)
     return f"{label}：{reason_text(reason)}" if status == "failed" else label
-
-
-def format_size(n: float) -> str:
-    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
 def format_rate(bytes_per_second: float) -> str:

@@ -112,6 +112,41 @@ Builder.load_string(
             size: self.size
             radius: [dp(8)]
 
+# A dialog's card, its top part: the tag (left out when tag_text is ""), the title and the
+# paragraphs (id body; they scroll when the dialog is at its largest). The dialog's rule adds
+# its own rows (status line, buttons) after them, and its height is text_height plus theirs.
+<SdkTextCard@SdkCard>:
+    tag_text: ""
+    tag_color: get_color_from_hex("#0b57d0")
+    title: ""
+    body_spacing: dp(8)
+    # padding, tag, title, paragraphs, and the gap before the dialog's first own row
+    text_height: self.padding[1] + self.padding[3] + ((tag.height + self.spacing) if self.tag_text else 0) + title.height + self.spacing + body.height + self.spacing
+    on_kv_post: if not self.tag_text: self.remove_widget(tag)
+    SdkTag:
+        id: tag
+        text: root.tag_text
+        tag_color: root.tag_color
+    SdkTitle:
+        id: title
+        content: root.title
+    ScrollView:
+        id: scroll
+        do_scroll_x: False
+        bar_width: dp(4)
+        BoxLayout:
+            id: body
+            orientation: "vertical"
+            size_hint_y: None
+            height: self.minimum_height
+            spacing: root.body_spacing
+
+# Two answer buttons side by side (the dialog's rule declares them, with their ids).
+<SdkButtonRow@BoxLayout>:
+    size_hint_y: None
+    height: dp(46)
+    spacing: dp(12)
+
 <SdkDialog>:
     auto_dismiss: False
     background_color: 0, 0, 0, 0
@@ -128,10 +163,7 @@ Builder.load_string(
             content: root.title
         SdkText:
             content: root.message
-        BoxLayout:
-            size_hint_y: None
-            height: dp(46)
-            spacing: dp(12)
+        SdkButtonRow:
             SdkButton:
                 id: confirm_cancel
                 text: root.cancel_text

@@ -45,27 +45,16 @@ METHOD = "policy_update_dialog"
 
 Builder.load_string(
     """
-#:import get_color_from_hex kivy.utils.get_color_from_hex
 #:import Window kivy.core.window.Window
 
 <PolicyUpdateDialog>:
     # as tall as its text, at most 92 % of the window (then the changes scroll)
     size_hint: 0.94, None
-    height: min(Window.height * 0.92, title.height + body.height + update_read_policy.height + status.height + dp(46) + dp(32) + dp(40) + dp(4))
-    SdkCard:
-        SdkTitle:
-            id: title
-            content: root.title
-        ScrollView:
-            id: scroll
-            do_scroll_x: False
-            bar_width: dp(4)
-            BoxLayout:
-                id: body
-                orientation: "vertical"
-                size_hint_y: None
-                height: self.minimum_height
-                spacing: dp(6)
+    height: min(Window.height * 0.92, card.text_height + update_read_policy.height + status.height + dp(46) + dp(8) * 3 + dp(4))
+    SdkTextCard:
+        id: card
+        title: root.title
+        body_spacing: dp(6)
         SdkLink:
             id: update_read_policy
             text: "阅读完整的新版隐私政策"
@@ -75,10 +64,8 @@ Builder.load_string(
             content: root.status
             color: 0.7, 0.1, 0.1, 1
             height: (self.texture_size[1] + dp(4)) if root.status else 0
-        BoxLayout:
-            size_hint_y: None
+        SdkButtonRow:
             height: dp(46) if root.major else 0
-            spacing: dp(12)
             opacity: 1 if root.major else 0
             disabled: root.busy or not root.major
             SdkButton:
@@ -248,7 +235,7 @@ class PolicyUpdateDialog(SdkDialog):
 
     # -- content --------------------------------------------------------------------------
     def _build(self) -> None:
-        diff, body = self.diff, self.ids.body
+        diff, body = self.diff, self.ids.card.ids.body
         text = Factory.SdkText
         versions = f"隐私政策已由 {diff.old_version} 版更新为 {diff.new_version} 版。"
         if self.major:

@@ -45,39 +45,21 @@ log = logging.getLogger("sdk.ui")
 
 Builder.load_string(
     """
-#:import get_color_from_hex kivy.utils.get_color_from_hex
 #:import Window kivy.core.window.Window
 
 <RationaleDialog>:
     # as tall as its text, at most 90 % of the window (then the text scrolls)
     size_hint: 0.92, None
-    height: min(Window.height * 0.9, tag.height + title.height + body.height + note.height + dp(46) + dp(32) + dp(32) + dp(4))
-    SdkCard:
-        SdkTag:
-            id: tag
-            text: root.tag_text
-            tag_color: get_color_from_hex("#0b57d0")
-        SdkTitle:
-            id: title
-            content: root.title
-        ScrollView:
-            id: scroll
-            do_scroll_x: False
-            bar_width: dp(4)
-            BoxLayout:
-                id: body
-                orientation: "vertical"
-                size_hint_y: None
-                height: self.minimum_height
-                spacing: dp(8)
+    height: min(Window.height * 0.9, card.text_height + note.height + dp(8) + dp(46) + dp(4))
+    SdkTextCard:
+        id: card
+        tag_text: root.tag_text
+        title: root.title
         SdkSmallText:
             id: note
             content: root.note
             height: (self.texture_size[1] + dp(4)) if root.note else 0
-        BoxLayout:
-            size_hint_y: None
-            height: dp(46)
-            spacing: dp(12)
+        SdkButtonRow:
             SdkButton:
                 id: rationale_later
                 text: root.later_text
@@ -135,7 +117,7 @@ class RationaleDialog(SdkDialog):
         self.title = rationale.title
         self.note = note
         for paragraph in rationale.body:
-            self.ids.body.add_widget(Factory.SdkText(content=paragraph))
+            self.ids.card.ids.body.add_widget(Factory.SdkText(content=paragraph))
 
     def go_on(self) -> None:
         """继续: the system prompt follows (or, on a desktop, the grant)."""

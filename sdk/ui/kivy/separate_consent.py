@@ -43,40 +43,22 @@ METHOD = "separate_consent_dialog"
 
 Builder.load_string(
     """
-#:import get_color_from_hex kivy.utils.get_color_from_hex
 #:import Window kivy.core.window.Window
 
 <SeparateConsentDialog>:
     # as tall as its text, at most 90 % of the window (then the text scrolls)
     size_hint: 0.92, None
-    height: min(Window.height * 0.9, tag.height + title.height + body.height + status.height + dp(46) + dp(32) + dp(32) + dp(4))
-    SdkCard:
-        SdkTag:
-            id: tag
-            text: "单独同意 · 仅针对此一项"
-            tag_color: get_color_from_hex("#0b57d0")
-        SdkTitle:
-            id: title
-            content: root.title
-        ScrollView:
-            id: scroll
-            do_scroll_x: False
-            bar_width: dp(4)
-            BoxLayout:
-                id: body
-                orientation: "vertical"
-                size_hint_y: None
-                height: self.minimum_height
-                spacing: dp(8)
+    height: min(Window.height * 0.9, card.text_height + status.height + dp(8) + dp(46) + dp(4))
+    SdkTextCard:
+        id: card
+        tag_text: "单独同意 · 仅针对此一项"
+        title: root.title
         SdkText:
             id: status
             content: root.status
             color: 0.7, 0.1, 0.1, 1
             height: (self.texture_size[1] + dp(4)) if root.status else 0
-        BoxLayout:
-            size_hint_y: None
-            height: dp(46)
-            spacing: dp(12)
+        SdkButtonRow:
             SdkButton:
                 id: separate_disagree
                 text: "不同意"
@@ -172,7 +154,7 @@ class SeparateConsentDialog(SdkDialog):
         self.scope = text.scope
         self.title = text.title
         for paragraph in text.body:
-            self.ids.body.add_widget(Factory.SdkText(content=paragraph))
+            self.ids.card.ids.body.add_widget(Factory.SdkText(content=paragraph))
 
     def agree(self) -> None:
         """同意: record ``granted`` for this scope only."""
