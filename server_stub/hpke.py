@@ -44,6 +44,8 @@ from sdk.transport.envelope import (
     b64url_encode,
 )
 
+from .store import utc_now_rfc3339
+
 __all__ = [
     "HPKE_KEYS",
     "HPKE_PINS",
@@ -69,10 +71,6 @@ _lock = threading.Lock()  # one writer at a time within this process
 
 class HpkeKeyError(RuntimeError):
     """``hpke-keys.json`` is unusable; the message names the file and what to do."""
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _new_kid() -> str:
@@ -136,7 +134,7 @@ def _new_entry(kem: int) -> tuple[dict[str, Any], EnvelopePrivateKey]:
     entry = {
         "kid": key.kid, "kem": key.suite.kem, "kdf": key.suite.kdf, "aead": key.suite.aead,
         "secret": b64url_encode(key.secret), "status": "current",
-        "created_at": _now(), "retired_at": None,
+        "created_at": utc_now_rfc3339(), "retired_at": None,
     }
     return entry, key
 
@@ -203,7 +201,7 @@ def rotate_hpke_key(data_dir: Path, kem: int | str | None = None) -> EnvelopePri
         kem_id = _kem_id(kem) if kem is not None else int(current[0]["kem"] if current else entries[0]["kem"])
         for entry in current:
             entry["status"] = "retired"
-            entry["retired_at"] = _now()
+            entry["retired_at"] = utc_now_rfc3339()
         entry, key = _new_entry(kem_id)
         entries.insert(0, entry)
         keys = [_entry_key(e, data_dir / HPKE_KEYS) for e in entries]

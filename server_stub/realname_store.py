@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .db import SqliteStore
-from .store import DB_NAME
+from .store import DB_NAME, parse_time, rfc3339
 
 if TYPE_CHECKING:  # pragma: no cover
     from cryptography import x509
@@ -107,11 +107,6 @@ CREATE TABLE IF NOT EXISTS signing_records (
 );
 CREATE INDEX IF NOT EXISTS signing_records_by_account ON signing_records (account_id, signed_at);
 """
-
-
-def rfc3339(moment: _dt.datetime) -> str:
-    """An aware datetime as RFC 3339 UTC with seconds, e.g. ``2026-11-30T03:22:25Z``."""
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -633,14 +628,9 @@ _STRENGTH = {"granted": 0, "denied": 1, "withdrawn": 2}
 
 
 def _created(record: Mapping[str, Any]) -> _dt.datetime | None:
-    value = record.get("created_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        when = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
+    """The record's ``created_at``; None when missing, unreadable or without offset."""
+    when = parse_time(record.get("created_at"))
+    return when if when is not None and when.tzinfo is not None else None
 
 
 def deciding_decisions(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -682,9 +672,12 @@ def deciding_decisions(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {scope: decision for scope, (_, _, decision) in best.items()}
 
 
-def missing_consents(records: Iterable[Mapping[str, Any]], scopes: Iterable[str]) -> tuple[str, ...]:
+def missing_consents(records: Iterable[Mapping[str, Any]], scopes: Iterable[str], *,
+                     decided: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The scopes among ``policy`` and *scopes* whose decision in force is not ``granted``
-    (:func:`deciding_decisions`), in that order; empty when all are granted."""
-    decided = deciding_decisions(records)
+    (:func:`deciding_decisions`), in that order; empty when all are granted. *decided*: the
+    records' :func:`deciding_decisions` when the caller already has them."""
+    if decided is None:
+        decided = deciding_decisions(records)
     wanted = dict.fromkeys(("policy", *scopes))
     return tuple(s for s in wanted if decided.get(s) != "granted")

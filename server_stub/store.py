@@ -51,6 +51,8 @@ __all__ = [
     "AccountRow",
     "AccountInventory",
     "epoch_rfc3339",
+    "parse_time",
+    "rfc3339",
     "IDEMPOTENCY_TTL",
     "utc_now_rfc3339",
 ]
@@ -114,15 +116,32 @@ CREATE TABLE IF NOT EXISTS idempotency (
 """
 
 
+def rfc3339(moment: _dt.datetime) -> str:
+    """An aware datetime as RFC 3339 UTC with whole seconds, e.g. ``2026-11-30T03:22:25Z``:
+    the one time format the stub writes."""
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: Any) -> _dt.datetime | None:
+    """An ISO 8601 / RFC 3339 time (``Z`` allowed) as a datetime, naive when it has no
+    offset; None when *text* is not a string or not such a time."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def utc_now_rfc3339() -> str:
     """The current time as RFC 3339 UTC with seconds, e.g. ``2026-11-30T03:22:25Z``."""
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(_dt.datetime.now(_dt.timezone.utc))
 
 
 def epoch_rfc3339(seconds: float) -> str:
     """*seconds* since the epoch as RFC 3339 UTC with whole seconds (the fraction dropped),
     e.g. ``2026-11-30T03:22:25Z``."""
-    return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(_dt.datetime.fromtimestamp(seconds, _dt.timezone.utc))
 
 
 class IdempotencyKeyReused(Exception):

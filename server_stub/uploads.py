@@ -42,7 +42,7 @@ An expired upload is treated as expired whenever it is read (:meth:`UploadStore.
 :meth:`UploadStore.purge` deletes every expired one (on start and, at most once a minute, on
 requests: :meth:`UploadStore.maybe_purge`). No thread of its own.
 
-Consent: :func:`consent_in_force` is the purpose check of docs/protocol.md ("Resumable
+Consent: :func:`grant_in_force` is the purpose check of docs/protocol.md ("Resumable
 upload"): the consent record named by the upload is a grant of the purpose, of a subject
 linked to the caller's account, with no later withdrawal. :func:`missing_upload_consents`
 adds the data item's own separate consent (``item:<id>``) for a sensitive item.
@@ -74,7 +74,7 @@ from sdk.transport.envelope import (
 
 from .db import SqliteStore
 from .realname_store import deciding_decisions
-from .store import Store, epoch_rfc3339
+from .store import epoch_rfc3339, parse_time
 
 __all__ = [
     "CONSENT_WITHDRAWN",
@@ -86,7 +86,7 @@ __all__ = [
     "RecordWriter",
     "UploadRow",
     "UploadStore",
-    "consent_in_force",
+    "grant_in_force",
     "http_date",
     "missing_upload_consents",
 ]
@@ -623,13 +623,9 @@ _EVERYTHING = _Everything()
 
 
 def _parse_time(text: Any) -> _dt.datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
+    """:func:`server_stub.store.parse_time`, a time without offset taken as UTC."""
+    value = parse_time(text)
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=_dt.timezone.utc)
 
 
 def _covers(record: Mapping[str, Any], purpose: str) -> bool:
@@ -648,20 +644,16 @@ def _withdraws(withdrawal: Mapping[str, Any], grant: Mapping[str, Any], purpose:
     return scope in (grant.get("scope"), "policy", None, f"purpose:{purpose}")
 
 
-def consent_in_force(store: Store, account_id: str, consent_id: str, purpose: str) -> bool:
-    """Is *consent_id* a granted, unwithdrawn consent for *purpose* of the account?
+def grant_in_force(records: list[dict[str, Any]], consent_id: str, purpose: str) -> bool:
+    """Is *consent_id* a granted, unwithdrawn consent for *purpose* among the account's
+    *records* (``Store.account_consent_records``, read once by the caller)?
 
-    The record must be among the records of the subjects linked to the account
-    (``Store.account_consent_records``), have ``decision == "granted"`` and cover the purpose
+    The record must be among *records*, have ``decision == "granted"`` and cover the purpose
     (scope ``purpose:<purpose>``, or ``policy`` listing it in ``purposes``); and no
     ``withdrawn`` record of the account for that scope, for ``purpose:<purpose>`` or for the
     policy may be as late or later (by ``created_at``; a withdrawal wins a tie, as on the
     device: docs/consent.md "States").
     """
-    return _grant_in_force(store.account_consent_records(account_id), consent_id, purpose)
-
-
-def _grant_in_force(records: list[dict[str, Any]], consent_id: str, purpose: str) -> bool:
     grant = next((r for r in records if r.get("record_id") == consent_id), None)
     if grant is None or grant.get("decision") != "granted" or not _covers(grant, purpose):
         return False
@@ -676,21 +668,24 @@ def _grant_in_force(records: list[dict[str, Any]], consent_id: str, purpose: str
 
 
 def missing_upload_consents(records: list[dict[str, Any]], consent_id: str, purpose: str,
-                            item: str, needs_item_consent: bool) -> tuple[str, ...]:
+                            item: str, needs_item_consent: bool, *,
+                            decided: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The consent scopes an upload lacks, from the account's own records
     (``Store.account_consent_records``); empty when it may be created or continued.
 
     - ``purpose:<purpose>`` when *consent_id* is not a granted, unwithdrawn grant of the
-      purpose (:func:`consent_in_force`);
+      purpose (:func:`grant_in_force`);
     - ``item:<item>`` when the item needs its own separate consent (*needs_item_consent*,
       :meth:`PolicyItems.needs_item_consent`) and its decision in force is not ``granted``
       (:func:`server_stub.realname_store.deciding_decisions`: the latest across the
-      account's devices; an unsigned grant never counts).
+      account's devices; an unsigned grant never counts). *decided*: those decisions when
+      the caller already has them (one pass over the records for many uploads).
     """
     missing = []
-    if not _grant_in_force(records, consent_id, purpose):
+    if not grant_in_force(records, consent_id, purpose):
         missing.append(f"purpose:{purpose}")
-    if needs_item_consent and deciding_decisions(records).get(f"item:{item}") != "granted":
+    if needs_item_consent and (deciding_decisions(records) if decided is None else decided
+                               ).get(f"item:{item}") != "granted":
         missing.append(f"item:{item}")
     return tuple(missing)
 

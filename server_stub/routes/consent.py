@@ -295,20 +295,21 @@ def apply_withdrawals(app: Any, account_id: str) -> None:
         store, uploads = app.state.store, app.state.uploads
         realname = for_app(app)
         records = store.account_consent_records(account_id)
+        decided = deciding_decisions(records)  # once, for every check below
 
         def in_force(row: Any) -> bool:
             return not missing_upload_consents(records, row.consent_id, row.purpose, row.item,
-                                               uploads.policy.needs_item_consent(row.item))
+                                               uploads.policy.needs_item_consent(row.item),
+                                               decided=decided)
 
         ended = 0
-        decided = deciding_decisions(records)
         if any(decided.get(scope) in ("withdrawn", "denied") for scope in REALNAME_SCOPES):
             from ..realname_agency import for_app as agency_for_app
 
             ended = agency_for_app(app).withdraw(account_id)
         deleted = uploads.withdraw_unused(account_id, in_force, realname.used_upload_ids(account_id))
         revoked: list[str] = []
-        if missing_consents(records, SIGN_SCOPES):
+        if missing_consents(records, SIGN_SCOPES, decided=decided):
             now = _dt.datetime.fromtimestamp(app.state.settings.clock(), _dt.timezone.utc)
             revoked = realname.revoke_all(account_id, "consent_withdrawn", now)
         if deleted or revoked or ended:

@@ -75,7 +75,7 @@ from ..realname_store import RealnameStore, missing_consents
 from ..realname_store import for_app as realname_for_app
 from ..responses import NO_STORE, REPLAY_DOC, error_doc, idempotent_json
 from ..store import AccountRow, IdempotencyKeyReused, Store
-from ..uploads import consent_in_force
+from ..uploads import grant_in_force
 from .consent import fingerprint
 
 __all__ = ["AUTOMATIC_SCOPES", "MANUAL_SCOPES", "PURPOSE", "router"]
@@ -172,18 +172,18 @@ class _ConsentRefusal(ApiError):
         self.scopes = scopes
 
 
-def _require_consent(store: Store, account: AccountRow, consent_id: str,
+def _require_consent(records: list[dict[str, Any]], consent_id: str,
                      scopes: tuple[str, ...]) -> None:
-    """403 ``realname_consent_required`` (with ``scopes``) unless the account's own records
-    grant the policy and every scope now and *consent_id* is a granted, unwithdrawn record of
-    the purpose."""
-    missing = missing_consents(store.account_consent_records(account.account_id), scopes)
+    """403 ``realname_consent_required`` (with ``scopes``) unless the account's own *records*
+    (``Store.account_consent_records``, read once per request) grant the policy and every
+    scope now and *consent_id* is a granted, unwithdrawn record of the purpose."""
+    missing = missing_consents(records, scopes)
     if missing:
         raise _ConsentRefusal(
             f"the account's consent records do not grant {', '.join(missing)} now; ask the "
             "user (separate consent), sync the records and submit again; refusing blocks only "
             "real-name signing (OBL-RN-3)", missing)
-    if not consent_in_force(store, account.account_id, consent_id, PURPOSE):
+    if not grant_in_force(records, consent_id, PURPOSE):
         raise _ConsentRefusal(
             "field 'consent' is not a granted, unwithdrawn consent record of purpose "
             "realname_verification of this account's devices; seal to the record id of the "
@@ -228,10 +228,11 @@ class _ValidationRefusal(ApiError):
                       "message_en": exc.message_en}
 
 
-def _check_upload(request: Request, store: Store, account: AccountRow, upload_id: str,
-                  item: str, what: str) -> int:
+def _check_upload(request: Request, records: list[dict[str, Any]], account: AccountRow,
+                  upload_id: str, item: str, what: str) -> int:
     """The upload is the caller's, complete, of *item* and the purpose, its consent still in
-    force, and every record opens; returns its plaintext length (nothing is kept)."""
+    force (by the account's *records*), and every record opens; returns its plaintext length
+    (nothing is kept)."""
     row = get_uploads(request).get(upload_id, account.account_id)
     if row is None:
         raise ApiError(422, "upload_not_found",
@@ -244,7 +245,7 @@ def _check_upload(request: Request, store: Store, account: AccountRow, upload_id
     if row.item != item or row.purpose != PURPOSE:
         raise ApiError(422, "wrong_upload",
                        f"{what} must be an upload of item {item} for purpose {PURPOSE}")
-    if not consent_in_force(store, account.account_id, row.consent_id, row.purpose):
+    if not grant_in_force(records, row.consent_id, row.purpose):
         raise _ConsentRefusal(
             f"the consent {what} was sealed for is withdrawn or missing; ask the user again "
             "and upload again", ("purpose:realname_verification",))
@@ -353,13 +354,14 @@ def _submit(key: str, account: AccountRow, body: bytes, request: Request,
     if "document" in data:
         return _submit_review(key, data, account, request, store, agency, realname)
 
-    _require_consent(store, account, consent_id, AUTOMATIC_SCOPES)
+    records = store.account_consent_records(account.account_id)
+    _require_consent(records, consent_id, AUTOMATIC_SCOPES)
     texts = {name: _open(request, data["fields"][name], kid=kid, field=name,
                          submission=submission, consent_id=consent_id) for name in _FIELDS}
     real_name = _validated(validate_name, texts["real_name"])
     id_number = _validated(validate_id_number, texts["id_number"])
     _validated(validate_phone, texts["phone"])  # handed to the agency only; never stored
-    _check_upload(request, store, account, data["face_upload"], "face_video", "field 'face_upload'")
+    _check_upload(request, records, account, data["face_upload"], "face_video", "field 'face_upload'")
     pseudonym = realname.pseudonym(id_number.value)
     del texts, id_number
 
@@ -404,13 +406,14 @@ def _submit_review(key: str, data: dict[str, Any], account: AccountRow, request:
     if not (identity.real_name and identity.id_pseudonym):
         raise ApiError(409, "verification_not_reviewable",
                        "the verification holds no identity to review; submit a new verification")
-    _require_consent(store, account, consent_id, MANUAL_SCOPES)
+    records = store.account_consent_records(account.account_id)
+    _require_consent(records, consent_id, MANUAL_SCOPES)
     document = data["document"]
     number = _open(request, document["number"], kid=kid, field="document_number",
                    submission=submission, consent_id=consent_id)
     checked = _validated(validate_document, document["kind"], number)
     for index, upload_id in enumerate(document["uploads"]):
-        _check_upload(request, store, account, upload_id, "review_document",
+        _check_upload(request, records, account, upload_id, "review_document",
                       f"document.uploads[{index}]")
     document_pseudonym = realname.pseudonym(f"{checked.kind}:{checked.value}")
     del number, checked

@@ -66,7 +66,7 @@ from ..deps import (
 )
 from ..errors import ApiError
 from ..responses import REPLAY_DOC, error_doc
-from ..store import IdempotencyKeyReused
+from ..store import IdempotencyKeyReused, rfc3339
 from ..uploads import (
     CONSENT_WITHDRAWN,
     RecordWriter,
@@ -408,7 +408,7 @@ def get_upload(request: Request, upload_id: str, account: LoggedInAccount) -> JS
         return JSONResponse({"error": gone.code, "message": gone.message, "reason": row.public_failure},
                             status_code=410, headers=gone.headers)
     when = get_uploads(request).expires_at(row)
-    expires_at = None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    expires_at = None if when is None else rfc3339(when)
     return JSONResponse(row.to_json(expires_at), headers=_tus_headers())
 
 
