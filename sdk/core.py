@@ -961,6 +961,57 @@ class PrivacySdk(ConsentMixin):
         return ContractSigner(self.certificate).sign(template_id, content)
     # == END real-name verification, certificate, signing ====================================
 
+    # == BEGIN data-subject rights, account lifecycle, other promises (issue #7) ==============
+
+    _rights: Any = None
+    _services: Any = None
+
+    @property
+    def rights(self) -> Any:
+        """Data-subject rights and cancellation (:class:`sdk.rights.facade.Rights`,
+        docs/rights.md): identity check again, access report, export, correction, deletion,
+        objection, evidence reports, two-step cancellation; each request tracked with a
+        deadline of 15 PRC working days (OBL-DSR-1..8, OBL-EVI-1). Created on first use."""
+        with self._storage_lock:
+            if self._rights is None:
+                from .rights.facade import Rights
+
+                self._rights = Rights(self)
+            return self._rights
+
+    def _service_facades(self) -> Any:
+        """The issue-7 services (support, notifications, notices, invitations), made once."""
+        with self._storage_lock:
+            if self._services is None:
+                from .rights.services import Services
+
+                self._services = Services(self)
+            return self._services
+
+    @property
+    def support(self) -> Any:
+        """Messages to customer service (:class:`sdk.rights.services.Support`, OBL-CS-1)."""
+        return self._service_facades().support
+
+    @property
+    def notifications(self) -> Any:
+        """The notification channel, SMS or an optional email
+        (:class:`sdk.rights.services.Notifications`, OBL-MAIL-1)."""
+        return self._service_facades().notifications
+
+    @property
+    def notices(self) -> Any:
+        """Breach and service-ending notices (:class:`sdk.rights.services.Notices`,
+        OBL-BR-1, OBL-END-1)."""
+        return self._service_facades().notices
+
+    def invite_signer(self, template_id: str, phone: str, *, attested: bool) -> Any:
+        """Invite a counter-signer by phone number; *attested* must be True: the user confirms
+        they have that person's authorisation, and the attestation is recorded with the invite
+        (OBL-PHONE-1). See :meth:`sdk.rights.services.Services.invite_signer`."""
+        return self._service_facades().invite_signer(template_id, phone, attested=attested)
+    # == END issue #7 ========================================================================
+
     # -- the two lists users can open (privacy centre), and the controller's contact -----------
 
     @property
