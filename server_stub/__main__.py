@@ -10,13 +10,17 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .settings import Settings
 
 __all__ = ["main"]
 
@@ -60,6 +64,17 @@ def _seconds(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}: use a number above 0")
     return value
+
+
+def _region(text: str) -> str:
+    from .settings import DATA_REGION_PATTERN
+
+    region = text.strip().upper()
+    if not DATA_REGION_PATTERN.match(region):
+        raise argparse.ArgumentTypeError(
+            "invalid data region: use a region code such as CN (2 to 16 letters, digits or '-', "
+            "starting with a letter)")
+    return region
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +133,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds after which an unanswered real-name verification is timed_out (default: 30)",
     )
     parser.add_argument(
+        "--data-region",
+        type=_region,
+        default="CN",
+        metavar="REGION",
+        help="where this server stores personal information, sent as the Data-Region header on "
+        "every answer; SDKs declaring another region (SdkConfig.region) refuse to send data "
+        "(default: CN)",
+    )
+    parser.add_argument(
+        "--notice",
+        action="append",
+        choices=("breach", "service-ending"),
+        default=[],
+        help="publish a sample notice at start (GET /v1/notices): a personal-information "
+        "breach or the service ending; may be repeated; a sample already published is not "
+        "published again",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="warning",
@@ -142,6 +175,25 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _publish_samples(settings: Settings, kinds: Sequence[str]) -> list[str]:
+    """Publish the sample notices of ``--notice`` (each once); returns a line per notice to
+    print after the listening line (which stays the first line of the output)."""
+    if not kinds:
+        return []
+    import datetime as _dt
+
+    from .routes.notices import SAMPLE_KINDS, publish_sample
+    from .services_store import ServicesStore
+
+    services = ServicesStore(settings.data_dir)
+    now = _dt.datetime.fromtimestamp(settings.clock(), _dt.timezone.utc)
+    lines = []
+    for kind in dict.fromkeys(kinds):
+        notice = publish_sample(services, SAMPLE_KINDS[kind], now)
+        lines.append(f"notice published: {notice['kind']} {notice['notice_id']}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -163,10 +215,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port,
             dev_mode=args.dev, realname_outcome=args.realname_outcome,
             realname_agency_deadline_seconds=args.realname_deadline,
+            data_region=args.data_region,
         )
         server = start_in_thread(settings)
     except (ServerStartError, ValueError) as exc:
         return _fail(str(exc))
+    try:
+        published = _publish_samples(settings, args.notice)
+    except (OSError, sqlite3.Error) as exc:
+        server.stop()
+        return _fail(f"could not publish the sample notice ({type(exc).__name__})")
 
     stop = threading.Event()
 
@@ -179,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGBREAK, on_signal)  # type: ignore[attr-defined]
 
     print(f"server_stub listening on {server.url}  (CA: {server.ca_path})", flush=True)
+    for line in published:
+        print(line, flush=True)
     while not stop.is_set() and server.running:
         stop.wait(0.5)
     server.stop()

@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.uploads.purge()  # expired uploads go on start (and on requests: maybe_purge)
     app.state.upload_busy = {}  # upload id -> stop signal of the PATCH writing to it
     install_error_handlers(app)
+    _add_data_region_header(app, settings.data_region)  # issue #7, OBL-RES-1
     app.include_router(api_router)
     app.include_router(keys_routes.router, prefix="/v1")  # GET /v1/keys/hpke
     app.include_router(keys_routes.dev_router, prefix="/v1")  # 404 unless Settings.dev_mode
@@ -128,3 +129,32 @@ def _declares_own_422(answer: dict[str, Any]) -> bool:
     """True when a route declared its own 422 body model (e.g. ``WeakPasswordBody``)."""
     ref = answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
     return bool(ref) and not ref.endswith("/HTTPValidationError")
+
+
+def _add_data_region_header(app: FastAPI, region: str) -> None:
+    """Put ``Data-Region: <region>`` on every answer of ``app`` (OBL-RES-1), errors included.
+
+    Wraps the whole middleware stack (outside Starlette's ``ServerErrorMiddleware``), so a
+    500 answer carries the header too; plain ASGI, so streamed answers stay streamed."""
+    header = (b"data-region", region.encode("ascii"))
+    build = app.build_middleware_stack
+
+    def build_with_region() -> Any:
+        inner = build()
+
+        async def with_region(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await inner(scope, receive, send)
+                return
+
+            async def send_with_region(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [h for h in message.get("headers", []) if h[0].lower() != header[0]]
+                    message = {**message, "headers": [*headers, header]}
+                await send(message)
+
+            await inner(scope, receive, send_with_region)
+
+        return with_region
+
+    app.build_middleware_stack = build_with_region  # type: ignore[method-assign]

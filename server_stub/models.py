@@ -54,6 +54,24 @@ __all__ = [
     "AccountCreated",
     "SessionOut",
     "AccountOut",
+    "IdentityCheckOut",
+    "RightsRequestOut",
+    "RightsRequestList",
+    "ExportAccount",
+    "ExportDocument",
+    "CancellationLoss",
+    "CancellationKept",
+    "CancellationNotice",
+    "CancellationDone",
+    "SupportMessage",
+    "SupportMessageList",
+    "NotificationPreference",
+    "Invitation",
+    "InvitationList",
+    "BreachNotice",
+    "ServiceEndingNotice",
+    "NoticeList",
+    "NoticeAcknowledgement",
 ]
 
 #: A uuid4 in canonical lowercase 8-4-4-4-12 form (version nibble 4, RFC 9562 variant).
@@ -426,3 +444,196 @@ class AccountOut(BaseModel):
     account_id: str
     identifier_kind: IdentifierKind
     identifier_masked: str = Field(examples=["138****8000", "a***@example.com"])
+
+
+# -- customer service, notifications, invitations, notices (issue #7; docs/protocol.md,
+# -- "Customer service, notifications, invitations, notices, data region") ----------------
+
+
+class SupportMessage(BaseModel):
+    """A support message (OBL-CS-1): answer of ``POST /v1/me/support-messages``."""
+
+    message_id: str = Field(description="uuid4")
+    received_at: str = Field(description="RFC 3339 UTC")
+    text: str = Field(description="as sent, 1 to 2000 characters")
+    contact: str | None = Field(description="E.164 phone number or lower-case email address, or null")
+    answer: str | None = Field(description="the staff's answer; null until answered")
+
+
+class SupportMessageList(BaseModel):
+    """Answer of ``GET /v1/me/support-messages``: newest first."""
+
+    messages: list[SupportMessage]
+
+
+class NotificationPreference(BaseModel):
+    """The notification channel (OBL-MAIL-1); default ``sms`` without an email."""
+
+    channel: Literal["sms", "email"]
+    email: str | None = Field(description="the notification email address, or null")
+
+
+class Invitation(BaseModel):
+    """An invitation of a counter-signer (OBL-PHONE-1); the phone number only masked."""
+
+    invitation_id: str = Field(description="uuid4")
+    template_id: str
+    phone_masked: str = Field(examples=["138****8000"])
+    attested_at: str = Field(description="when the user attested the statement, RFC 3339 UTC")
+    attestation: str = Field(description="the versioned statement the user attested")
+
+
+class InvitationList(BaseModel):
+    """Answer of ``GET /v1/me/invitations``: newest first."""
+
+    invitations: list[Invitation]
+
+
+class BreachNotice(BaseModel):
+    """A personal-information breach notice (OBL-BR-1; the parts of PIPL art. 57)."""
+
+    notice_id: str = Field(description="uuid4")
+    kind: Literal["breach"]
+    published_at: str = Field(description="RFC 3339 UTC")
+    title: str
+    what_happened: str = Field(description="what information leaked, was altered or lost, why")
+    impact: str = Field(description="the harm it may cause")
+    actions_taken: str = Field(description="what the handler did about it")
+    how_to_protect: str = Field(description="what the user can do to reduce the harm")
+    remedies: str = Field(description="remedies offered and whom to contact")
+    acknowledged: bool
+
+
+class ServiceEndingNotice(BaseModel):
+    """A notice that the service ends (OBL-END-1)."""
+
+    notice_id: str = Field(description="uuid4")
+    kind: Literal["service_ending"]
+    published_at: str = Field(description="RFC 3339 UTC")
+    title: str
+    ends_at: str = Field(description="when the service ends, RFC 3339 UTC")
+    data_handling: str = Field(description="what happens to the personal information")
+    acknowledged: bool
+
+
+class NoticeList(BaseModel):
+    """Answer of ``GET /v1/notices``: newest first."""
+
+    notices: list[Annotated[BreachNotice | ServiceEndingNotice, Field(discriminator="kind")]]
+
+
+class NoticeAcknowledgement(BaseModel):
+    """Answer of ``POST /v1/notices/{notice_id}/acknowledgements``."""
+
+    notice_id: str
+    acknowledged_at: str = Field(description="RFC 3339 UTC; the first one when acknowledged again")
+
+
+# -- data-subject rights and cancellation (issue #7; docs/protocol.md, "Data-subject rights
+# -- and cancellation") ----------------------------------------------------------------------
+
+RightsRequestKind = Literal["access", "export", "correction", "deletion", "objection",
+                            "evidence_report"]
+RightsRequestStatus = Literal["received", "in_progress", "completed", "rejected"]
+
+
+class IdentityCheckOut(BaseModel):
+    """Answer of ``POST /v1/me/identity-checks`` (OBL-DSR-1)."""
+
+    identity_token: str = Field(description="send as header Identity-Token; 43 URL-safe "
+                                            "characters; valid 10 minutes, for several requests")
+    verified_at: str = Field(description="when the identity was checked, RFC 3339 UTC")
+    expires_at: str = Field(description="when the token stops working, RFC 3339 UTC")
+
+
+class RightsRequestOut(BaseModel):
+    """One rights request (answer of ``POST /v1/me/rights-requests`` and the GETs)."""
+
+    request_id: str = Field(description="uuid4")
+    kind: RightsRequestKind
+    status: RightsRequestStatus
+    created_at: str = Field(description="RFC 3339 UTC")
+    identity_verified_at: str = Field(description="the identity check's verified_at, RFC 3339 UTC")
+    deadline: str = Field(description="the answer is due by the end of this PRC day: 15 PRC "
+                                      "working days after the identity check (YYYY-MM-DD)")
+    deadline_provisional: bool = Field(description="true when the holiday schedule of a year in "
+                                                   "the range is not published yet (Mon-Fri counted)")
+    overdue: bool = Field(description="received or in_progress, and the server's today (PRC) is "
+                                      "past the deadline")
+    answered_at: str | None = Field(description="RFC 3339 UTC; null until completed or rejected")
+    answer: str | None = Field(description="the answer's text, or null")
+    details: dict[str, Any] = Field(description="kind-specific, never a value: {\"field\"}, "
+                                                "{\"case\"}, {\"purpose\"} or {}")
+    outcome: dict[str, Any] | None = Field(description="what was done (deletion: deleted and "
+                                                       "kept items), or null")
+
+
+class RightsRequestList(BaseModel):
+    """Answer of ``GET /v1/me/rights-requests``: newest first."""
+
+    requests: list[RightsRequestOut]
+
+
+class ExportAccount(BaseModel):
+    """The ``account`` part of the export."""
+
+    account_id: str
+    created_at: str
+    identifier_kind: IdentifierKind
+    phone: str | None = Field(description="E.164 or null")
+    email: str | None
+
+
+class ExportDocument(BaseModel):
+    """Answer of ``GET /v1/me/export``: everything the server holds about the account that
+    the user provided or generated, values included (OBL-DSR-1/3)."""
+
+    format: Literal["privacy-sdk.export/1"]
+    generated_at: str = Field(description="RFC 3339 UTC")
+    account: ExportAccount
+    notification_preference: dict[str, Any] = Field(description="{channel, email}")
+    consent_records: list[dict[str, Any]] = Field(description="as GET /v1/me/consent-records")
+    personal_information: list[PersonalInformationItem]
+    third_party_transfers: list[Transfer]
+    realname: dict[str, Any] = Field(description="{status, real_name, verifications}; no ID number")
+    certificates: list[dict[str, Any]] = Field(description="{serial, not_before, not_after, revoked, subject}")
+    signing_records: list[dict[str, Any]] = Field(
+        description="{signature_id, template_id, content_sha256, signed_at, certificate_serial, keep_until}")
+    rights_requests: list[dict[str, Any]] = Field(
+        description="as GET /v1/me/rights-requests, plus provided: what the user gave that is kept")
+    support_messages: list[dict[str, Any]]
+    invitations: list[dict[str, Any]]
+    notice_acknowledgements: list[dict[str, Any]]
+
+
+class CancellationLoss(BaseModel):
+    """One thing the user loses by cancelling."""
+
+    code: Literal["contract_download", "evidence_reports", "certificates", "realname",
+                  "account_login"]
+    text: str = Field(description="Chinese, for the confirmation screen")
+
+
+class CancellationKept(BaseModel):
+    """Something kept after the cancellation, and why."""
+
+    item: str = Field(examples=["signing_record"])
+    keep_until: str = Field(description="RFC 3339 UTC")
+    reason: str = Field(description="the law that requires keeping it (Chinese)")
+
+
+class CancellationNotice(BaseModel):
+    """Answer of ``POST /v1/me/cancellation`` (step 1; nothing changed yet)."""
+
+    cancellation_token: str = Field(description="for POST /v1/me/cancellation/confirm; 10 minutes")
+    expires_at: str = Field(description="RFC 3339 UTC")
+    will_lose: list[CancellationLoss]
+    kept: list[CancellationKept]
+
+
+class CancellationDone(BaseModel):
+    """Answer of ``POST /v1/me/cancellation/confirm``."""
+
+    cancelled_at: str = Field(description="RFC 3339 UTC")
+    evidence_kept_until: str = Field(description="signing records kept until, RFC 3339 UTC "
+                                                 "(cancelled_at + 5 years)")

@@ -15,12 +15,17 @@ a write here can share a transaction of :meth:`Store.run_idempotent`)::
         the certificate's public information, kept for signing (OBL-CERT-1); serial: lowercase
         hex; certificate: PEM; revocation_reason: superseded | user_request |
         consent_withdrawn (the account's records no longer grant keeping the certificate
-        information: :meth:`RealnameStore.revoke_all`, on the consent record's arrival)
+        information: :meth:`RealnameStore.revoke_all`, on the consent record's arrival) |
+        data_deleted | account_cancelled (issue 7: :meth:`RealnameStore.erase_account`);
+        keep_until: set when a deletion or cancellation keeps it as evidence of a signing
+        record (RFC 3339), else NULL
     signing_records(signature_id PRIMARY KEY, account_id, certificate_serial, template_id,
                     template_sha256, signature, signed_at)
         one row per verified contract signature (manifest item ``signing_record``, 5 years);
         the same signature posted again (same account, certificate, digest, signature) is
-        answered with its first row, never a second one
+        answered with its first row, never a second one; keep_until: NULL while the
+        account is open (kept :data:`SIGNING_RECORD_YEARS` years after ``signed_at``), the
+        cancellation time plus that after a cancellation (RFC 3339)
 
 The ID-number pseudonym key is ``<data_dir>/id-pseudonym.key`` (32 random bytes, mode 0600,
 made on first use): the pseudonym is ``hex(HMAC-SHA256(key, "privacy-sdk/id-pseudonym/v1" ||
@@ -32,7 +37,10 @@ devices sent them (``Store.account_consent_records``) and says which scopes are 
 now, by the rule of docs/consent.md ("States").
 
 What the account's rows hold, for ``GET /v1/me/personal-information``:
-:meth:`RealnameStore.holdings` (counts and times, never a value).
+:meth:`RealnameStore.holdings` (counts and times, never a value); the values themselves for
+the account's export: :meth:`RealnameStore.account_export` (issue 7). A deletion request or a
+cancellation erases the real-name data and keeps the signing records with the certificates
+that back them (:meth:`RealnameStore.erase_account`, Electronic Signature Law).
 """
 
 from __future__ import annotations
@@ -57,11 +65,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "PSEUDONYM_KEY_FILE",
+    "SIGNING_RECORD_YEARS",
     "STATUSES",
     "CertificateRow",
+    "RealnameErasure",
     "RealnameHoldings",
     "RealnameStatus",
     "RealnameStore",
+    "add_years",
     "deciding_decisions",
     "for_app",
     "missing_consents",
@@ -70,6 +81,9 @@ __all__ = [
 #: Real-name statuses; only ``verified`` allows a certificate and signing.
 STATUSES: tuple[str, ...] = ("pending", "manual_review", "verified", "failed")
 PSEUDONYM_KEY_FILE = "id-pseudonym.key"
+#: Years a signing record (and the certificate backing it) is kept: 《中华人民共和国电子签名法》
+#: (Electronic Signature Law) — at least five years; after a cancellation, counted from it.
+SIGNING_RECORD_YEARS = 5
 _PSEUDONYM_LABEL = b"privacy-sdk/id-pseudonym/v1\x00"
 _KEY_SIZE = 32
 
@@ -93,7 +107,8 @@ CREATE TABLE IF NOT EXISTS user_certificates (
     certificate       TEXT NOT NULL,
     issued_at         TEXT NOT NULL,
     revoked_at        TEXT,
-    revocation_reason TEXT
+    revocation_reason TEXT,
+    keep_until        TEXT
 );
 CREATE INDEX IF NOT EXISTS user_certificates_by_account ON user_certificates (account_id);
 CREATE TABLE IF NOT EXISTS signing_records (
@@ -103,7 +118,8 @@ CREATE TABLE IF NOT EXISTS signing_records (
     template_id        TEXT NOT NULL,
     template_sha256    TEXT NOT NULL,
     signature          TEXT NOT NULL,
-    signed_at          TEXT NOT NULL
+    signed_at          TEXT NOT NULL,
+    keep_until         TEXT
 );
 CREATE INDEX IF NOT EXISTS signing_records_by_account ON signing_records (account_id, signed_at);
 """
@@ -226,6 +242,11 @@ class RealnameStore(SqliteStore):
         self._key: bytes | None = None
         self._key_lock = threading.Lock()
         super().__init__(self.data_dir / DB_NAME, _SCHEMA)
+        with self.connect() as conn:  # databases made before issue 7 lack keep_until
+            for table in ("user_certificates", "signing_records"):
+                columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if "keep_until" not in columns:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN keep_until TEXT")
 
     # -- the ID-number pseudonym --------------------------------------------------------------
 
@@ -602,6 +623,160 @@ class RealnameStore(SqliteStore):
                 for table in ("realname_status", "user_certificates", "signing_records")
             ]
         return dict(zip(("realname_status", "certificates", "signing_records"), counts))
+
+
+    # -- export, deletion and cancellation (issue 7, OBL-DSR-1/2/7) ----------------------------
+
+    def account_export(self, account_id: str, now: _dt.datetime) -> dict[str, Any]:
+        """The account's real-name data with values, for ``GET /v1/me/export``:
+        ``{"realname": {"status", "real_name", "verifications": [...]}, "certificates":
+        [{"serial", "not_before", "not_after", "revoked", "subject": {"common_name",
+        "serial_number"}}], "signing_records": [{"signature_id", "template_id",
+        "content_sha256", "signed_at", "certificate_serial", "keep_until"}]}``.
+
+        No ID number is in it (the stub never stored one): only its pseudonym, as in the
+        certificate's subject. Verifications carry kind, status, reason and times."""
+        with self.transaction(write=False) as conn:
+            status = conn.execute(
+                "SELECT status, real_name FROM realname_status WHERE account_id = ?",
+                (account_id,)).fetchone()
+            certs = [CertificateRow(*r) for r in conn.execute(
+                f"SELECT {self._CERT_COLUMNS} FROM user_certificates WHERE account_id = ?"
+                " ORDER BY issued_at, rowid", (account_id,)).fetchall()]
+            signed = conn.execute(
+                "SELECT signature_id, template_id, template_sha256, signed_at,"
+                " certificate_serial, keep_until FROM signing_records WHERE account_id = ?"
+                " ORDER BY signed_at, rowid", (account_id,)).fetchall()
+            try:
+                verifications = conn.execute(
+                    "SELECT verification_id, kind, status, reason, document_kind, created_at,"
+                    " updated_at FROM realname_verifications WHERE account_id = ?"
+                    " ORDER BY created_at, rowid", (account_id,)).fetchall()
+            except sqlite3.OperationalError:  # no verification table yet
+                verifications = []
+        return {
+            "realname": {
+                "status": status[0] if status else None,
+                "real_name": status[1] if status else None,
+                "verifications": [
+                    {"id": v, "kind": k, "status": st, "reason": r, "document_kind": d,
+                     "created_at": c, "updated_at": u}
+                    for v, k, st, r, d, c, u in verifications],
+            },
+            "certificates": [
+                {"serial": c.serial, "not_before": c.not_before, "not_after": c.not_after,
+                 "revoked": c.revoked_at is not None,
+                 "subject": {"common_name": c.common_name, "serial_number": c.id_pseudonym}}
+                for c in certs],
+            "signing_records": [
+                {"signature_id": s, "template_id": t, "content_sha256": h, "signed_at": at,
+                 "certificate_serial": serial,
+                 "keep_until": keep or rfc3339(add_years(_parse(at), SIGNING_RECORD_YEARS))}
+                for s, t, h, at, serial, keep in signed],
+        }
+
+    @staticmethod
+    def erase_account(conn: sqlite3.Connection, account_id: str, now: _dt.datetime, *,
+                      reason: str, evidence_from: _dt.datetime | None = None) -> RealnameErasure:
+        """Erase the account's real-name data inside the caller's transaction (a deletion
+        request, PIPL art. 47, or a cancellation; OBL-DSR-2/7).
+
+        Deleted: the real-name status row (real name, ID pseudonym), the verification records,
+        the stored answers of ``POST /v1/certificates`` (each holds a certificate) and the
+        certificates that back no signing record. Every certificate still valid is revoked
+        (*reason*: ``data_deleted`` or ``account_cancelled``): with the real name gone the
+        account can no longer sign. Kept: the signing records and the certificates backing
+        them (Electronic Signature Law), until ``signed_at`` + 5 years, or, with
+        *evidence_from* (the cancellation time), until *evidence_from* + 5 years, written to
+        their ``keep_until``.
+
+        Args:
+            now: the time of the revocations (aware).
+            reason: the revocation reason.
+            evidence_from: the cancellation time; None for a deletion request.
+
+        Returns:
+            a :class:`RealnameErasure` (item ids of the manifest deleted; what is kept).
+        """
+        deleted: list[str] = []
+        status = conn.execute(
+            "SELECT real_name IS NOT NULL AND real_name != '',"
+            " id_pseudonym IS NOT NULL AND id_pseudonym != '' FROM realname_status"
+            " WHERE account_id = ?", (account_id,)).fetchone()
+        if status is not None:
+            conn.execute("DELETE FROM realname_status WHERE account_id = ?", (account_id,))
+            deleted += [item for item, held in (("real_name", status[0]), ("id_number", status[1]))
+                        if held]
+        try:
+            if conn.execute("DELETE FROM realname_verifications WHERE account_id = ?",
+                            (account_id,)).rowcount:
+                deleted.append("realname_verifications")
+        except sqlite3.OperationalError:  # no verification table yet
+            pass
+        try:
+            conn.execute(
+                "DELETE FROM idempotency WHERE endpoint = 'POST /v1/certificates' AND"
+                " json_extract(response, '$.serial') IN"
+                " (SELECT serial FROM user_certificates WHERE account_id = ?)", (account_id,))
+        except sqlite3.OperationalError:  # no idempotency table (a bare RealnameStore)
+            pass
+        conn.execute(
+            "UPDATE user_certificates SET revoked_at = ?, revocation_reason = ?"
+            " WHERE account_id = ? AND revoked_at IS NULL", (rfc3339(now), reason, account_id))
+        unused = conn.execute(
+            "DELETE FROM user_certificates WHERE account_id = ? AND serial NOT IN"
+            " (SELECT certificate_serial FROM signing_records WHERE account_id = ?)",
+            (account_id, account_id)).rowcount
+        if unused:
+            deleted.append("certificate_info")
+        if evidence_from is not None:
+            until = rfc3339(add_years(evidence_from, SIGNING_RECORD_YEARS))
+            conn.execute("UPDATE signing_records SET keep_until = ? WHERE account_id = ?",
+                         (until, account_id))
+            conn.execute("UPDATE user_certificates SET keep_until = ? WHERE account_id = ?",
+                         (until, account_id))
+            records, latest = conn.execute(
+                "SELECT COUNT(*), MAX(keep_until) FROM signing_records WHERE account_id = ?",
+                (account_id,)).fetchone()
+        else:
+            records, last_signed = conn.execute(
+                "SELECT COUNT(*), MAX(signed_at) FROM signing_records WHERE account_id = ?",
+                (account_id,)).fetchone()
+            latest = (rfc3339(add_years(_parse(last_signed), SIGNING_RECORD_YEARS))
+                      if last_signed else None)
+            conn.execute(
+                "UPDATE user_certificates SET keep_until = ? WHERE account_id = ?",
+                (latest, account_id))
+        certificates = conn.execute(
+            "SELECT COUNT(*) FROM user_certificates WHERE account_id = ?", (account_id,)
+        ).fetchone()[0]
+        return RealnameErasure(deleted=tuple(deleted), signing_records=int(records),
+                               certificates=int(certificates), keep_until=latest)
+
+
+@dataclass(frozen=True)
+class RealnameErasure:
+    """What :meth:`RealnameStore.erase_account` did.
+
+    Attributes:
+        deleted: manifest item ids of which something was deleted (``real_name``,
+            ``id_number``, ``realname_verifications``, ``certificate_info``).
+        signing_records, certificates: how many are kept as evidence.
+        keep_until: until when the last of them is kept (RFC 3339), None when none is kept.
+    """
+
+    deleted: tuple[str, ...]
+    signing_records: int
+    certificates: int
+    keep_until: str | None
+
+
+def add_years(moment: _dt.datetime, years: int) -> _dt.datetime:
+    """*moment* plus whole calendar *years* (29 February becomes 28 February)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February into a common year
+        return moment.replace(year=moment.year + years, day=28)
 
 
 _APP_LOCK = threading.Lock()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Settings", "default_policy_dir"]
+__all__ = ["DATA_REGION_PATTERN", "Settings", "default_policy_dir"]
+
+#: What ``Settings.data_region`` may be (it is sent as the ``Data-Region`` header).
+DATA_REGION_PATTERN = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")
 
 
 def default_policy_dir() -> Path:
@@ -65,6 +69,12 @@ class Settings:
         realname_agency_delay_seconds: seconds until the stand-in answers (0 or more).
         realname_agency_deadline_seconds: seconds after which a verification the agency has
             not answered is ``timed_out`` (more than 0).
+        data_region: where the server stores personal information (OBL-RES-1): every answer
+            carries the header ``Data-Region: <data_region>``; the SDK refuses to send a body
+            to an endpoint whose region differs from ``SdkConfig.region``. An ISO 3166-1
+            alpha-2 code such as ``"CN"`` (default), or an upper-case label of 2 to 16
+            letters, digits and ``-`` starting with a letter; ``--data-region`` on the
+            command line.
     """
 
     data_dir: Path
@@ -85,6 +95,8 @@ class Settings:
     realname_outcome: str = "pass"
     realname_agency_delay_seconds: float = 0.5
     realname_agency_deadline_seconds: float = 30.0
+    # -- data region (issue #7, OBL-RES-1) --
+    data_region: str = "CN"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -113,6 +125,10 @@ class Settings:
             raise ValueError("realname_agency_delay_seconds must be 0 or more")
         if not 0 < self.realname_agency_deadline_seconds < float("inf"):
             raise ValueError("realname_agency_deadline_seconds must be more than 0")
+        if not isinstance(self.data_region, str) or not DATA_REGION_PATTERN.match(self.data_region):
+            raise ValueError(
+                "data_region must be an upper-case region code such as CN (2 to 16 letters, "
+                "digits or '-', starting with a letter)")
 
     @property
     def resolved_policy_dir(self) -> Path:

@@ -456,6 +456,60 @@ class Store(SqliteStore):
             ).fetchone()
         return AccountRow(*row) if row else None
 
+    @staticmethod
+    def delete_sessions(conn: sqlite3.Connection, account_id: str) -> int:
+        """End every session of the account inside the caller's transaction (cancellation,
+        OBL-DSR-7); returns how many."""
+        return conn.execute("DELETE FROM sessions WHERE account_id = ?", (account_id,)).rowcount
+
+    @staticmethod
+    def change_identifier(conn: sqlite3.Connection, account_id: str, identifier: str) -> bool:
+        """Replace the account's login identifier (a normalised E.164 number or lower-case
+        email) inside the caller's transaction: the old one no longer logs in (a correction,
+        docs/protocol.md "Rights requests"). Returns True when it changed.
+
+        Raises:
+            AccountExists: another account logs in with *identifier*.
+        """
+        try:
+            cursor = conn.execute(
+                "UPDATE accounts SET identifier = ? WHERE account_id = ? AND identifier != ?",
+                (identifier, account_id, identifier))
+        except sqlite3.IntegrityError as exc:
+            raise AccountExists() from exc
+        return cursor.rowcount == 1
+
+    @staticmethod
+    def anonymise_account(conn: sqlite3.Connection, account_id: str) -> None:
+        """Cancellation (OBL-DSR-7), inside the caller's transaction: the identifier becomes
+        ``cancelled:<uuid4>`` (so it can be registered again and never logs in), the password
+        hash an unusable value (no Argon2 hash: nothing verifies against it), every session
+        ends, the install ids are unlinked (their consent records stay, as proof of consent)
+        and the stored registration answers (a SHA-256 of the identifier) go. The row itself,
+        with its id and creation time, stays: kept evidence refers to it."""
+        conn.execute(
+            "UPDATE accounts SET identifier = ?, password_hash = ? WHERE account_id = ?",
+            (f"cancelled:{uuid.uuid4()}", "!cancelled", account_id))
+        Store.delete_sessions(conn, account_id)
+        conn.execute("DELETE FROM account_subjects WHERE account_id = ?", (account_id,))
+        conn.execute(
+            "DELETE FROM idempotency WHERE endpoint = 'POST /v1/accounts'"
+            " AND json_extract(response, '$.account_id') = ?", (account_id,))
+
+    def idempotency_state(self, key: str, endpoint: str, body_sha256: str) -> str:
+        """Whether :meth:`run_idempotent` would run its action for this key now: ``"new"``
+        (no stored answer in the replay window), ``"replay"`` (same endpoint and body) or
+        ``"conflict"`` (another endpoint or body). For work outside the store's database
+        that must not run again on a replay (a peek; the transaction decides)."""
+        cutoff = self._idempotency_cutoff(float(self.clock()))
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT endpoint, body_sha256 FROM idempotency WHERE key = ? AND created_at >= ?",
+                (key, cutoff)).fetchone()
+        if row is None:
+            return "new"
+        return "replay" if (row[0], row[1]) == (endpoint, body_sha256) else "conflict"
+
     def delete_session(self, token_sha256: str) -> bool:
         """End a session; True when there was one."""
         with self.connect() as conn:

@@ -484,6 +484,24 @@ class UploadStore(SqliteStore):
                 deleted.append(row.upload_id)
         return deleted
 
+    def erase_account(self, account_id: str) -> list[str]:
+        """Delete every upload of the account, rows and files, whatever its status (a deletion
+        request or a cancellation, issue 7; PIPL art. 47). An upload in progress is answered
+        404 from its next request.
+
+        Returns:
+            the data item ids (e.g. ``face_video``) of which an upload that still held data
+            (open or complete) was deleted, sorted.
+        """
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT upload_id, item, status FROM uploads WHERE account_id = ?", (account_id,)
+            ).fetchall()
+            conn.execute("DELETE FROM uploads WHERE account_id = ?", (account_id,))
+        for upload_id, _, _ in rows:
+            self.file_path(upload_id).unlink(missing_ok=True)
+        return sorted({item for _, item, status in rows if status in ("open", "complete")})
+
     def consent_withdrawn_seen(self, upload_id: str) -> None:
         """The client was told (403) that the consent of an upload deleted by
         :meth:`withdraw_unused` is gone: from now on it answers 410 like any failed upload."""

@@ -247,9 +247,19 @@ def post_consent_record(
 )
 def list_consent_records(
     store: StoreDep,
+    request: Request,
+    account: OptionalAccount,
     subject_id: Annotated[Uuid4Str, Query(description="the pseudonymous install id (uuid4)")],
 ) -> JSONResponse:
-    """``{"records": [...]}``: each record as received plus ``received_at``; empty if none."""
+    """``{"records": [...]}``: each record as received plus ``received_at``; empty if none.
+
+    With the session of an account other than the one the install id is linked to, the
+    answer is the one of an unknown install id (empty): a user reaches only their own records
+    (OBL-SEC-2; issue #7 authorisation sweep)."""
+    if account is not None:
+        owner = _realname(request).subject_account(subject_id)
+        if owner is not None and owner != account.account_id:
+            return JSONResponse({"records": []})
     return JSONResponse({"records": store.consent_records(subject_id)})
 
 

@@ -30,6 +30,7 @@ from ..models import (
 from ..realname_store import RealnameHoldings
 from ..realname_store import for_app as realname_for_app
 from ..responses import NO_STORE, NOT_LOGGED_IN_DOC, error_doc
+from ..rights_store import for_app as rights_for_app
 from ..store import AccountInventory, SubjectLinkedElsewhere
 from ..uploads import UploadStore, held_uploads
 from .consent import apply_withdrawals
@@ -107,7 +108,9 @@ def my_consent_records(
     store: StoreDep,
     after: Annotated[
         int | None,
-        Query(ge=0, description="a cursor from an earlier answer: only records after it"),
+        # le: cursors are SQLite rowids (64-bit); a larger number is a 422, not an overflow
+        Query(ge=0, le=2**63 - 1,
+              description="a cursor from an earlier answer: only records after it"),
     ] = None,
 ) -> JSONResponse:
     """``{"records": [...], "cursor": n}``: each record as received plus ``received_at`` and
@@ -243,16 +246,28 @@ def my_personal_information(account: LoggedInAccount, store: StoreDep,
     """``{"items": [{"item", "purpose", "count", "last_at", "held"}]}``: the account's own
     rows, then the real-name data held (only what is held). Expired uploads are purged first,
     so the list never shows what is past its retention."""
+    return JSONResponse({"items": held_items(request, store, account.account_id)},
+                        headers=NO_STORE)
+
+
+def held_items(request: Request, store: StoreDep, account_id: str) -> list[dict[str, Any]]:
+    """The items of ``GET /v1/me/personal-information`` (also in ``GET /v1/me/export``): the
+    account's own rows, the real-name data, then the rights requests and corrected contact
+    details (issue 7, :meth:`server_stub.rights_store.RightsStore.held_items`).
+
+    Raises:
+        ApiError: 401 ``not_logged_in`` when the account went away meanwhile.
+    """
     store.maybe_purge_idempotency()  # stored answers past the 24 h replay window go first
-    inventory = store.account_inventory(account.account_id)
+    inventory = store.account_inventory(account_id)
     if inventory is None:  # the account went away after the session was checked
         raise ApiError(401, "not_logged_in", "log in first (POST /v1/sessions)")
     uploads = get_uploads(request)
     uploads.maybe_purge()
-    held = realname_for_app(request.app).holdings(account.account_id)
-    upload_rows = held_uploads(uploads.account_uploads(account.account_id))
-    items = _inventory_items(inventory) + _realname_items(held, uploads, upload_rows)
-    return JSONResponse({"items": items}, headers=NO_STORE)
+    held = realname_for_app(request.app).holdings(account_id)
+    upload_rows = held_uploads(uploads.account_uploads(account_id))
+    return (_inventory_items(inventory) + _realname_items(held, uploads, upload_rows)
+            + rights_for_app(request.app).held_items(account_id))
 
 
 @router.get(

@@ -385,7 +385,9 @@ async def head_upload(request: Request, upload_id: str, _tus: Tus, account: Logg
 
     While a PATCH of the upload is still running (say, its client went away and the records
     it sent are being kept), asks it to stop and waits up to :data:`BUSY_WAIT` seconds for it,
-    so the offset answered is the one to continue from."""
+    so the offset answered is the one to continue from. Another account's upload id answers
+    404 before that: a stranger never stops the owner's PATCH (OBL-SEC-2)."""
+    await run_in_threadpool(_row_or_404, request, upload_id, account.account_id)
     await _take_over(request, upload_id)
     row = await run_in_threadpool(_row_or_404, request, upload_id, account.account_id)
     if row.status == "failed":
@@ -466,6 +468,8 @@ async def patch_upload(
         raise _error(415, "unsupported_media_type", f"Content-Type must be {OFFSET_CONTENT_TYPE}")
     offset = _int(upload_offset, "Upload-Offset")
     checksum = _checksum(upload_checksum)
+    # another account's upload id: 404 before anything touches the owner's running PATCH (OBL-SEC-2)
+    await run_in_threadpool(_row_or_404, request, upload_id, account.account_id)
     if not await _take_over(request, upload_id):
         raise _error(423, "upload_locked", "another PATCH of this upload is still running; retry shortly")
     busy = _busy(request)

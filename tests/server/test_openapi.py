@@ -34,6 +34,19 @@ def test_openapi_lists_every_path(stub: RunningServer, client: requests.Session)
         "/v1/signatures",
         "/v1/realname/verifications",
         "/v1/realname/verifications/{verification_id}",
+        # issue #7: customer service, notification channel, invitations, notices
+        "/v1/me/support-messages",
+        "/v1/me/notification-preference",
+        "/v1/me/invitations",
+        "/v1/notices",
+        "/v1/notices/{notice_id}/acknowledgements",
+        # issue #7: identity check, rights requests, export, cancellation
+        "/v1/me/identity-checks",
+        "/v1/me/rights-requests",
+        "/v1/me/rights-requests/{request_id}",
+        "/v1/me/export",
+        "/v1/me/cancellation",
+        "/v1/me/cancellation/confirm",
     }
     assert set(doc["paths"]["/v1/consent-records"]) == {"get", "post"}
     assert set(doc["paths"]["/v1/me/subjects/{subject_id}"]) == {"put"}
