@@ -207,9 +207,11 @@ class PrivacySdk(ConsentMixin):
             self._set_account_id(None)
 
     def _try_sync(self) -> None:
+        from .errors import RegionMismatch
+
         try:
             self.sync()
-        except TransportError as exc:
+        except (TransportError, RegionMismatch) as exc:  # RegionMismatch: nothing was sent
             log.warning("consent stored on the device; sending it failed (%s), it stays pending",
                         type(exc).__name__)
 
@@ -234,8 +236,22 @@ class PrivacySdk(ConsentMixin):
         Raises:
             ConfigError: no endpoint is configured.
             TransportError: sending failed; that record and the ones after it stay pending.
+            RegionMismatch: the endpoint stores data in another region than
+                ``SdkConfig.region`` (OBL-RES-1); nothing was sent.
         """
+        from .errors import RegionMismatch
+
         api = self._api()
+        try:
+            synced = self._sync(api)
+        except (TransportError, RegionMismatch) as exc:
+            self._log_sync_failure(exc)
+            raise
+        if synced:
+            self._log_operation("service", "sync_succeeded", sent=synced)
+        return synced
+
+    def _sync(self, api: ApiClient) -> int:
         synced = 0
         with self._sync_lock:
             for record in self._ledger.pending():
@@ -425,10 +441,16 @@ class PrivacySdk(ConsentMixin):
         Raises:
             ConsentRequired: the user has not agreed to the policy in force.
         """
-        self._collect_account_items("login_account", "password", "cookies")
+        # After a service-ending notice a user may still log in to reach their own data.
+        self._collect_account_items("login_account", "password", "cookies", for_user_request=True)
         self._set_account_id(None)  # unknown until this login succeeds (shared devices)
-        session = self.account.login(identifier, password, remember_me=remember_me)
+        try:
+            session = self.account.login(identifier, password, remember_me=remember_me)
+        except SdkError as exc:  # OBL-LOG-1: the outcome, never the identifier
+            self._log_operation("operation", "login_failed", error=type(exc).__name__)
+            raise
         self._set_account_id(session.account.account_id)
+        self._log_operation("operation", "login_succeeded", remember_me=bool(remember_me))
         try:  # link this install to the account, so consent made elsewhere reaches it
             self._api().link_subject(self.subject_id)
             self.sync()
@@ -437,15 +459,16 @@ class PrivacySdk(ConsentMixin):
                         type(exc).__name__)
         return session
 
-    def _collect_account_items(self, *items: str) -> None:
+    def _collect_account_items(self, *items: str, for_user_request: bool = False) -> None:
         """Pass the account's data items through the gate (audited, listed in "personal
         information collected"); items the manifest does not declare are skipped, so an app
-        with its own manifest keeps working. Raises ConsentRequired like :meth:`require`."""
+        with its own manifest keeps working. Raises ConsentRequired like :meth:`require`.
+        *for_user_request*: see :meth:`_collect`."""
         self.require("account")
         declared = self._item_map()
         for item in items:
             if item in declared and "account" in tuple(declared[item].purposes):
-                self.collect(item, "account", feature="account")
+                self._collect(item, "account", "account", for_user_request=for_user_request)
 
     def logout(self) -> bool:
         """Log out on the server and forget the session cookie here (even when offline).
@@ -454,9 +477,12 @@ class PrivacySdk(ConsentMixin):
         Afterwards :meth:`current_account_id` is ``None``: the real-name state and the
         certificate of the account stay on the device, keyed by the account, but nothing of
         them is shown or used until the same account logs in again (shared devices)."""
+        confirmed = False
         try:
-            return self.account.logout()
+            confirmed = self.account.logout()
+            return confirmed
         finally:
+            self._log_operation("operation", "logout", confirmed=confirmed)  # OBL-LOG-1
             self._set_account_id(None)
 
     # -- which account the device's per-account data belongs to (shared devices) -------------
@@ -471,6 +497,8 @@ class PrivacySdk(ConsentMixin):
         encrypted store so a "remember me" session keeps it across restarts. Best effort on the
         store (a failure only means the per-account state is hidden until the next login)."""
         self._account_id = account_id
+        if self._operation_log is not None:
+            self._operation_log.account_id = account_id
         try:
             store = self.store
             if account_id is None:
@@ -527,6 +555,85 @@ class PrivacySdk(ConsentMixin):
                 self._audit = AuditTrail(self.config.data_dir / AUDIT_FILENAME, self.config.clock)
             return self._audit
 
+    # -- the operation log (OBL-LOG-1, Cybersecurity Law art. 21) ------------------------------
+
+    _operation_log: Any = None
+    _oplog_handler: Any = None
+
+    @property
+    def operation_log(self) -> Any:
+        """The operation log (``data_dir/oplog.db``, an :class:`sdk.oplog.OperationLog`),
+        opened on first use with the retention of the manifest's data item ``operation_log``
+        (``P6M`` when absent). Opening it also redacts the SDK's log lines
+        (:func:`sdk.oplog.install_log_redaction`) and copies their WARNING and above into it
+        (:class:`sdk.oplog.RedactingHandler`) while purpose ``operation_log`` is allowed.
+
+        Raises:
+            ConfigError: the SDK is closed.
+            ValueError: the manifest's retention for ``operation_log`` is under six months.
+            StorageError: the log cannot be opened.
+        """
+        with self._storage_lock:
+            if self._operation_log is None:
+                if self._closed:
+                    raise ConfigError(
+                        "this PrivacySdk is closed; open a new one with PrivacySdk.open")
+                from .oplog import (
+                    OPLOG_FILENAME,
+                    OperationLog,
+                    RedactingHandler,
+                    install_log_redaction,
+                    retention_from_manifest,
+                )
+
+                oplog = OperationLog(self.config.data_dir / OPLOG_FILENAME,
+                                     retention=retention_from_manifest(self.policy.manifest),
+                                     clock=self.config.clock)
+                oplog.account_id = self._account_id
+                install_log_redaction("sdk")
+                handler = RedactingHandler(oplog, allowed=self._oplog_allowed)
+                logging.getLogger("sdk").addHandler(handler)
+                self._operation_log, self._oplog_handler = oplog, handler
+            return self._operation_log
+
+    def _oplog_allowed(self, item: str = "operation_log") -> bool:
+        """Whether *item* may be recorded for purpose ``operation_log`` now (declared, and
+        the policy agreed to); no audit entry is written."""
+        try:
+            declared = self._item_map().get(item)
+            if declared is None or "operation_log" not in tuple(declared.purposes):
+                return False
+            return not self._missing_for_purpose("operation_log")
+        except SdkError:
+            return False
+
+    def _log_operation(self, category: str, event: str, **detail: Any) -> None:
+        """Best effort: one operation-log entry (codes only, no values) when purpose
+        ``operation_log`` is allowed; a failure is logged (by type) and never raised."""
+        if self._closed or not self._oplog_allowed():
+            return
+        try:
+            self.operation_log.write(category, event, **detail)
+        except Exception as exc:  # noqa: BLE001 - the log must never break the app
+            log.info("operation log entry not written (%s)", type(exc).__name__)
+
+    def _log_sync_failure(self, exc: SdkError) -> None:
+        from .errors import ServerUnavailable
+
+        if not isinstance(exc, ServerUnavailable):
+            self._log_operation("service", "sync_failed", error=type(exc).__name__)
+            return
+        network: dict[str, str] = {}
+        if self._oplog_allowed("network_info"):
+            try:  # the gate for network_info (audited) right before reading it
+                self.collect("network_info", "operation_log")
+                from .oplog import network_status
+
+                network = network_status()
+            except SdkError:
+                network = {}
+        self._log_operation("network", "server_unreachable", during="sync", **network)
+
     def collect(self, item_id: str, purpose: str, feature: str | None = None) -> Any:
         """The one gate in front of personal data: call it right before reading the value, e.g.
         ``privacy.collect("device_ip", "device_security")``; never pass it the value.
@@ -551,11 +658,23 @@ class PrivacySdk(ConsentMixin):
             UndeclaredDataItem: (a ``ConsentError``) no such data item (OBL-SEC-3).
             ConsentError: the item is not declared for that purpose (OBL-PURP-1).
             ConsentRequired: ``.scopes`` names the consent still missing.
+            ServiceEnded: a service-ending notice was received (OBL-END-1); nothing
+                more is collected or shared, whatever the consents.
             StorageError: the audit entry could not be written; do not collect.
         """
+        return self._collect(item_id, purpose, feature, for_user_request=False)
+
+    def _collect(self, item_id: str, purpose: str, feature: str | None, *,
+                 for_user_request: bool) -> Any:
+        """:meth:`collect`. ``for_user_request=True`` is for what the data subject asks for
+        themselves (logging in to reach their data, a rights request): it still passes every
+        consent check and is audited, but is not stopped by a service-ending notice, since the
+        user keeps their rights until the service ends (PIPL arts. 44-47, OBL-END-1)."""
         from .errors import UndeclaredDataItem, UndeclaredPurpose
 
         self._check_open()
+        if not for_user_request:
+            self._refuse_when_service_ended()  # OBL-END-1
         _check_id("item_id", item_id)
         _check_id("purpose", purpose)
         if feature is not None:
@@ -686,9 +805,12 @@ class PrivacySdk(ConsentMixin):
         Raises:
             ConsentError: the recipient is not declared, or an item is not declared for it.
             ConsentRequired: ``.scopes`` names the consents still missing.
+            ServiceEnded: a service-ending notice was received (OBL-END-1); nothing
+                more is collected or shared, whatever the consents.
             StorageError: the audit entries could not be written; do not transfer.
         """
         self._check_open()
+        self._refuse_when_service_ended()  # OBL-END-1
         _check_id("recipient", recipient)
         if isinstance(items, str) or not isinstance(items, Iterable):
             raise ConsentError("items must be a list of data item ids, e.g. ['real_name']")
@@ -1010,6 +1132,90 @@ class PrivacySdk(ConsentMixin):
         they have that person's authorisation, and the attestation is recorded with the invite
         (OBL-PHONE-1). See :meth:`sdk.rights.services.Services.invite_signer`."""
         return self._service_facades().invite_signer(template_id, phone, attested=attested)
+
+    #: The service-ending notice kept on the device (OBL-END-1): ``None`` until read from
+    #: ``data_dir``, ``False`` when there is none, else the notice (set by ``privacy.notices``).
+    _service_ending: Any = None
+
+    def _refuse_when_service_ended(self) -> None:
+        """Raise :class:`ServiceEnded` once a service-ending notice was received (kept in
+        ``data_dir``, read once per run; no network): collection and sharing stop (OBL-END-1)."""
+        ending = self._service_ending
+        if ending is None:
+            from .rights.services import load_service_ending
+
+            ending = self._service_ending = load_service_ending(self.config.data_dir) or False
+        if ending:
+            from .errors import ServiceEnded
+
+            raise ServiceEnded(ending.notice_id, ending.ends_at)
+
+    # -- account cancellation, the device side (OBL-DSR-7; sdk/rights/facade.py) -------------
+
+    def _wipe_after_cancellation(self) -> tuple[str, ...]:
+        """The device side of the account's cancellation (OBL-DSR-7), called by
+        :meth:`sdk.rights.facade.Rights.confirm_cancellation` only after the server confirmed
+        it: the session cookie and the whole cookie jar, the encrypted store with the sealed
+        spools of pending uploads and the certificate keys (:meth:`clear_local_data`), the
+        audit trail (its file), the operation log's entries of the account
+        (:meth:`sdk.oplog.OperationLog.forget_account`), and the consent ledger back to no
+        decisions with a new install id
+        (:meth:`sdk.consent.ledger.ConsentLedger.forget_all_decisions`; records still pending
+        are sent first, best effort: the server keeps synced records as proof). Afterwards
+        :attr:`mode` is ``"undecided"`` and :meth:`current_account_id` is ``None``. The app's
+        consent listeners hear of every scope that goes back to ``not_asked``.
+
+        Every step is tried even when one fails; no network besides the consent sync.
+
+        Returns:
+            the names of the steps that failed (``"local_data"``, ``"audit_trail"``,
+            ``"operation_log"``, ``"consent_ledger"``); empty when the device is clean.
+        """
+        failed: list[str] = []
+        account_id = self.current_account_id()
+        try:
+            self.clear_local_data()
+        except Exception as exc:  # noqa: BLE001 - the other steps still run
+            failed.append("local_data")
+            log.warning("after the cancellation, clearing the device's data failed (%s)",
+                        type(exc).__name__)
+        self._set_account_id(None)  # the operation log stops writing the account's id
+        try:
+            if self._ledger.pending_count():
+                self._try_sync()  # the session is gone: the records still reach the server
+        except Exception as exc:  # noqa: BLE001 - best effort; the reset goes on
+            log.warning("after the cancellation, sending pending consent records failed (%s)",
+                        type(exc).__name__)
+        with self._storage_lock:
+            audit, self._audit = self._audit, None
+            self._realname = self._certificate = None
+        try:
+            if audit is not None:
+                audit.close()
+            _delete_sqlite_files(self.config.data_dir / "audit.db")
+        except Exception as exc:  # noqa: BLE001 - the other steps still run
+            failed.append("audit_trail")
+            log.warning("after the cancellation, deleting the audit trail failed (%s)",
+                        type(exc).__name__)
+        try:
+            if account_id is not None and (self._operation_log is not None or (
+                    self.config.data_dir / "oplog.db").exists()):
+                self.operation_log.forget_account(account_id)
+        except Exception as exc:  # noqa: BLE001 - the other steps still run
+            failed.append("operation_log")
+            log.warning("after the cancellation, deleting the account's operation log entries "
+                        "failed (%s)", type(exc).__name__)
+        try:
+            before = self._snapshot(withdrawal=False)
+            self._ledger.forget_all_decisions()
+            self._birth_date = None
+            self._diff_cache.clear()
+            self._notify(before, None)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller
+            failed.append("consent_ledger")
+            log.warning("after the cancellation, resetting the consent ledger failed (%s)",
+                        type(exc).__name__)
+        return tuple(failed)
     # == END issue #7 ========================================================================
 
     # -- the two lists users can open (privacy centre), and the controller's contact -----------
@@ -1115,10 +1321,16 @@ class PrivacySdk(ConsentMixin):
         with self._storage_lock:
             store, self._store = self._store, None
             audit, self._audit = self._audit, None
+            oplog, self._operation_log = self._operation_log, None
+            handler, self._oplog_handler = self._oplog_handler, None
         if store is not None:
             store.close()
         if audit is not None:
             audit.close()
+        if handler is not None:
+            logging.getLogger("sdk").removeHandler(handler)
+        if oplog is not None:
+            oplog.close()
         self._ledger.close()
 
     def __enter__(self) -> PrivacySdk:
@@ -1126,6 +1338,12 @@ class PrivacySdk(ConsentMixin):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _delete_sqlite_files(path: Path) -> None:
+    """Delete an SQLite file and its ``-wal`` / ``-shm`` files (missing ones are fine)."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        candidate.unlink(missing_ok=True)
 
 
 def _check_policy(policy: Any) -> None:

@@ -7,6 +7,7 @@ Tree::
 
     SdkError
     ├── ConfigError            SdkConfig is invalid (bad endpoint, missing CA bundle, ...)
+    │   └── RegionMismatch     the endpoint stores data in another region than SdkConfig.region
     ├── PolicyError            the privacy policy text cannot be used
     │   └── ManifestError      the policy manifest (TOML) is invalid: names file, field, expectation
     ├── InvalidInput (also ValueError)   user input is malformed; ``field`` names it
@@ -16,7 +17,8 @@ Tree::
     │   ├── ConsentRequired    an action needs a consent the user has not given
     │   ├── UndeclaredPurpose  a purpose the policy manifest does not declare (OBL-PURP-1, OBL-CK-2)
     │   ├── UndeclaredDataItem a data item the policy manifest does not declare (OBL-SEC-3)
-    │   └── ComplianceViolation  strict mode: an event the compliance check reports; ``finding``
+    │   ├── ComplianceViolation  strict mode: an event the compliance check reports; ``finding``
+    │   └── ServiceEnded       the service is ending: collection and sharing stopped (OBL-END-1)
     ├── StorageError           the on-device store (SQLite) failed or is corrupt
     │   └── IntegrityError     a sealed value was tampered with, moved or rolled back; ``key`` names it
     ├── KeystoreError          the OS keystore cannot give the wrapping key
@@ -27,11 +29,14 @@ Tree::
     │   ├── AccountExists     the identifier is already registered
     │   ├── AuthenticationFailed  wrong identifier or password (one message for both)
     │   ├── LoginThrottled     too many failed logins; ``retry_after`` in seconds
-    │   └── NotLoggedIn        the action needs a logged-in session
+    │   ├── NotLoggedIn        the action needs a logged-in session
+    │   ├── IdentityCheckRequired  the request needs the identity checked again (the password)
+    │   └── CancellationTokenInvalid  the cancellation notice expired or was used; begin again
     └── TransportError         talking to the server failed
         ├── TlsError           the server's certificate did not verify against the configured CA
         ├── ServerUnavailable  connection refused, timed out, or 5xx after the retries
         ├── ServerError        the server answered with an error; ``status`` and ``code`` tell which
+        │   └── RequestNotFound  no data-subject request with that id for this account (404)
         ├── EnvelopeError      end-to-end encryption (HPKE, RFC 9180) refused or failed; ``code``
         │   └── KeyPinMismatch the server's encryption key is not pinned: nothing was sent
         └── UploadError        a resumable (tus) upload failed; ``code``, ``upload_id``
@@ -53,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "SdkError",
     "ConfigError",
+    "RegionMismatch",
     "PolicyError",
     "ManifestError",
     "InvalidInput",
@@ -63,6 +69,7 @@ __all__ = [
     "UndeclaredPurpose",
     "UndeclaredDataItem",
     "ComplianceViolation",
+    "ServiceEnded",
     "StorageError",
     "IntegrityError",
     "KeystoreError",
@@ -74,10 +81,13 @@ __all__ = [
     "AuthenticationFailed",
     "LoginThrottled",
     "NotLoggedIn",
+    "IdentityCheckRequired",
+    "CancellationTokenInvalid",
     "TransportError",
     "TlsError",
     "ServerUnavailable",
     "ServerError",
+    "RequestNotFound",
     "EnvelopeError",
     "KeyPinMismatch",
     "UploadError",
@@ -93,6 +103,33 @@ class SdkError(Exception):
 
 class ConfigError(SdkError):
     """The :class:`sdk.SdkConfig` given is invalid. The message names the setting."""
+
+
+class RegionMismatch(ConfigError):
+    """The endpoint declares (``Data-Region`` answer header) that it stores personal
+    information in another region than the app declares (``SdkConfig.region``), or declares
+    none (OBL-RES-1). :class:`sdk.transport.ApiClient` learns the region before its first
+    request with a body and raises this before that body is sent; every later answer is
+    checked too. The policy promises where the data is stored, and storing it elsewhere is a
+    cross-border transfer (PIPL art. 38-40).
+
+    Attributes:
+        endpoint_region: the region the endpoint declared (upper-case), ``None`` when it
+            declared none or something that is not a region code.
+        declared_region: ``SdkConfig.region``.
+    """
+
+    def __init__(self, endpoint_region: str | None, declared_region: str,
+                 message: str | None = None) -> None:
+        self.endpoint_region = endpoint_region
+        self.declared_region = declared_region
+        where = (f"stores data in region {endpoint_region}" if endpoint_region is not None
+                 else "does not declare its data region (no valid Data-Region header)")
+        super().__init__(
+            message
+            or f"the endpoint {where}, the app declares {declared_region} (SdkConfig.region); "
+            f"use an endpoint in {declared_region}, or fix SdkConfig.region"
+        )
 
 
 class PolicyError(SdkError):
@@ -193,6 +230,31 @@ class ComplianceViolation(ConsentError):
         )
 
 
+
+class ServiceEnded(ConsentError):
+    """The operator announced that the service is ending (a ``service_ending`` notice from
+    ``GET /v1/notices``, kept on the device): every :meth:`sdk.PrivacySdk.collect` and
+    :meth:`sdk.PrivacySdk.share` is refused from then on, also after a restart and offline
+    (PIPL art. 47(1)2: the handler stops processing when it stops providing the service;
+    OBL-END-1). Nothing the app can do re-enables collection.
+
+    Attributes:
+        notice_id: id of the service-ending notice.
+        ends_at: when the service ends (RFC 3339 text, as published), or ``None``.
+    """
+
+    def __init__(self, notice_id: str, ends_at: str | None = None,
+                 message: str | None = None) -> None:
+        self.notice_id = notice_id
+        self.ends_at = ends_at
+        when = f" (it ends at {ends_at})" if ends_at else ""
+        super().__init__(
+            message
+            or f"the service is ending{when}: collection of personal information has stopped "
+            "and nothing more is collected or shared; show the user the service-ending notice "
+            "(privacy.notices.service_ending)"
+        )
+
 class InvalidInput(SdkError, ValueError):
     """User input is malformed. The message says what is expected; it never repeats the input.
 
@@ -290,6 +352,20 @@ class NotLoggedIn(AccountError):
     """The action needs a logged-in session; log in first."""
 
 
+class IdentityCheckRequired(AccountError):
+    """A data-subject request or the cancellation needs the identity checked again
+    (``privacy.rights.verify_identity(password)``): no check was made, it expired (10 minutes),
+    or it belongs to another account. Server answer ``403 identity_check_required``
+    (docs/rights.md, OBL-DSR-1)."""
+
+
+class CancellationTokenInvalid(AccountError):
+    """The cancellation notice cannot confirm the cancellation: it expired (10 minutes), was
+    already used, or belongs to another account (``403 cancellation_token_invalid``). Nothing
+    changed, on the server or on the device; call ``privacy.rights.begin_cancellation`` again
+    (docs/rights.md "Cancelling the account", OBL-DSR-7)."""
+
+
 class TransportError(SdkError):
     """Talking to the server failed."""
 
@@ -314,6 +390,14 @@ class ServerError(TransportError):
         self.status = status
         self.code = code
         super().__init__(f"server answered {status} {code}: {message}")
+
+
+class RequestNotFound(ServerError):
+    """No data-subject request with that id for the logged-in account (``404
+    request_not_found``; an id of another account gets the same answer)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(404, "request_not_found", message)
 
 
 class EnvelopeError(TransportError):

@@ -467,6 +467,42 @@ class ConsentLedger(SqliteOwner):
                                 "ORDER BY seq").fetchall()
         return [self._from_row(r) for r in rows]
 
+    # -- starting over (account cancellation, OBL-DSR-7) -----------------------------------
+
+    def forget_all_decisions(self) -> str:
+        """Back to a fresh install: every decision of this device, the records pulled from
+        the user's other devices, the policies shown, the sync cursor and the wrapped device
+        signing key are deleted in one transaction, and a new install id (``subject_id``) is
+        made; afterwards every scope is ``not_asked`` (mode ``undecided``). The file is then
+        vacuumed so the deleted rows do not linger in free pages or the WAL file.
+
+        The only exception to "append-only", for the cancellation of the account
+        (``privacy.rights.confirm_cancellation``): sync first; the server keeps the synced
+        records as proof of consent (PIPL art. 47, last paragraph). A new install id means
+        the records kept on the server stay with the cancelled account, never with a new one.
+
+        Returns:
+            the new ``subject_id``.
+
+        Raises:
+            StorageError: the rows could not be deleted (nothing changed).
+        """
+        new_id = str(uuid.uuid4())
+        with self._lock:
+            with self._transaction() as conn:
+                conn.execute("DROP TRIGGER IF EXISTS consent_records_no_delete")
+                for table in ("consent_records", "remote_records", "notices", "meta"):
+                    conn.execute(f"DELETE FROM {table}")  # fixed table names
+                conn.execute("INSERT INTO meta (key, value) VALUES ('subject_id', ?)", (new_id,))
+                for statement in _split_sql(_SCHEMA):  # the trigger again (IF NOT EXISTS)
+                    conn.execute(statement)
+            with self._reading() as conn:
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._subject_id = new_id
+            self._device_key = None
+        return new_id
+
     # -- sync bookkeeping -----------------------------------------------------------------
 
     def pending(self) -> list[ConsentRecord]:

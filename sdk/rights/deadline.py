@@ -79,8 +79,11 @@ def prc_date(moment: _dt.datetime) -> _dt.date:
     """The PRC calendar date of an aware datetime.
 
     Raises:
-        ValueError: *moment* is naive.
+        ValueError: *moment* is naive, or not a datetime (a ``date`` has no time zone).
     """
+    if not isinstance(moment, _dt.datetime):
+        raise ValueError(f"pass an aware datetime (e.g. datetime.now(timezone.utc)), not a "
+                         f"{type(moment).__name__}; a date alone has no PRC time zone")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("pass an aware datetime (e.g. datetime.now(timezone.utc)); a naive "
                          "time has no PRC date")

@@ -14,6 +14,12 @@
 - any other answer >= 400 -> :class:`ServerError` with the ``error`` code and ``message`` of the
   server's ``{"error", "message"}`` body.
 
+Data region (OBL-RES-1): every answer must carry ``Data-Region: <code>`` (ISO 3166-1 alpha-2,
+compared case-insensitively) equal to ``SdkConfig.region``; before its first request with a body
+(POST, PUT, PATCH) the client learns the region from an earlier answer, else from one
+``GET /v1/health``. A different or missing region raises :class:`RegionMismatch` before the body
+is sent. A 502/503/504 without the header (a gateway speaking, not the endpoint) is not checked.
+
 Messages name the endpoint path, never a query string or body (which may hold identifiers).
 """
 
@@ -39,6 +45,7 @@ from ..errors import (
     InvalidIdentifier,
     LoginThrottled,
     NotLoggedIn,
+    RegionMismatch,
     ServerError,
     ServerUnavailable,
     StorageError,
@@ -55,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config import SdkConfig
 
-__all__ = ["SESSION_COOKIE", "ApiClient", "connection_cut"]
+__all__ = ["DATA_REGION_HEADER", "SESSION_COOKIE", "ApiClient", "connection_cut"]
 
 #: Name of the session cookie the server sets at login (docs/protocol.md, "Accounts").
 SESSION_COOKIE = "sid"
@@ -63,6 +70,11 @@ SESSION_COOKIE = "sid"
 _DEFAULT_RETRY_AFTER = 60
 
 _CHUNK = 64 * 1024
+#: The answer header that says where the endpoint stores personal information (OBL-RES-1).
+DATA_REGION_HEADER = "Data-Region"
+#: Methods that send a body: the region must be known (and match) before the first one.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_REGION_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,15}$")
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -156,6 +168,8 @@ class ApiClient:
         self._session = session
         self._own_session = session is None
         self._cookie_jar = cookie_jar
+        #: the endpoint's data region once an answer declared the configured one (OBL-RES-1)
+        self._region: str | None = None
         if session is not None and cookie_jar is not None:
             session.cookies = cookie_jar  # type: ignore[assignment]
 
@@ -216,6 +230,42 @@ class ApiClient:
         return self._config
 
     @property
+    def data_region(self) -> str | None:
+        """The endpoint's data region (upper-case) once an answer declared it, else ``None``."""
+        return self._region
+
+    def _check_region(self, what: str, response: requests.Response) -> None:
+        """Raise :class:`RegionMismatch` (closing *response*) unless the answer declares
+        ``SdkConfig.region``; remember it when it does (OBL-RES-1)."""
+        declared = str(self._config.region).strip().upper()
+        value = (response.headers.get(DATA_REGION_HEADER) or "").strip() or None
+        if value is None and response.status_code in RETRY_STATUSES:
+            return  # a gateway's 502/503/504: the endpoint did not speak
+        region = value.strip().upper() if value is not None else None
+        if region is not None and region == declared:
+            self._region = region
+            return
+        response.close()
+        shown = region if region is not None and _REGION_CODE.match(region) else None
+        raise RegionMismatch(shown, declared, None if shown is not None or region is None else (
+            f"{what}: the endpoint's Data-Region header is not a region code; the app declares "
+            f"{declared} (SdkConfig.region); use an endpoint in {declared}, or fix "
+            "SdkConfig.region"))
+
+    def _ensure_region(self, what: str) -> None:
+        """Learn the endpoint's region with one ``GET /v1/health`` unless an answer gave it."""
+        if self._region is not None:
+            return
+        response = self.request("GET", "/health", anonymous=True, check=False,
+                                what=f"GET /v1/health (data region, before {what})")
+        status = response.status_code
+        response.close()
+        if self._region is None:  # a gateway error without the header
+            raise ServerUnavailable(
+                f"{what}: the endpoint's data region is unknown (GET /v1/health answered "
+                f"{status}); nothing was sent; try again later")
+
+    @property
     def timeout(self) -> tuple[float, float]:
         """``(connect, read)`` timeouts in seconds, from the configuration."""
         return (self._config.connect_timeout, self._config.read_timeout)
@@ -269,6 +319,8 @@ class ApiClient:
             the response (the caller reads and closes it).
 
         Raises:
+            RegionMismatch: the endpoint declares another data region than
+                ``SdkConfig.region``, or none (for POST/PUT/PATCH: before the body is sent).
             TlsError, ServerUnavailable, TransportError: the request did not complete.
             NotLoggedIn, ServerError, ...: the answer was a refusal (module docstring), or
                 what *refusal* returned.
@@ -277,6 +329,8 @@ class ApiClient:
 
         what = what or f"{method} /v1{path}"
         url = self.url(path)
+        if method.upper() in _BODY_METHODS:
+            self._ensure_region(what)  # OBL-RES-1: RegionMismatch before any body is sent
         session = self.session
         with _converting(what, self._config):
             if anonymous:
@@ -304,6 +358,7 @@ class ApiClient:
                     allow_redirects=False,
                     stream=stream,
                 )
+        self._check_region(what, response)  # OBL-RES-1: every answer
         if check and response.status_code >= 300:
             try:
                 if refusal is not None:

@@ -33,13 +33,27 @@ CERT_SCOPES = ("certificate", "item:certificate_info", "recipient:ca", "item:id_
 
 
 class Offline(requests.adapters.BaseAdapter):
-    """The network edge: records each request that would leave the device, then fails."""
+    """The network edge: records each request that would leave the device, then fails.
+
+    ``GET /v1/health`` is the exception: it answers ``Data-Region: CN``, as the stub does, so
+    the client knows the endpoint's region before its first body (OBL-RES-1); those checks
+    carry nothing personal and are kept apart in ``health_checks``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[requests.PreparedRequest] = []
+        self.health_checks: list[requests.PreparedRequest] = []
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if request.method == "GET" and (request.path_url or "").split("?")[0] == "/v1/health":
+            self.health_checks.append(request)
+            answer = requests.Response()
+            answer.status_code = 200
+            answer.headers["Data-Region"] = "CN"
+            answer.headers["Content-Type"] = "application/json"
+            answer._content = b'{"status": "ok", "version": "offline-test"}'
+            answer.request, answer.url = request, request.url
+            return answer
         self.sent.append(request)
         raise requests.ConnectionError("offline (test)")
 

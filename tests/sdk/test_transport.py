@@ -27,6 +27,7 @@ from cryptography.x509.oid import NameOID
 from sdk import SdkConfig
 from sdk.errors import (
     ConfigError,
+    RegionMismatch,
     ServerError,
     ServerUnavailable,
     StorageError,
@@ -42,7 +43,7 @@ from sdk.transport import ApiClient, make_session
 class Reply:
     status: int = 200
     body: bytes | dict | list = b""
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | None] = field(default_factory=dict)
     delay: float = 0.0
     truncate_to: int | None = None  # send only this many body bytes, then close
 
@@ -79,9 +80,12 @@ class Server:
                 if not isinstance(payload, bytes):
                     payload = json.dumps(payload).encode()
                 self.send_response(reply.status)
-                headers = {"Content-Type": "application/json", **reply.headers}
+                # every answer declares the data region, as the stub does (OBL-RES-1)
+                headers = {"Content-Type": "application/json", "Data-Region": "CN",
+                           **reply.headers}
                 for key, value in headers.items():
-                    self.send_header(key, value)
+                    if value is not None:  # None leaves a default header out
+                        self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload if reply.truncate_to is None else payload[: reply.truncate_to])
@@ -484,3 +488,77 @@ def test_every_call_has_a_timeout(tmp_path: Path, http_server: Server) -> None:
         client.list_templates()
         client.list_consent_records("s")
     assert seen == [(1.5, 2.5)] * 3
+
+
+# -- data region (OBL-RES-1) -------------------------------------------------------------------
+
+_RECORD = {"record_id": "2f1e4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b", "decision": "granted"}
+
+
+def test_one_health_check_learns_the_region_before_the_first_body(
+        tmp_path: Path, http_server: Server) -> None:  # OBL-RES-1
+    # OBL-RES-1: GET /v1/health once, then the POSTs; the region is kept for later requests
+    http_server.route("/v1/health", Reply(200, {"status": "ok", "version": "t"}))
+    http_server.route("/v1/consent-records", Reply(201, {"received_at": "2026-12-01T08:00:00Z"}))
+
+    with ApiClient(dev_config(tmp_path, http_server)) as client:
+        client.post_consent_record(_RECORD)
+        client.post_consent_record(_RECORD)
+        assert client.data_region == "CN"
+
+    assert [(s.method, s.path) for s in http_server.seen] == [
+        ("GET", "/v1/health"), ("POST", "/v1/consent-records"), ("POST", "/v1/consent-records")]
+
+
+def test_an_earlier_answer_gives_the_region_without_a_health_check(
+        tmp_path: Path, http_server: Server) -> None:  # OBL-RES-1
+    # OBL-RES-1
+    http_server.route("/v1/templates", Reply(200, {"templates": []}))
+    http_server.route("/v1/consent-records", Reply(201, {"received_at": "2026-12-01T08:00:00Z"}))
+
+    with ApiClient(dev_config(tmp_path, http_server)) as client:
+        client.list_templates()
+        client.post_consent_record(_RECORD)
+
+    assert [s.method for s in http_server.seen] == ["GET", "POST"]
+
+
+def test_a_missing_region_header_refuses_before_the_body_is_sent(
+        tmp_path: Path, http_server: Server) -> None:  # OBL-RES-1
+    # OBL-RES-1: an endpoint that declares no region gets no body
+    http_server.route("/v1/health", Reply(200, {"status": "ok"}, headers={"Data-Region": None}))
+    http_server.route("/v1/consent-records", Reply(201, {}))
+
+    with ApiClient(dev_config(tmp_path, http_server)) as client:
+        with pytest.raises(RegionMismatch, match="does not declare its data region") as caught:
+            client.post_consent_record(_RECORD)
+
+    assert caught.value.endpoint_region is None
+    assert [s.method for s in http_server.seen] == ["GET"]
+
+
+def test_a_region_header_that_is_not_a_code_is_not_echoed(
+        tmp_path: Path, http_server: Server) -> None:  # OBL-RES-1
+    # OBL-RES-1
+    http_server.route("/v1/templates", Reply(200, {"templates": []},
+                                             headers={"Data-Region": "C N; x=1"}))
+
+    with ApiClient(dev_config(tmp_path, http_server)) as client:
+        with pytest.raises(RegionMismatch, match="is not a region code") as caught:
+            client.list_templates()
+
+    assert "x=1" not in str(caught.value)
+
+
+def test_a_gateway_error_without_the_header_is_server_unavailable(
+        tmp_path: Path, http_server: Server) -> None:  # OBL-RES-1
+    # OBL-RES-1: a 503 from a proxy is not the endpoint declaring a region; nothing is sent
+    http_server.route("/v1/health", Reply(503, {"error": "down", "message": "down"},
+                                          headers={"Data-Region": None}))
+    http_server.route("/v1/consent-records", Reply(201, {}))
+
+    with ApiClient(dev_config(tmp_path, http_server, retries=0)) as client:
+        with pytest.raises(ServerUnavailable, match="data region is unknown"):
+            client.post_consent_record(_RECORD)
+
+    assert [s.method for s in http_server.seen] == ["GET"]

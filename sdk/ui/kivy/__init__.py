@@ -11,10 +11,13 @@
 - :class:`RationaleDialog` and :func:`show_rationale`: why a feature needs an OS permission,
   before the system prompt (the ``rationale=`` of ``privacy.permissions.request``);
   :mod:`sdk.ui.kivy.permissions` has ``kivy_dispatcher`` and the Chinese status texts.
+- :class:`NoticeDialog` and :func:`show_notices`: a breach notice with its five parts, or the
+  service-ending notice, and 我已知悉 (``privacy.notices.acknowledge``).
 - :func:`install_cjk_font`: make a Chinese-capable font Kivy's default.
 """
 
 from .fonts import find_cjk_font, install_cjk_font
+from .notice import NoticeDialog, show_notices
 from .policy_update import PolicyUpdateDialog, show_policy_update
 from .policy_view import PolicyView
 from .privacy_centre import PrivacyCentre
@@ -23,6 +26,7 @@ from .rationale import RationaleDialog, rationale_dialog, show_rationale
 from .separate_consent import SeparateConsentDialog, ask_for_feature
 
 __all__ = [
+    "NoticeDialog",
     "PolicyUpdateDialog",
     "PolicyView",
     "PrivacyCentre",
@@ -33,6 +37,7 @@ __all__ = [
     "find_cjk_font",
     "install_cjk_font",
     "rationale_dialog",
+    "show_notices",
     "show_policy_update",
     "show_rationale",
 ]
