@@ -49,6 +49,8 @@ class DemoApp(App):
         self.history: list[str] = []
         self.autopilot = None
         self.update_dialog = None  # the policy-update dialog while it is open
+        self.notices_open = False  # notice dialogs (breach, service ending) are on screen
+        self._fetching_notices = False
 
     def build(self):
         for kv in sorted(KV_DIR.glob("*.kv")):
@@ -87,6 +89,7 @@ class DemoApp(App):
         refresh = getattr(self.root.current_screen, "refresh", None) if self.root else None
         if callable(refresh):
             refresh()
+        self.check_notices()
 
     def refresh_permissions(self) -> list:
         """``privacy.permissions.refresh()`` once the user agreed to the policy (before that
@@ -132,6 +135,8 @@ class DemoApp(App):
         from sdk.ui.kivy import show_policy_update
 
         self.update_dialog = show_policy_update(self.sdk, self._policy_update_done)
+        if self.update_dialog is None:
+            self.check_notices()
 
     def _policy_update_done(self, result: str) -> None:
         self.update_dialog = None
@@ -139,6 +144,49 @@ class DemoApp(App):
         refresh = getattr(self.root.current_screen, "refresh", None)
         if callable(refresh):
             refresh()
+        self.check_notices()
+
+    # -- notices: a personal-information breach (OBL-BR-1), the service ending (OBL-END-1) --
+    def check_notices(self, *_args) -> None:
+        """Once the privacy prompt is settled (and no policy-update dialog is open): fetch the
+        notices off the UI thread, then show the SDK's :class:`NoticeDialog` for each one not
+        acknowledged yet, one after another. Offline, the last fetched list is used."""
+        if (self.sdk.needs_prompt() or self.update_dialog is not None or self.notices_open
+                or self._fetching_notices):
+            return
+        from sdk.ui.kivy.common import run_off_ui
+
+        self._fetching_notices = True
+        run_off_ui(self.sdk.notices.fetch, self._show_notices, self._notices_not_fetched,
+                   name="notices-fetch")
+
+    def _notices_not_fetched(self, exc: BaseException) -> None:
+        log.warning("notices not fetched (%s); showing the last list", type(exc).__name__)
+        self._show_notices(None)
+
+    def _show_notices(self, _notices) -> None:
+        self._fetching_notices = False
+        if self.root is not None and self.root.current == "home":
+            self.root.current_screen.refresh()  # the service-ending banner
+        if self.sdk.needs_prompt() or self.update_dialog is not None or self.notices_open:
+            return
+        from sdk.ui.kivy import show_notices
+
+        self.notices_open = True
+        show_notices(self.sdk, self._notices_done)
+
+    def _notices_done(self, _acks) -> None:
+        self.notices_open = False
+        if self.root is not None and self.root.current == "home":
+            self.root.current_screen.refresh()
+
+    # -- the account cancelled (OBL-DSR-7) ---------------------------------------------------
+    def after_cancellation(self, receipt) -> None:
+        """The server cancelled the account and the device forgot it: back to the first
+        launch, the privacy prompt (a fresh one)."""
+        self.cancellation_receipt = receipt
+        self.refresh_state()
+        self.go("prompt" if self.sdk.needs_prompt() else self.landing_screen())
 
     def finish(self, code: int = 0) -> None:
         self.exit_code = code

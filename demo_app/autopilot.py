@@ -204,6 +204,13 @@ DEMO_PASSWORD = "Xk9#mQ2vLp8w-river"
 DEMO_REAL_NAME = "张三"
 DEMO_ID_NUMBER = "11010519491231002X"
 DEMO_BAD_ID_NUMBER = "110105194912310021"
+#: What the rights walkthrough types: a reserved example.com address (no one's mailbox), a
+#: reserved test number for the counter-signer, and free texts with nothing personal in them.
+DEMO_EMAIL = "demo.user@example.com"
+DEMO_SIGNER_PHONE = "13900139000"
+DEMO_OBJECTION = "不希望把我的手机号码用于营销短信。"
+DEMO_EVIDENCE_REASON = "合同纠纷诉讼需要"
+DEMO_SUPPORT_TEXT = "合同下载后打不开，请帮忙看看。"
 #: The separate consents of real-name signing, in the order ask_for_feature asks them.
 REALNAME_CONSENTS = ("purpose:realname_verification", "purpose:certificate", "item:id_number",
                      "item:face_video", "item:certificate_info", "recipient:ca",
@@ -344,6 +351,67 @@ def walkthrough_realname_steps(out_dir: Path) -> list[dict]:
         shots("43-contract-text.png"), {"press": "contract_sign"},
         {"wait_text": ["contract_result", "服务器已验证"]}, {"sleep": 0.3},
         shots("44-contract-signed.png"), {"quit": 0},
+    ]
+
+
+def walkthrough_rights_steps(out_dir: Path) -> list[dict]:
+    """The fourth part of ``make demo`` without a display (``--walkthrough-part rights``, a
+    fresh data dir, the embedded stub started with ``--notice breach``): the breach notice
+    with its five parts and 我已知悉, then 个人信息权利: the identity check again, the access
+    report, the correction of the email address, an objection with its deadline, an evidence
+    request and the list of requests; 客服与通知: a message and the notification channel;
+    邀请签署方 refused without the consent box ticked, then sent; and the account's
+    cancellation in two steps, ending at the privacy prompt (screenshots 45-57)."""
+    shots = lambda name: {"screenshot": str(out_dir / name)}  # noqa: E731
+    return [
+        {"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
+        # the breach notice: shown once the prompt is settled, acknowledged with 我已知悉
+        {"wait_dialog": "notice:breach"}, {"sleep": 0.5}, shots("45-notice-breach.png"),
+        {"press": "notice_ack"}, {"wait_no_dialog": 0},
+        {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
+        {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
+        {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
+        {"wait_text": ["account", "已登录"]},
+        # 个人信息权利: the identity checked again first
+        {"press": "rights"}, {"wait_screen": "rights"}, {"sleep": 0.3},
+        shots("46-rights-identity-check.png"), {"type": ["rights_password", DEMO_PASSWORD]},
+        {"press": "rights_verify"}, {"wait_text": ["identity_text", "身份已验证"]},
+        {"press": "right_access"}, {"wait_text": ["rights_result", "以下是我们保存"]},
+        {"sleep": 0.8}, shots("47-rights-access-report.png"),
+        {"press": "right_correct"}, {"press": "corr_email"},
+        {"type": ["corr_value", DEMO_EMAIL]}, {"sleep": 0.3}, shots("48-rights-correction.png"),
+        {"press": "corr_submit"}, {"wait_text": ["rights_result", "已更正"]},
+        {"press": "right_object"}, {"type": ["obj_text", DEMO_OBJECTION]},
+        {"press": "obj_submit"}, {"wait_text": ["rights_result", "答复期限"]},
+        {"scroll_to": "rights_result"}, {"sleep": 0.3}, shots("49-rights-objection-deadline.png"),
+        {"press": "right_evidence"}, {"type": ["ev_name", DEMO_REAL_NAME]},
+        {"type": ["ev_id_number", DEMO_ID_NUMBER]}, {"type": ["ev_reason", DEMO_EVIDENCE_REASON]},
+        {"type": ["ev_mailbox", DEMO_EMAIL]}, {"scroll_to": "panel_evidence"}, {"sleep": 0.3},
+        shots("50-rights-evidence.png"), {"press": "ev_submit"},
+        {"wait_text": ["rights_result", "已受理出证申请"]}, {"scroll_to": "rights_result"},
+        {"sleep": 0.3}, shots("51-rights-requests.png"),
+        # 客服与通知
+        {"press": "to_support"}, {"wait_screen": "support"},
+        {"type": ["cs_text", DEMO_SUPPORT_TEXT]}, {"press": "cs_send"},
+        {"wait_text": ["cs_status", "已发送"]}, {"sleep": 0.3}, shots("52-support-message.png"),
+        {"press": "notify_email"}, {"type": ["notify_email_address", DEMO_EMAIL]},
+        {"press": "notify_save"}, {"wait_text": ["notify_status", "已保存：邮件通知"]},
+        {"scroll_to": "notify_section"}, {"sleep": 0.3}, shots("53-notification-channel.png"),
+        # 邀请签署方: refused until the consent box is ticked
+        {"press": "back"}, {"wait_screen": "home"}, {"press": "sign_contract"},
+        {"wait_screen": "contract"}, {"wait_widgets": "list"}, {"press_template": 0},
+        {"wait_document": "body"}, {"press": "contract_invite"},
+        {"type": ["invite_phone", DEMO_SIGNER_PHONE]}, {"press": "invite_send"},
+        {"wait_text": ["invite_attest_error", "请先确认"]}, {"sleep": 0.3},
+        shots("54-invite-refused.png"), {"press": "invite_attest"}, {"press": "invite_send"},
+        {"wait_text": ["invite_result", "已向"]}, {"sleep": 0.3}, shots("55-invite-sent.png"),
+        # 注销账号: what is lost and kept, a confirm button that waits 3 s, then the prompt
+        {"press": "back"}, {"wait_screen": "home"}, {"press": "rights"},
+        {"wait_screen": "rights"}, {"press": "right_cancel"},
+        {"wait_text": ["cancel_lose", "合同下载"]}, {"sleep": 0.3},
+        shots("56-cancel-warning.png"), {"wait_enabled": "cancel_confirm"},
+        {"press": "cancel_confirm"}, {"wait_screen": "prompt"}, {"sleep": 0.5},
+        shots("57-after-cancellation-prompt.png"), {"quit": 0},
     ]
 
 
@@ -606,6 +674,14 @@ class Autopilot:
         for dialog in self._dialogs():
             if getattr(dialog, "scope", None):
                 facts.setdefault("dialog_titles", []).append(dialog.title)
+            notice = getattr(dialog, "notice", None)
+            if notice is not None and hasattr(notice, "parts"):  # a NoticeDialog: what it shows
+                body = list(reversed(dialog.ids.card.ids.body.children))
+                facts.setdefault("notices", []).append({
+                    "kind": notice.kind, "title": dialog.title,
+                    "headings": [w.content for w in body
+                                 if type(w).__name__ == "SdkSectionTitle"],
+                    "texts": [w.content for w in body if type(w).__name__ == "SdkText"]})
             if getattr(dialog, "rationale", None) is not None:
                 facts.setdefault("rationale_titles", []).append(dialog.title)
                 facts.setdefault("rationale_body", []).extend(dialog.rationale.body)

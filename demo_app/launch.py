@@ -7,14 +7,21 @@ and the sample picker, the camera switched off and the tap after that), then a s
 of the same data dir with the next policy version (``demo_app/policy_2027``): the policy
 update; then a first launch on a data dir of its own (``DIR/walkthrough/realname``) through
 实名认证 (its separate consents, the form with a field error, the camera rationale, the face
-video, the sealed upload, the server's answer), 数字证书 and 签署合同 (screenshots 36-44).
+video, the sealed upload, the server's answer), 数字证书 and 签署合同 (screenshots 36-44); then
+a first launch on a data dir of its own (``DIR/walkthrough/rights``) with a breach notice
+published by the embedded stub: the notice and 我已知悉, 个人信息权利 (the identity check
+again, the access report, a correction, an objection with its deadline, an evidence request,
+the list of requests), 客服与通知, 邀请签署方 (refused until the consent box is ticked) and the
+account's cancellation in two steps, back at the privacy prompt (screenshots 45-57).
 
 Xvfb has no OS keystore, so the walkthrough opts into the passphrase keystore with a throwaway
 passphrase (random, made for each walkthrough, kept in ``DIR/walkthrough.passphrase``, owner
 read/write only, never printed): its consent records are signed, and QA can export and verify
 them (``python -m sdk.consent export DIR/walkthrough/sdk --out F``, then ``verify F``).
 
-Usage: ``python -m demo_app.launch --data-dir DIR --screenshots DIR``
+Usage: ``python -m demo_app.launch --data-dir DIR --screenshots DIR``; with a display, QA can
+pass ``--notice breach|service-ending`` (a sample notice published by the embedded stub) and
+``--stub-dev`` (the stub's dev endpoints, e.g. answering a data-subject request as staff).
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ WALKTHROUGH_DIR = "walkthrough"
 PASSPHRASE_FILE = "walkthrough.passphrase"
 #: The real-name part's own data dir, inside the walkthrough's (a fresh first launch).
 REALNAME_DIR = "realname"
+#: The rights part's own data dir, inside the walkthrough's (a fresh first launch).
+RIGHTS_DIR = "rights"
 
 
 def write_throwaway_passphrase(path: Path) -> Path:
@@ -56,10 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", type=Path, default=Path("demo-data"))
     p.add_argument("--screenshots", type=Path, default=Path("screenshots"))
     p.add_argument("--headless", action="store_true", help="walk through under Xvfb even with a display")
+    p.add_argument("--notice", action="append", choices=("breach", "service-ending"), default=[],
+                   help="with a display: the embedded stub publishes this sample notice at "
+                        "start (may be repeated)")
+    p.add_argument("--stub-dev", action="store_true",
+                   help="with a display: the embedded stub serves its dev endpoints (e.g. "
+                        "answering a data-subject request as staff)")
     args = p.parse_args(argv)
     app = [sys.executable, "-m", "demo_app"]
     if has_display() and not args.headless:
-        return subprocess.call(app + ["--data-dir", str(args.data_dir)])
+        qa = [f"--notice={kind}" for kind in args.notice] + (["--stub-dev"] if args.stub_dev else [])
+        return subprocess.call(app + ["--data-dir", str(args.data_dir), *qa])
 
     # No display: a fresh data dir so the walkthrough starts at the first-launch prompt, and a
     # fresh passphrase for it (the records it signs are verifiable; the data dir it protects
@@ -97,6 +113,16 @@ def main(argv: list[str] | None = None) -> int:
                 app + ["--data-dir", str(run_dir / REALNAME_DIR), "--walkthrough",
                        str(args.screenshots), "--walkthrough-part", "realname",
                        "--report", str(report)],
+                env=env,
+            )
+        if code == 0:
+            # Fourth part: the data-subject rights, customer service, the invitation, a
+            # breach notice and the account's cancellation, from a first launch on.
+            report = run_dir / "rights.json"
+            code = subprocess.call(
+                app + ["--data-dir", str(run_dir / RIGHTS_DIR), "--walkthrough",
+                       str(args.screenshots), "--walkthrough-part", "rights",
+                       "--notice", "breach", "--report", str(report)],
                 env=env,
             )
     if code == 0:

@@ -79,15 +79,27 @@ def build_parser() -> argparse.ArgumentParser:
                         "verification agency answers: pass (default), fail:<reason> (e.g. "
                         "fail:face_mismatch), manual_review, or timeout (no answer; the stub "
                         "marks it timed out after 30 s)")
+    p.add_argument("--notice", action="append", choices=("breach", "service-ending"), default=[],
+                   help="QA, embedded stub only: publish a sample notice at start (GET "
+                        "/v1/notices): a personal-information breach (shown with its five "
+                        "parts and 我已知悉) or the service ending (collection stops, a banner "
+                        "on the home screen); may be repeated; published once per data dir")
+    p.add_argument("--stub-dev", action="store_true",
+                   help="QA, embedded stub only: serve the stub's development endpoints, e.g. "
+                        "POST /v1/dev/rights-requests/{id}/answer to answer a data-subject "
+                        "request as staff (the request id is on the 个人信息权利 screen; the "
+                        "stub's URL and CA are printed at start)")
     p.add_argument("--script", type=Path, default=None,
                    help="run a scripted walkthrough (JSON list of steps, see "
                         "demo_app/autopilot.py) and exit")
     p.add_argument("--walkthrough", type=Path, default=None, metavar="DIR",
                    help="run the built-in walkthrough of every screen, saving screenshots in DIR")
-    p.add_argument("--walkthrough-part", choices=("main", "realname"), default="main",
+    p.add_argument("--walkthrough-part", choices=("main", "realname", "rights"), default="main",
                    help="with --walkthrough: which built-in walkthrough: main (every screen; "
-                        "the default) or realname (实名认证, 数字证书 and 签署合同 from a first "
-                        "launch on; use a fresh --data-dir)")
+                        "the default), realname (实名认证, 数字证书 and 签署合同 from a first "
+                        "launch on; use a fresh --data-dir) or rights (个人信息权利, 客服与通知, "
+                        "邀请签署方, a breach notice and the account's cancellation; use a fresh "
+                        "--data-dir and --notice breach)")
     p.add_argument("--report", type=Path, default=None,
                    help="with --script/--walkthrough: write what happened as JSON here")
     p.add_argument("--size", default="540x960",
@@ -122,6 +134,8 @@ class _Options:
     permissions_script: str | None = None
     hpke_pins: tuple[str, ...] = ()
     realname_outcome: str | None = None
+    notices: tuple[str, ...] = ()
+    stub_dev: bool = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,9 +179,16 @@ def main(argv: list[str] | None = None) -> int:
             from server_stub.runner import start_in_thread
             from server_stub.settings import Settings
 
-            server = start_in_thread(Settings(data_dir=data_dir / "stub",
-                                              realname_outcome=options.realname_outcome or "pass"))
+            settings = Settings(data_dir=data_dir / "stub", dev_mode=options.stub_dev,
+                                realname_outcome=options.realname_outcome or "pass")
+            server = start_in_thread(settings)
             endpoint, ca = server.url, server.ca_path
+            _publish_notices(settings, options.notices)
+            if options.stub_dev:
+                print(f"demo_app: embedded stub in dev mode at {endpoint} (CA: {ca}); answer a "
+                      "data-subject request as staff: POST "
+                      f"{endpoint}/v1/dev/rights-requests/<request id>/answer with an "
+                      'Idempotency-Key and {"status": "completed", "answer": "..."}', flush=True)
             # the embedded stub's end-to-end encryption keys are the ones to trust
             options = dataclasses.replace(options, hpke_pins=server.hpke_pins)
             log.info("embedded stub server at %s", endpoint)
@@ -201,6 +222,9 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
         raise UsageError("--realname-outcome sets the embedded stub's agency stand-in; with "
                          "--server start that server with its own --realname-outcome")
     realname_outcome = _check_outcome(args.realname_outcome)
+    if args.server and (args.notice or args.stub_dev):
+        raise UsageError("--notice and --stub-dev set up the embedded stub; with --server start "
+                         "that server with its own --notice / --dev")
     pins = _read_pins(args.hpke_pins) if args.hpke_pins is not None else ()
     if args.server:
         _check_server(args.server, args.ca, data_dir, pins)
@@ -226,7 +250,25 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
     policy = _load_policy(args)
     return _Options(size=size, script=script, policy=policy, passphrase=passphrase,
                     permissions_script=args.permissions_script, hpke_pins=pins,
-                    realname_outcome=realname_outcome)
+                    realname_outcome=realname_outcome,
+                    notices=tuple(dict.fromkeys(args.notice)), stub_dev=bool(args.stub_dev))
+
+
+def _publish_notices(settings: Any, kinds: tuple[str, ...]) -> None:
+    """Publish the sample notices of ``--notice`` in the embedded stub (each once per data
+    dir), as ``python -m server_stub --notice`` does."""
+    if not kinds:
+        return
+    import datetime as _dt
+
+    from server_stub.routes.notices import SAMPLE_KINDS, publish_sample
+    from server_stub.services_store import ServicesStore
+
+    services = ServicesStore(settings.data_dir)
+    now = _dt.datetime.fromtimestamp(settings.clock(), _dt.timezone.utc)
+    for kind in kinds:
+        notice = publish_sample(services, SAMPLE_KINDS[kind], now)
+        log.info("embedded stub: notice published: %s", notice["kind"])
 
 
 def _check_outcome(text: str | None) -> str | None:
@@ -454,10 +496,15 @@ def _run_app(args, data_dir: Path, options: _Options, endpoint: str, ca: Path) -
         devices = setup_devices(sdk, options.permissions_script)
         script = options.script
         if args.walkthrough:
-            from .autopilot import walkthrough_realname_steps, walkthrough_steps
+            from .autopilot import (
+                walkthrough_realname_steps,
+                walkthrough_rights_steps,
+                walkthrough_steps,
+            )
 
-            steps = (walkthrough_realname_steps if args.walkthrough_part == "realname"
-                     else walkthrough_steps)
+            steps = {"realname": walkthrough_realname_steps,
+                     "rights": walkthrough_rights_steps}.get(args.walkthrough_part,
+                                                             walkthrough_steps)
             script = steps(args.walkthrough)
         from .app import DemoApp
 

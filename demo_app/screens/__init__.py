@@ -11,7 +11,9 @@ from .policy import PolicyScreen
 from .privacy import PrivacyScreen
 from .prompt import PromptScreen
 from .realname import RealnameScreen
+from .rights import RightsScreen
 from .storage import StorageScreen
+from .support import SupportScreen
 from .template import TemplateScreen
 from .templates import TemplatesScreen
 
@@ -29,6 +31,8 @@ SCREENS = {
     "realname": RealnameScreen,
     "certificate": CertificateScreen,
     "contract": ContractScreen,
+    "rights": RightsScreen,
+    "support": SupportScreen,
 }
 
 __all__ = ["SCREENS"]

@@ -93,12 +93,18 @@ def describe_error(exc: BaseException) -> str:
         return "密码强度不足：" + "；".join(exc.reasons)
     if isinstance(exc, e.LoginThrottled):
         return f"登录失败次数过多，请在 {max(exc.retry_after // 60, 1)} 分钟后再试"
+    if isinstance(exc, e.ServiceEnded):  # OBL-END-1: the SDK refuses every collection
+        return service_ended_text(exc.ends_at)
+    if isinstance(exc, e.RequestNotFound):
+        return "找不到这项请求，请刷新请求列表"
     if isinstance(exc, e.ServerError):
         return f"服务器未能处理请求（{exc.code}），请稍后再试"
     fixed = (  # most specific first
         (e.InvalidIdentifier, "请输入有效的手机号码（如 13800138000）或电子邮箱地址"),
         (e.AccountExists, "该账号已注册，请直接登录"),
         (e.AuthenticationFailed, "账号或密码不正确"),
+        (e.IdentityCheckRequired, "请先输入登录密码验证身份（验证后 10 分钟内有效）"),
+        (e.CancellationTokenInvalid, "注销确认已过期或已使用，请重新开始注销"),
         (e.NotLoggedIn, "请先登录"),
         (e.ConsentRequired, "此功能需要您先同意隐私政策中的相应用途"),
         (e.TlsError, "无法验证服务器的安全证书，请检查网络或稍后再试"),
@@ -111,3 +117,13 @@ def describe_error(exc: BaseException) -> str:
         if isinstance(exc, kind):
             return message
     return f"出错了（{type(exc).__name__}），请重试"
+
+
+def service_ended_text(ends_at: str | None = None) -> str:
+    """What a collection feature says once a service-ending notice was received (the SDK
+    refuses with ``ServiceEnded``; OBL-END-1)."""
+    from sdk.ui.kivy.common import format_time
+
+    when = format_time(ends_at) if ends_at else ""
+    lead = f"本服务将于 {when} 终止" if when else "本服务即将终止"
+    return f"{lead}，本应用已停止收集您的个人信息，此功能不再可用"

@@ -48,6 +48,13 @@ class ContractScreen(BaseScreen):
     receipt_time = StringProperty("")
     receipt_serial = StringProperty("")
     receipt_digest = StringProperty("")
+    # 邀请签署方 (issue #7; OBL-PHONE-1)
+    invite_shown = BooleanProperty(False)
+    invite_busy = BooleanProperty(False)
+    invite_phone_error = StringProperty("")
+    invite_attest_error = StringProperty("")
+    invite_result = StringProperty("")
+    invite_ok = BooleanProperty(True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -56,6 +63,8 @@ class ContractScreen(BaseScreen):
         self.receipt = None
         self.error_kind = ""
         self.consent_run = None
+        self.invitation = None
+        self.invite_error_kind = ""
 
     # -- the list ---------------------------------------------------------------------------
     def on_pre_enter(self, *args) -> None:
@@ -108,6 +117,7 @@ class ContractScreen(BaseScreen):
     def open(self, template_id: str) -> None:
         self.template_id = template_id
         self.stage = "read"
+        self._clear_invite(hide=True)
         self.document = None
         self._content = None
         self._clear_result()
@@ -205,6 +215,66 @@ class ContractScreen(BaseScreen):
             self.offer = "certificate"
             self._check_ready()
 
+    # -- 邀请签署方: the counter-signer's phone number needs their consent (OBL-PHONE-1) -----
+    def _clear_invite(self, hide: bool = False) -> None:
+        self.invite_phone_error = self.invite_attest_error = self.invite_result = ""
+        self.invite_ok = True
+        self.invitation = None
+        self.invite_error_kind = ""
+        if hide:
+            self.invite_shown = False
+            self.ids.invite_phone.text = ""
+            self.ids.invite_attest.active = False
+
+    def toggle_invite(self) -> None:
+        self.invite_shown = not self.invite_shown
+        if not self.invite_shown:
+            self._clear_invite(hide=True)
+
+    def invite(self) -> None:
+        """发送邀请: ``privacy.invite_signer`` with the checkbox as the attestation; the SDK
+        refuses (nothing sent) when it is not ticked, and the refusal is said under it."""
+        if self.invite_busy:
+            return
+        phone = self.ids.invite_phone.text
+        attested = bool(self.ids.invite_attest.active)
+        template_id = self.template_id
+        self._clear_invite()
+        self.invite_busy = True
+        sdk = self.app.sdk
+        run_off_ui(lambda: sdk.invite_signer(template_id, phone, attested=attested),
+                   self._invited, self._invite_refused, name="contract-invite")
+
+    def _invited(self, invitation: Any) -> None:
+        self.invite_busy = False
+        self.invitation = invitation
+        self.ids.invite_phone.text = ""
+        self.ids.invite_attest.active = False
+        self.invite_ok = True
+        self.invite_result = (f"已向 {invitation.phone_masked} 发送签署邀请；"
+                              f"您确认已取得对方同意的时间：{format_time(invitation.attested_at)}。")
+
+    def _invite_refused(self, exc: BaseException) -> None:
+        from sdk.errors import ConsentRequired, InvalidInput, ServerError
+
+        self.invite_busy = False
+        self.invite_error_kind = type(exc).__name__
+        self.invite_ok = False
+        if isinstance(exc, InvalidInput) and exc.field == "attested":
+            from sdk.rights.services import ATTESTATION_MESSAGE
+
+            # the SDK's own refusal, its Chinese half (it also says it in English)
+            self.invite_attest_error = ATTESTATION_MESSAGE.split("(", 1)[0].strip()
+        elif isinstance(exc, InvalidInput) and exc.field == "phone":
+            self.invite_phone_error = "请输入对方的手机号码，如 13900139000"
+        elif isinstance(exc, ConsentRequired):
+            self.invite_result = ("邀请签署方需要您同意「邀请签署方」用途；您已撤回或尚未同意，未发送任何内容。"
+                                  "可在「隐私中心」开启。")
+        elif isinstance(exc, ServerError) and exc.status == 404:
+            self.invite_result = "找不到这份合同模板，请返回列表重新选择。"
+        else:
+            self.invite_result = f"邀请未发送：{describe_error(exc)}"
+
     def probe_facts(self) -> dict:
         receipt = self.receipt
         return {
@@ -221,5 +291,15 @@ class ContractScreen(BaseScreen):
             "contract_error": self.error,
             "contract_error_kind": self.error_kind,
             "contract_offer": self.offer,
+            "invite_shown": self.invite_shown,
+            "invite_phone_error": self.invite_phone_error,
+            "invite_attest_error": self.invite_attest_error,
+            "invite_result_ok": self.invite_ok and bool(self.invite_result),
+            "invite_error_kind": self.invite_error_kind,
+            "invitation": None if self.invitation is None else {
+                "invitation_id": self.invitation.invitation_id,
+                # the masked number stays on screen; the probe says only that it is masked
+                "phone_is_masked": "****" in self.invitation.phone_masked,
+                "attested_at": self.invitation.attested_at},
         }
 

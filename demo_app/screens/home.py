@@ -12,20 +12,40 @@ REALNAME_ITEMS = ("real_name", "id_number", "phone", "face_video")
 REALNAME_PURPOSE = "realname_verification"
 
 
+def ending_banner(sdk) -> str:
+    """The home screen's banner while a service-ending notice is in force (OBL-END-1): when
+    the service ends and that collection has stopped; ``""`` when there is none."""
+    from sdk.ui.kivy.common import format_time
+
+    try:
+        notice = sdk.notices.service_ending
+    except Exception:  # noqa: BLE001 - the banner is best effort; collect() refuses anyway
+        return ""
+    if notice is None:
+        return ""
+    when = format_time(notice.ends_at) if notice.ends_at else ""
+    return (f"服务终止公告：本服务将于 {when} 终止。" if when else "服务终止公告：本服务即将终止。") + (
+        "自收到公告起，本应用已停止收集您的个人信息：实名认证、刷脸签署等需要收集信息的功能不再可用。"
+        "您仍可查阅、导出您的个人信息，下载已签署的合同。")
+
+
 class HomeScreen(BaseScreen):
     status = StringProperty("")
     account = StringProperty("")
     feature_status = StringProperty("")
     logged_in = BooleanProperty(False)
+    ending_text = StringProperty("")
 
     def on_pre_enter(self, *args) -> None:
         self.refresh()
         self.account = "正在检查登录状态…"
         self.run_in_background(self.app.sdk.me, self._account, self._no_account)
+        self.app.check_notices()  # back on the home screen: notices published meanwhile
 
     def refresh(self) -> None:
         app = self.app
         app.refresh_state()
+        self.ending_text = ending_banner(app.sdk)
         version = app.sdk.policy.manifest.version
         record = app.sdk.state("policy").record
         agreed = record.notice.policy_version if record is not None else version
@@ -100,4 +120,5 @@ class HomeScreen(BaseScreen):
     def probe_facts(self) -> dict:
         run = getattr(self, "consent_run", None)
         return {"feature_status": self.feature_status,
-                "consent_results": dict(run.results) if run is not None else {}}
+                "consent_results": dict(run.results) if run is not None else {},
+                "ending_banner": self.ending_text}

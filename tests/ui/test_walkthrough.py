@@ -1,7 +1,7 @@
 """`make demo` without a display: the scripted walkthrough under Xvfb saves every screen, keeps
 what it typed out of its reports, and signs its consent records (passphrase keystore).
 
-The walkthrough runs once for this module (about 90 s: three launches); each test checks one
+The walkthrough runs once for this module (about 2 minutes: four launches); each test checks one
 outcome of it.
 """
 
@@ -45,6 +45,13 @@ SCREENS = [
     "36-realname-consent.png", "37-realname-form-error.png", "38-realname-rationale-camera.png",
     "39-realname-recording.png", "40-realname-verified.png", "41-certificate.png",
     "42-contract-templates.png", "43-contract-text.png", "44-contract-signed.png",
+    # issue #7: a first launch of its own with a breach notice: 个人信息权利, 客服与通知,
+    # 邀请签署方 and the account's cancellation
+    "45-notice-breach.png", "46-rights-identity-check.png", "47-rights-access-report.png",
+    "48-rights-correction.png", "49-rights-objection-deadline.png", "50-rights-evidence.png",
+    "51-rights-requests.png", "52-support-message.png", "53-notification-channel.png",
+    "54-invite-refused.png", "55-invite-sent.png", "56-cancel-warning.png",
+    "57-after-cancellation-prompt.png",
 ]
 
 
@@ -69,7 +76,7 @@ def walkthrough(tmp_path_factory) -> Walkthrough:
     proc = subprocess.run(
         [sys.executable, "-m", "demo_app.launch", "--data-dir", str(data),
          "--screenshots", str(shots)],
-        env=env, capture_output=True, text=True, timeout=300, cwd=REPO, check=False,
+        env=env, capture_output=True, text=True, timeout=480, cwd=REPO, check=False,
     )
     return Walkthrough(proc.returncode, proc.stdout, proc.stderr, data, shots)
 
