@@ -6,6 +6,12 @@ uvicorn's threadpool: no connection is shared between threads), every connection
 :data:`BUSY_TIMEOUT_MS` for a lock held by another connection, and writes that must be atomic
 run in ``BEGIN IMMEDIATE`` transactions (:meth:`SqliteStore.transaction`).
 
+Deleting means deleting: every connection runs ``PRAGMA secure_delete=ON`` (SQLite overwrites
+the bytes of a deleted or updated value with zeros instead of leaving them in free space), and
+after an erasure (a deletion request, a staff answer, a cancellation) the caller runs
+:meth:`SqliteStore.checkpoint`, which copies the WAL into the database and truncates it, so
+the old pages in the ``-wal`` file go too.
+
 Used by :class:`server_stub.store.Store`, :class:`server_stub.realname_store.RealnameStore`,
 :class:`server_stub.realname_agency.VerificationStore` (all three in ``stub.db``) and
 :class:`server_stub.uploads.UploadStore` (``uploads.db``).
@@ -53,6 +59,7 @@ class SqliteStore:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA secure_delete=ON")
             for pragma in self.PRAGMAS:
                 conn.execute(pragma)
             yield conn
@@ -82,3 +89,11 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate the ``-wal`` file (after an erasure:
+        the WAL still holds the pages as they were before it). Best effort: False when a
+        reader kept it from completing (the next checkpoint finishes the job)."""
+        with self.connect() as conn:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return busy == 0

@@ -534,7 +534,7 @@ class NoticeAcknowledgement(BaseModel):
 
 RightsRequestKind = Literal["access", "export", "correction", "deletion", "objection",
                             "evidence_report"]
-RightsRequestStatus = Literal["received", "in_progress", "completed", "rejected"]
+RightsRequestStatus = Literal["received", "in_progress", "completed", "rejected", "closed"]
 
 
 class IdentityCheckOut(BaseModel):
@@ -551,7 +551,9 @@ class RightsRequestOut(BaseModel):
 
     request_id: str = Field(description="uuid4")
     kind: RightsRequestKind
-    status: RightsRequestStatus
+    status: RightsRequestStatus = Field(
+        description="closed: ended unanswered by the account's cancellation (answer "
+                    "'账号已注销，请求随之终止')")
     created_at: str = Field(description="RFC 3339 UTC")
     identity_verified_at: str = Field(description="the identity check's verified_at, RFC 3339 UTC")
     deadline: str = Field(description="the answer is due by the end of this PRC day: 15 PRC "
@@ -560,7 +562,8 @@ class RightsRequestOut(BaseModel):
                                                    "the range is not published yet (Mon-Fri counted)")
     overdue: bool = Field(description="received or in_progress, and the server's today (PRC) is "
                                       "past the deadline")
-    answered_at: str | None = Field(description="RFC 3339 UTC; null until completed or rejected")
+    answered_at: str | None = Field(description="RFC 3339 UTC; null until completed, rejected "
+                                                "or closed (closed: the cancellation's time)")
     answer: str | None = Field(description="the answer's text, or null")
     details: dict[str, Any] = Field(description="kind-specific, never a value: {\"field\"}, "
                                                 "{\"case\"}, {\"purpose\"} or {}")
@@ -610,14 +613,19 @@ class CancellationLoss(BaseModel):
     """One thing the user loses by cancelling."""
 
     code: Literal["contract_download", "evidence_reports", "certificates", "realname",
-                  "account_login"]
+                  "account_login", "open_requests"] = Field(
+        description="open_requests only when the account has requests still waiting for an "
+                    "answer (the confirmation ends them with status closed)")
     text: str = Field(description="Chinese, for the confirmation screen")
 
 
 class CancellationKept(BaseModel):
     """Something kept after the cancellation, and why."""
 
-    item: str = Field(examples=["signing_record"])
+    item: str = Field(
+        examples=["signing_record"],
+        description="signing_record and certificate_info when the account has signing records; "
+                    "evidence_request when evidence report requests keep their fields")
     keep_until: str = Field(description="RFC 3339 UTC")
     reason: str = Field(description="the law that requires keeping it (Chinese)")
 

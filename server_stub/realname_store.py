@@ -48,7 +48,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
-import os
 import sqlite3
 import threading
 import uuid
@@ -58,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .db import SqliteStore
+from .keyfile import load_or_create_key
 from .store import DB_NAME, parse_time, rfc3339
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +85,6 @@ PSEUDONYM_KEY_FILE = "id-pseudonym.key"
 #: (Electronic Signature Law) — at least five years; after a cancellation, counted from it.
 SIGNING_RECORD_YEARS = 5
 _PSEUDONYM_LABEL = b"privacy-sdk/id-pseudonym/v1\x00"
-_KEY_SIZE = 32
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS realname_status (
@@ -253,22 +252,8 @@ class RealnameStore(SqliteStore):
     def _pseudonym_key(self) -> bytes:
         with self._key_lock:
             if self._key is None:
-                path = self.data_dir / PSEUDONYM_KEY_FILE
-                try:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                except FileExistsError:
-                    key = path.read_bytes()
-                    if len(key) != _KEY_SIZE:
-                        raise RuntimeError(
-                            f"{path} is not a {_KEY_SIZE}-byte key; restore it (deleting it "
-                            "changes every pseudonym)") from None
-                else:
-                    key = os.urandom(_KEY_SIZE)
-                    with os.fdopen(fd, "wb") as fh:
-                        fh.write(key)
-                        fh.flush()
-                        os.fsync(fh.fileno())
-                self._key = key
+                self._key = load_or_create_key(self.data_dir / PSEUDONYM_KEY_FILE,
+                                               "every pseudonym")
             return self._key
 
     def pseudonym(self, id_number: str) -> str:

@@ -19,9 +19,15 @@ real-name tables and :mod:`server_stub.services_store`)::
         one row per rights request. details: JSON object without any value (the field, the
         case, the purpose); provided: JSON object of what the user gave that staff needs to
         handle it (the new real name, the objection's text, the evidence report's requester
-        name and mailbox, and only a keyed pseudonym of the requester's ID number), NULL when
-        nothing is kept; the name correction's value goes when the request is answered;
-        every request's goes at cancellation. outcome: JSON object or NULL.
+        name, reason, mailbox and only a keyed pseudonym of the requester's ID number), NULL
+        when nothing is kept. It is kept only while the request is open: it goes when staff
+        answer it (:meth:`RightsStore.answer_in`), at a deletion request for the requests
+        already answered (:meth:`RightsStore.erase_provided`), and at cancellation, which
+        ends the open requests with status ``closed`` (:meth:`RightsStore.forget_account`).
+        One exception: an evidence report request's fields (manifest item
+        ``evidence_request``, retention P5Y; the policy keeps them five years from the
+        application, Electronic Signature Law) stay until ``created_at`` +
+        :data:`EVIDENCE_REQUEST_YEARS` years, whatever happens. outcome: JSON object or NULL.
     cancellation_tokens(token_sha256 PRIMARY KEY, account_id, expires_at)
         step 1 of a cancellation (OBL-DSR-7); valid :data:`CANCELLATION_TOKEN_TTL` seconds,
         used once
@@ -44,18 +50,23 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .db import SqliteStore
-from .store import DB_NAME, Store, epoch_rfc3339, parse_time
+from .realname_store import add_years
+from .store import DB_NAME, Store, epoch_rfc3339, parse_time, rfc3339
 
 __all__ = [
     "CANCELLATION_TOKEN_TTL",
+    "CLOSED_ANSWER",
+    "EVIDENCE_REQUEST_YEARS",
     "IDENTITY_TOKEN_TTL",
     "KINDS",
     "OPEN_STATUSES",
     "STATUSES",
+    "RequestsErasure",
     "RightsStore",
     "for_app",
 ]
@@ -67,8 +78,14 @@ CANCELLATION_TOKEN_TTL = 600
 #: The kinds of rights requests.
 KINDS: tuple[str, ...] = ("access", "export", "correction", "deletion", "objection",
                           "evidence_report")
-#: Statuses of a rights request.
-STATUSES: tuple[str, ...] = ("received", "in_progress", "completed", "rejected")
+#: Statuses of a rights request (``closed``: ended unanswered by the account's cancellation).
+STATUSES: tuple[str, ...] = ("received", "in_progress", "completed", "rejected", "closed")
+#: The answer of a request the cancellation ended.
+CLOSED_ANSWER = "账号已注销，请求随之终止"
+#: Years an evidence report request's fields are kept after it was made (manifest item
+#: ``evidence_request``, retention P5Y; the policy: five years from the application).
+EVIDENCE_REQUEST_YEARS = 5
+_EVIDENCE = "evidence_report"
 #: Statuses of a request still waiting for its answer (the only ones that can be overdue).
 OPEN_STATUSES: tuple[str, ...] = ("received", "in_progress")
 
@@ -316,14 +333,15 @@ class RightsStore(SqliteStore):
     def answer_in(self, conn: sqlite3.Connection, request_id: str, status: str,
                   answer: str) -> dict[str, Any] | None:
         """Staff's answer (the dev endpoint), inside the caller's transaction: the new status
-        and text; ``answered_at`` is set for ``completed`` and ``rejected``, and a name
-        correction's value is dropped then (it was kept only until answered).
+        and text; ``answered_at`` is set for ``completed`` and ``rejected``, and what the
+        user gave goes then (it was kept only to answer), except an evidence report request's
+        fields (kept :data:`EVIDENCE_REQUEST_YEARS` years, module docstring).
 
         Returns:
             the request's wire form after the change; None when the request is unknown.
 
         Raises:
-            ValueError: the request is already ``completed`` or ``rejected``.
+            ValueError: the request is already ``completed``, ``rejected`` or ``closed``.
         """
         row = conn.execute("SELECT status FROM rights_requests WHERE request_id = ?",
                            (request_id,)).fetchone()
@@ -334,10 +352,53 @@ class RightsStore(SqliteStore):
         final = status not in OPEN_STATUSES
         conn.execute(
             "UPDATE rights_requests SET status = ?, answer = ?, answered_at = ?,"
-            " provided = CASE WHEN ? AND kind = 'correction' THEN NULL ELSE provided END"
+            " provided = CASE WHEN ? AND kind != ? THEN NULL ELSE provided END"
             " WHERE request_id = ?",
-            (status, answer, epoch_rfc3339(self.now()) if final else None, final, request_id))
+            (status, answer, epoch_rfc3339(self.now()) if final else None, final, _EVIDENCE,
+             request_id))
         return self.request_in(conn, request_id, None)
+
+    def request_owner(self, request_id: str) -> str | None:
+        """The account a request belongs to, or None when unknown."""
+        with self.connect() as conn:
+            row = conn.execute("SELECT account_id FROM rights_requests WHERE request_id = ?",
+                               (request_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def has_open_requests(self, account_id: str) -> bool:
+        """True when the account has a request still waiting for its answer."""
+        with self.connect() as conn:
+            return conn.execute(
+                "SELECT 1 FROM rights_requests WHERE account_id = ? AND status IN (?, ?)"
+                " LIMIT 1", (account_id, *OPEN_STATUSES)).fetchone() is not None
+
+    @staticmethod
+    def evidence_kept_until(conn: sqlite3.Connection, account_id: str) -> str | None:
+        """Until when the account's evidence report request fields are kept (the latest
+        ``created_at`` of a request that keeps them, plus :data:`EVIDENCE_REQUEST_YEARS`
+        years; RFC 3339), or None when none keeps any."""
+        latest = conn.execute(
+            "SELECT MAX(created_at) FROM rights_requests WHERE account_id = ? AND kind = ?"
+            " AND provided IS NOT NULL", (account_id, _EVIDENCE)).fetchone()[0]
+        moment = parse_time(latest)
+        return None if moment is None else rfc3339(add_years(moment, EVIDENCE_REQUEST_YEARS))
+
+    @classmethod
+    def erase_provided(cls, conn: sqlite3.Connection, account_id: str) -> RequestsErasure:
+        """A deletion request's part in these tables, inside its transaction: what the user
+        gave in requests already answered (``completed``, ``rejected``, ``closed``) goes; the
+        open requests keep theirs until they are answered (needed to answer them); evidence
+        report requests keep their fields (module docstring)."""
+        deleted = conn.execute(
+            "UPDATE rights_requests SET provided = NULL WHERE account_id = ? AND kind != ?"
+            " AND provided IS NOT NULL AND status NOT IN (?, ?)",
+            (account_id, _EVIDENCE, *OPEN_STATUSES)).rowcount
+        still_open = conn.execute(
+            "SELECT COUNT(*) FROM rights_requests WHERE account_id = ? AND kind != ?"
+            " AND provided IS NOT NULL AND status IN (?, ?)",
+            (account_id, _EVIDENCE, *OPEN_STATUSES)).fetchone()[0]
+        return RequestsErasure(deleted=int(deleted), open_kept=int(still_open),
+                               evidence_kept_until=cls.evidence_kept_until(conn, account_id))
 
     # -- cancellation (OBL-DSR-7) -------------------------------------------------------------
 
@@ -372,13 +433,20 @@ class RightsStore(SqliteStore):
     def forget_account(conn: sqlite3.Connection, account_id: str, cancelled_at: str,
                        evidence_kept_until: str) -> None:
         """The rights tables' part of a cancellation, inside its transaction: tokens and the
-        profile go, the requests keep only their metadata (what the user gave goes), the
-        cancellation is recorded."""
+        profile go; every open request ends with status ``closed`` (answer
+        :data:`CLOSED_ANSWER`, ``answered_at`` = *cancelled_at*: nobody can answer it any
+        more); the requests keep only their metadata (what the user gave goes, except an
+        evidence report request's fields, module docstring); the cancellation is
+        recorded."""
         conn.execute("DELETE FROM cancellation_tokens WHERE account_id = ?", (account_id,))
         conn.execute("DELETE FROM identity_checks WHERE account_id = ?", (account_id,))
         conn.execute("DELETE FROM profiles WHERE account_id = ?", (account_id,))
-        conn.execute("UPDATE rights_requests SET provided = NULL WHERE account_id = ?",
-                     (account_id,))
+        conn.execute(
+            "UPDATE rights_requests SET status = 'closed', answer = ?, answered_at = ?"
+            " WHERE account_id = ? AND status IN (?, ?)",
+            (CLOSED_ANSWER, cancelled_at, account_id, *OPEN_STATUSES))
+        conn.execute("UPDATE rights_requests SET provided = NULL WHERE account_id = ?"
+                     " AND kind != ?", (account_id, _EVIDENCE))
         conn.execute(
             "INSERT OR REPLACE INTO cancelled_accounts (account_id, cancelled_at,"
             " evidence_kept_until) VALUES (?, ?, ?)",
@@ -404,10 +472,10 @@ class RightsStore(SqliteStore):
                 "item": "rights_requests", "purpose": "data_subject_rights", "count": int(count),
                 "last_at": last,
                 "held": "one record per rights request: kind, status, times, the deadline, the "
-                        f"answer; {int(kept)} keep what the user gave for staff to handle it "
-                        "(a new real name until answered, an objection's text, an evidence "
-                        "report's requester name, mailbox and a keyed pseudonym of the ID "
-                        "number)",
+                        f"answer; {int(kept)} keep what the user gave: an open request until "
+                        "it is answered (a new real name, an objection's text), an evidence "
+                        "report request 5 years (requester name, reason, mailbox and a keyed "
+                        "pseudonym of the ID number)",
             })
         if profile is not None:
             extra = [field for field, value in (("phone", profile[0]), ("email", profile[1]))
@@ -420,6 +488,22 @@ class RightsStore(SqliteStore):
                             "besides the login identifier",
                 })
         return items
+
+
+@dataclass(frozen=True)
+class RequestsErasure:
+    """What :meth:`RightsStore.erase_provided` did.
+
+    Attributes:
+        deleted: answered requests whose values were deleted.
+        open_kept: open requests (not evidence reports) still keeping values until answered.
+        evidence_kept_until: until when evidence report request fields are kept (RFC 3339),
+            None when no request keeps any.
+    """
+
+    deleted: int
+    open_kept: int
+    evidence_kept_until: str | None
 
 
 _APP_LOCK = threading.Lock()

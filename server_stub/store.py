@@ -8,10 +8,17 @@ concurrent POSTs with the same Idempotency-Key store one record.
 Tables::
 
     consent_records(seq, record_id UNIQUE, subject_id, received_at, record)   record: JSON text as received
-    idempotency(key PRIMARY KEY, endpoint, body_sha256, status, response, created_at)
+    idempotency(key PRIMARY KEY, endpoint, body_sha256, status, response, created_at,
+                account_id)
         the stored answer of each idempotent POST, for replays; kept
         :data:`IDEMPOTENCY_TTL` (24 h, by the store's clock) after the first request, then
-        deleted (:meth:`Store.purge_idempotency`): a key older than that is new again
+        deleted (:meth:`Store.purge_idempotency`): a key older than that is new again.
+        body_sha256 (the column's name is historical): the *keyed* fingerprint of the
+        request, hex HMAC-SHA256 under ``<data_dir>/idempotency.key`` of the endpoint and the
+        route's digest of the body (:meth:`Store.keyed_fingerprint`), never a plain hash: a
+        body may hold an account id and a phone number, which a plain SHA-256 would let
+        anyone reading the file brute-force. account_id: the account that sent the request
+        (NULL without a session); its rows go at cancellation (:meth:`Store.anonymise_account`)
     accounts(account_id PRIMARY KEY, identifier UNIQUE, password_hash, created_at)
         identifier: normalised (E.164 or lower-case email); password_hash: Argon2id only
     sessions(token_sha256 PRIMARY KEY, account_id, expires_at)
@@ -28,6 +35,8 @@ Tables::
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
+import hmac
 import json
 import sqlite3
 import threading
@@ -39,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from .db import SqliteStore
+from .keyfile import load_or_create_key
 
 __all__ = [
     "Store",
@@ -53,6 +63,7 @@ __all__ = [
     "epoch_rfc3339",
     "parse_time",
     "rfc3339",
+    "IDEMPOTENCY_KEY_FILE",
     "IDEMPOTENCY_TTL",
     "utc_now_rfc3339",
 ]
@@ -62,6 +73,9 @@ DB_NAME = "stub.db"
 IDEMPOTENCY_TTL = 24 * 3600
 #: At most one purge of old idempotency rows per this many seconds (:meth:`Store.run_idempotent`).
 IDEMPOTENCY_PURGE_INTERVAL = 60.0
+#: The key of the stored idempotency fingerprints, in the data folder (32 bytes, mode 0600).
+IDEMPOTENCY_KEY_FILE = "idempotency.key"
+_FINGERPRINT_LABEL = b"privacy-sdk/idempotency/v1\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS consent_records (
@@ -111,7 +125,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body_sha256 TEXT NOT NULL,
     status      INTEGER NOT NULL,
     response    TEXT NOT NULL,
-    created_at  TEXT NOT NULL
+    created_at  TEXT NOT NULL,
+    account_id  TEXT
 );
 """
 
@@ -232,7 +247,49 @@ class Store(SqliteStore):
         self.idempotency_ttl = float(idempotency_ttl)
         self._last_purge: float | None = None
         self._purge_lock = threading.Lock()
-        super().__init__(Path(data_dir) / DB_NAME, _SCHEMA)
+        self.data_dir = Path(data_dir)
+        self._key: bytes | None = None
+        self._key_lock = threading.Lock()
+        super().__init__(self.data_dir / DB_NAME, _SCHEMA)
+        self._key_old_fingerprints()
+
+    # -- keyed idempotency fingerprints ---------------------------------------------------------
+
+    def _fingerprint_key(self) -> bytes:
+        with self._key_lock:
+            if self._key is None:
+                self._key = load_or_create_key(
+                    self.data_dir / IDEMPOTENCY_KEY_FILE,
+                    "every stored fingerprint: retries of the last 24 hours get 409")
+            return self._key
+
+    def keyed_fingerprint(self, endpoint: str, fingerprint: str) -> str:
+        """What the ``idempotency`` table stores for a request: hex HMAC-SHA256 under the
+        idempotency key of ``"privacy-sdk/idempotency/v1" || 0x00 || endpoint || 0x00 ||
+        fingerprint``, where *fingerprint* is the route's digest of the body (e.g.
+        :func:`server_stub.routes.consent.fingerprint`). Nobody without the key can test a
+        guessed body against a stored row."""
+        message = _FINGERPRINT_LABEL + f"{endpoint}\0{fingerprint}".encode()
+        return hmac.new(self._fingerprint_key(), message, hashlib.sha256).hexdigest()
+
+    def _key_old_fingerprints(self) -> None:
+        """A database made before the fingerprints were keyed (its ``idempotency`` table has
+        no ``account_id`` column): key its stored fingerprints in place and add the column,
+        in one transaction, so replays of the last 24 hours still match."""
+        def keyed(conn: sqlite3.Connection) -> bool:
+            return "account_id" in {r[1] for r in conn.execute("PRAGMA table_info(idempotency)")}
+
+        with self.connect() as conn:
+            if keyed(conn):
+                return
+        with self.transaction() as conn:
+            if keyed(conn):  # another Store of the same folder did it meanwhile
+                return
+            rows = conn.execute("SELECT key, endpoint, body_sha256 FROM idempotency").fetchall()
+            conn.executemany("UPDATE idempotency SET body_sha256 = ? WHERE key = ?",
+                             [(self.keyed_fingerprint(endpoint, printed), key)
+                              for key, endpoint, printed in rows])
+            conn.execute("ALTER TABLE idempotency ADD COLUMN account_id TEXT")
 
     def _idempotency_cutoff(self, now: float) -> str:
         """Rows created before this time (RFC 3339, compared as text) are past the window."""
@@ -259,15 +316,19 @@ class Store(SqliteStore):
         return self.purge_idempotency()
 
     def run_idempotent(
-        self, key: str, endpoint: str, body_sha256: str, action: Action
+        self, key: str, endpoint: str, fingerprint: str, action: Action, *,
+        account_id: str | None = None,
     ) -> IdempotentAnswer:
         """Run ``action`` once per Idempotency-Key and remember its answer.
 
         Args:
             key: the Idempotency-Key header.
             endpoint: e.g. ``"POST /v1/consent-records"``; a key is bound to one endpoint.
-            body_sha256: hex SHA-256 fingerprint of the request body.
+            fingerprint: the route's digest of the request body; only its keyed form
+                (:meth:`keyed_fingerprint`) is stored.
             action: the work; called at most once per key, inside the transaction.
+            account_id: the session's account, stored with the row so that the account's
+                rows go at cancellation; None without a session.
 
         Returns:
             the stored answer (``replayed=True``) when key, endpoint and body match an earlier
@@ -281,6 +342,7 @@ class Store(SqliteStore):
         """
         self.maybe_purge_idempotency()  # the cheap trigger (at most once a minute)
         now = float(self.clock())
+        body_sha256 = self.keyed_fingerprint(endpoint, fingerprint)
         with self.transaction() as conn:
             conn.execute("DELETE FROM idempotency WHERE key = ? AND created_at < ?",
                          (key, self._idempotency_cutoff(now)))
@@ -295,10 +357,10 @@ class Store(SqliteStore):
                 return IdempotentAnswer(status=row[2], body=json.loads(row[3]), replayed=True)
             status, body = action(conn)
             conn.execute(
-                "INSERT INTO idempotency (key, endpoint, body_sha256, status, response, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO idempotency (key, endpoint, body_sha256, status, response,"
+                " created_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (key, endpoint, body_sha256, status, json.dumps(body, ensure_ascii=False),
-                 epoch_rfc3339(now)),
+                 epoch_rfc3339(now), account_id),
             )
         return IdempotentAnswer(status=status, body=body, replayed=False)
 
@@ -485,23 +547,25 @@ class Store(SqliteStore):
         ``cancelled:<uuid4>`` (so it can be registered again and never logs in), the password
         hash an unusable value (no Argon2 hash: nothing verifies against it), every session
         ends, the install ids are unlinked (their consent records stay, as proof of consent)
-        and the stored registration answers (a SHA-256 of the identifier) go. The row itself,
-        with its id and creation time, stays: kept evidence refers to it."""
+        and the account's stored idempotent answers go (those sent with its session, and its
+        registration's). The row itself, with its id and creation time, stays: kept evidence
+        refers to it."""
         conn.execute(
             "UPDATE accounts SET identifier = ?, password_hash = ? WHERE account_id = ?",
             (f"cancelled:{uuid.uuid4()}", "!cancelled", account_id))
         Store.delete_sessions(conn, account_id)
         conn.execute("DELETE FROM account_subjects WHERE account_id = ?", (account_id,))
         conn.execute(
-            "DELETE FROM idempotency WHERE endpoint = 'POST /v1/accounts'"
-            " AND json_extract(response, '$.account_id') = ?", (account_id,))
+            "DELETE FROM idempotency WHERE account_id = ? OR (endpoint = 'POST /v1/accounts'"
+            " AND json_extract(response, '$.account_id') = ?)", (account_id, account_id))
 
-    def idempotency_state(self, key: str, endpoint: str, body_sha256: str) -> str:
+    def idempotency_state(self, key: str, endpoint: str, fingerprint: str) -> str:
         """Whether :meth:`run_idempotent` would run its action for this key now: ``"new"``
         (no stored answer in the replay window), ``"replay"`` (same endpoint and body) or
         ``"conflict"`` (another endpoint or body). For work outside the store's database
         that must not run again on a replay (a peek; the transaction decides)."""
         cutoff = self._idempotency_cutoff(float(self.clock()))
+        body_sha256 = self.keyed_fingerprint(endpoint, fingerprint)
         with self.connect() as conn:
             row = conn.execute(
                 "SELECT endpoint, body_sha256 FROM idempotency WHERE key = ? AND created_at >= ?",

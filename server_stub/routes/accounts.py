@@ -165,7 +165,8 @@ def register(
     password_hash = accounts.hash_password(data["password"])  # slow: outside the transaction
     # The idempotency fingerprint covers the identifier only: a fast hash of a body holding
     # the password would be an offline-guessable copy of it. A replay is checked against the
-    # account's Argon2 hash below instead.
+    # account's Argon2 hash below instead. The store keeps only a keyed form of it
+    # (Store.keyed_fingerprint): a plain hash of a phone number is brute-forced in seconds.
     fingerprint = hashlib.sha256(f"{ENDPOINT}\0{identifier.value}".encode("utf-8")).hexdigest()
 
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:

@@ -198,7 +198,8 @@ def issue_certificate(
 
     try:
         answer = store.run_idempotent(
-            key, ISSUE_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), issue)
+            key, ISSUE_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), issue,
+            account_id=account.account_id)
     except IdempotencyKeyReused:
         raise _REUSED from None
     if not answer.replayed:
@@ -363,7 +364,8 @@ def sign_contract(
 
     try:
         answer = store.run_idempotent(
-            key, SIGN_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), record)
+            key, SIGN_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), record,
+            account_id=account.account_id)
     except IdempotencyKeyReused:
         raise _REUSED from None
     return idempotent_json(answer)

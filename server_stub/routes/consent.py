@@ -129,7 +129,11 @@ def _check_proof(record: dict[str, Any]) -> None:
 
 def fingerprint(record: dict[str, Any]) -> str:
     """Hex SHA-256 of the record as canonical JSON (keys sorted, no whitespace), so a retry
-    that serialises the same record differently still matches its first attempt."""
+    that serialises the same record differently still matches its first attempt. The digest
+    of every idempotent endpoint's body: :meth:`Store.run_idempotent` stores only its keyed
+    form (HMAC-SHA256 under the server's idempotency key, :meth:`Store.keyed_fingerprint`),
+    never this plain hash, which would let a reader of ``stub.db`` brute-force a short value
+    in the body (a phone number next to a known account id)."""
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -193,7 +197,9 @@ def post_consent_record(
 
     answer: IdempotentAnswer | None
     try:
-        answer = store.run_idempotent(key, ENDPOINT, fingerprint(record), insert)
+        answer = store.run_idempotent(
+            key, ENDPOINT, fingerprint(record), insert,
+            account_id=account.account_id if account is not None else None)
     except IdempotencyKeyReused:
         raise ApiError(
             409,

@@ -125,8 +125,9 @@ def _inventory_items(inv: AccountInventory) -> list[dict[str, Any]]:
     keeps about the account, counted from its tables; never a value."""
     login_held = "identifier, normalised (E.164 phone number or lower-case email); answered only masked"
     if inv.registration_fingerprints:
-        login_held += ("; plus a SHA-256 of it kept with the registration's Idempotency-Key "
-                       "(deleted 24 hours after the registration)")
+        login_held += ("; plus a keyed digest of it (HMAC-SHA256 under a server key) kept "
+                       "with the registration's Idempotency-Key (deleted 24 hours after the "
+                       "registration)")
     keys = f"; {inv.pinned_keys} device public key(s) pinned" if inv.pinned_keys else ""
     return [
         {

@@ -225,7 +225,7 @@ def acknowledge_notice(
             key, ACK_ENDPOINT,
             fingerprint({"notice_id": notice_id, "subject_id": subject_id,
                          "account_id": account_id}),
-            record)
+            record, account_id=account_id)
     except IdempotencyKeyReused:
         raise _REUSED from None
     return idempotent_json(answer)

@@ -441,7 +441,8 @@ def _submit_review(key: str, data: dict[str, Any], account: AccountRow, request:
 def _run(store: Store, key: str, account: AccountRow, data: dict[str, Any], action: Any) -> Any:
     try:
         return store.run_idempotent(
-            key, ENDPOINT, fingerprint({"account_id": account.account_id, **data}), action)
+            key, ENDPOINT, fingerprint({"account_id": account.account_id, **data}), action,
+            account_id=account.account_id)
     except IdempotencyKeyReused:
         raise ApiError(409, "idempotency_key_reused",
                        "this submission id was already used with a different request; make a "

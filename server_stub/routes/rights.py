@@ -102,6 +102,11 @@ _SIGNING_REASON = ("《中华人民共和国电子签名法》：签署记录及
 _CONSENT_REASON = ("证明已取得您的同意（《中华人民共和国个人信息保护法》第四十七条第二款：法律、"
                    "行政法规规定的保存期限；履行法定义务所必需）")
 _LOG_REASON = "《中华人民共和国网络安全法》第二十一条：网络日志留存不少于六个月"
+_OPEN_REQUESTS_REASON = "答复您尚未完成的请求所必需；请求答复后即删除"
+_EVIDENCE_REQUEST_REASON = ("《中华人民共和国电子签名法》：出证申请信息作为签署证据的一部分，"
+                            "自提出出证申请之日起保存五年")
+#: The will_lose entry of step 1 when the account has requests still waiting for an answer.
+OPEN_REQUESTS_LOSS = ("open_requests", "未完成的个人信息权利请求和出证申请将终止")
 _MAX_TEXT = 2000
 _MAX_REASON = 500
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -410,6 +415,15 @@ def create_rights_request(
             if erasure.certificates:
                 kept.append({"item": "certificate_info", "reason": _SIGNING_REASON,
                              "keep_until": erasure.keep_until})
+            requests = RightsStore.erase_provided(conn, account_id)
+            if requests.deleted:
+                deleted.append("rights_requests")
+            if requests.open_kept:
+                kept.append({"item": "rights_requests", "reason": _OPEN_REQUESTS_REASON,
+                             "keep_until": None})
+            if requests.evidence_kept_until:
+                kept.append({"item": "evidence_request", "reason": _EVIDENCE_REQUEST_REASON,
+                             "keep_until": requests.evidence_kept_until})
             kept.append({"item": "operation_log", "reason": _LOG_REASON,
                          "keep_until": rfc3339(_add_months(now, 6))})
             fields = {**done, "answer": "已删除可以删除的个人信息；依法保留的信息见 outcome.kept",
@@ -425,12 +439,15 @@ def create_rights_request(
         return 201, answer
 
     try:
-        answer = store.run_idempotent(key, REQUESTS_ENDPOINT, printed, action)
+        answer = store.run_idempotent(key, REQUESTS_ENDPOINT, printed, action,
+                                      account_id=account_id)
     except IdempotencyKeyReused:
         raise _REUSED from None
     except AccountExists:
         raise ApiError(409, "account_exists",
                        "another account logs in with this value; it cannot be yours too") from None
+    if parsed.kind == "deletion" and not answer.replayed:
+        store.checkpoint()  # the WAL still holds the deleted values: truncate it
     return idempotent_json(answer)
 
 
@@ -534,17 +551,37 @@ def begin_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
                        settings: SettingsDep) -> JSONResponse:
     """``{"cancellation_token", "expires_at", "will_lose", "kept"}``. The answer holds a
     secret, so it is not stored for replays: a retry (any Idempotency-Key) gets a new token
-    and the earlier one ends; nothing else changes in this step."""
+    and the earlier one ends; nothing else changes in this step.
+
+    ``will_lose`` adds ``open_requests`` when the account has requests still waiting for an
+    answer (the confirmation ends them). ``kept`` lists only what this account has:
+    ``signing_record`` when it has signing records, ``certificate_info`` for the
+    certificates backing them, ``evidence_request`` when evidence report requests keep their
+    fields; empty when nothing is kept."""
     if body.strip():
         _fields(body, {}, ())
-    token, expires_at = rights_for_app(request.app).create_cancellation(account.account_id)
+    app, account_id = request.app, account.account_id
+    rights = rights_for_app(app)
+    token, expires_at = rights.create_cancellation(account_id)
     keep_until = rfc3339(add_years(_now(settings), SIGNING_RECORD_YEARS))
+    records = realname_for_app(app).signing_records(account_id)
+    kept: list[dict[str, Any]] = []
+    if records:
+        kept.append({"item": "signing_record", "keep_until": keep_until,
+                     "reason": _SIGNING_REASON})
+        kept.append({"item": "certificate_info", "keep_until": keep_until,
+                     "reason": _SIGNING_REASON})
+    with rights.connect() as conn:
+        evidence_until = RightsStore.evidence_kept_until(conn, account_id)
+    if evidence_until is not None:
+        kept.append({"item": "evidence_request", "keep_until": evidence_until,
+                     "reason": _EVIDENCE_REQUEST_REASON})
+    losses = [*WILL_LOSE, *([OPEN_REQUESTS_LOSS] if rights.has_open_requests(account_id) else [])]
     answer = {
         "cancellation_token": token,
         "expires_at": epoch_rfc3339(expires_at),
-        "will_lose": [{"code": code, "text": text} for code, text in WILL_LOSE],
-        "kept": [{"item": "signing_record", "keep_until": keep_until,
-                  "reason": _SIGNING_REASON + "（如有签署记录）"}],
+        "will_lose": [{"code": code, "text": text} for code, text in losses],
+        "kept": kept,
     }
     return JSONResponse(answer, headers=NO_STORE)
 
@@ -575,11 +612,13 @@ def confirm_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
     """Cancel the account, in one transaction of ``stub.db`` (the uploads, in their own
     database, just before): every session ends, the account is anonymised (the identifier
     can register again, the old one never logs in), the real-name data, support messages,
-    invitations, notification email, contact profile and what rights requests kept go,
-    certificates are revoked, and the signing records with the certificates backing them are
-    kept until ``cancelled_at`` + 5 years (Electronic Signature Law), linked only to the
-    account id. Consent records stay as proof; their install ids are unlinked. The answer
-    also expires the session cookie."""
+    invitations, notification email, contact profile, the stored idempotent answers of the
+    account and what rights requests kept go (except evidence report request fields, kept
+    5 years from the application), open requests end with status ``closed``, certificates
+    are revoked, and the signing records with the certificates backing them are kept until
+    ``cancelled_at`` + 5 years (Electronic Signature Law), linked only to the account id.
+    Consent records stay as proof; their install ids are unlinked. The answer also expires
+    the session cookie."""
     data = _fields(body, {"cancellation_token": str}, ("cancellation_token",))
     token = data["cancellation_token"]
     printed = hashlib.sha256(f"{CONFIRM_ENDPOINT}\0{token}".encode()).hexdigest()
@@ -626,6 +665,8 @@ def confirm_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
         answer = store.run_idempotent(key, CONFIRM_ENDPOINT, printed, cancel)
     except IdempotencyKeyReused:
         raise _REUSED from None
+    if not answer.replayed:
+        store.checkpoint()  # the WAL still holds the deleted values: truncate it
     return _cancelled(answer)
 
 
@@ -648,8 +689,10 @@ def answer_rights_request(
     request_id: Annotated[str, Path()],
 ) -> JSONResponse:
     """Dev mode only (404 otherwise): staff's answer to a request, ``{"status": "in_progress"
-    | "completed" | "rejected", "answer": text}`` → 200 the request. 404
-    ``request_not_found``; 409 ``request_closed`` when it was already completed or rejected."""
+    | "completed" | "rejected", "answer": text}`` → 200 the request; with ``completed`` or
+    ``rejected`` what the user gave goes (except an evidence report request's fields, kept 5
+    years). 404 ``request_not_found``; 409 ``request_closed`` when it was already completed,
+    rejected or closed."""
     data = _fields(body, {"status": str, "answer": str}, ("status", "answer"))
     if data["status"] not in ("in_progress", "completed", "rejected"):
         raise ApiError(422, "invalid_request",
@@ -662,7 +705,7 @@ def answer_rights_request(
             found = rights.answer_in(conn, request_id, data["status"], text)
         except ValueError:
             raise ApiError(409, "request_closed",
-                           "this request was already completed or rejected") from None
+                           "this request was already completed, rejected or closed") from None
         if found is None:
             raise _NOT_FOUND
         return 200, found
@@ -671,8 +714,11 @@ def answer_rights_request(
         raise _NOT_FOUND
     try:
         result = store.run_idempotent(
-            key, ANSWER_ENDPOINT, fingerprint({"request_id": request_id, **data}), answer)
+            key, ANSWER_ENDPOINT, fingerprint({"request_id": request_id, **data}), answer,
+            account_id=rights.request_owner(request_id))
     except IdempotencyKeyReused:
         raise _REUSED from None
+    if data["status"] != "in_progress" and not result.replayed:
+        store.checkpoint()  # the WAL still holds the deleted values: truncate it
     return idempotent_json(result)
 

@@ -195,7 +195,7 @@ def send_support_message(
         answer = store.run_idempotent(
             key, ENDPOINT_SUPPORT_MESSAGE,
             fingerprint({"account_id": account.account_id, "text": text, "contact": normalised}),
-            insert)
+            insert, account_id=account.account_id)
     except IdempotencyKeyReused:
         raise _REUSED from None
     return idempotent_json(answer)
@@ -331,7 +331,7 @@ def invite_counter_signer(
             key, ENDPOINT_INVITATION,
             fingerprint({"account_id": account.account_id, "template_id": template_id,
                          "phone": phone}),
-            insert)
+            insert, account_id=account.account_id)
     except IdempotencyKeyReused:
         raise _REUSED from None
     return idempotent_json(answer)

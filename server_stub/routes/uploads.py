@@ -360,7 +360,8 @@ def create_upload(
         return 201, {"upload_id": row.upload_id, "location": f"/v1/uploads/{row.upload_id}"}
 
     try:
-        answer = store.run_idempotent(key, ENDPOINT, fingerprint, insert)
+        answer = store.run_idempotent(key, ENDPOINT, fingerprint, insert,
+                                      account_id=account.account_id)
     except IdempotencyKeyReused:
         raise _error(409, "idempotency_key_reused",
                      "this Idempotency-Key was already used with a different request; use a new "

@@ -5,6 +5,7 @@ cancellation"; OBL-DSR-7)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,20 +13,26 @@ from typing import Any
 import requests
 
 from server_stub.realname_store import RealnameStore
+from server_stub.rights_store import RightsStore
 from server_stub.runner import RunningServer
 from server_stub.services_store import ServicesStore
 from server_stub.store import Store
 from server_stub.testing import https_session
 
 from .conftest import ACCOUNT_PASSWORD
-from .test_certificates import SCOPES, Holder, consent, verify
+from .test_certificates import ID_NUMBER, NAME, SCOPES, Holder, consent, verify
 from .test_rights_identity import (
     Clock,
     NewAccount,
     account_on,
     clocked,
     identity_token,
+    rights_request,
 )
+
+_EVIDENCE = {"kind": "evidence_report", "requester_name": NAME,
+             "requester_id_number": ID_NUMBER, "reason": "诉讼需要",
+             "mailbox": "lawyer@example.com"}
 
 
 def _begin(session: requests.Session, url: str, token: str | None = None) -> requests.Response:
@@ -68,12 +75,76 @@ def test_step_one_tells_what_is_lost_and_kept_and_changes_nothing(  # OBL-DSR-7
     assert [entry["code"] for entry in body["will_lose"]] == [
         "contract_download", "evidence_reports", "certificates", "realname", "account_login"]
     assert body["will_lose"][0]["text"].startswith("合同下载")
-    kept = body["kept"][0]
-    assert kept["item"] == "signing_record" and "电子签名法" in kept["reason"]
-    years = _time(kept["keep_until"]) - _time(body["expires_at"])
-    assert dt.timedelta(days=5 * 365) <= years <= dt.timedelta(days=5 * 366)
     assert answer.headers["Cache-Control"] == "no-store"
     assert session.get(f"{stub.url}/v1/me", timeout=10).status_code == 200
+
+
+def test_step_one_keeps_nothing_for_an_account_without_signing_records(  # OBL-DSR-7
+        stub: RunningServer, new_account: NewAccount) -> None:
+    answer = _begin(new_account(), stub.url)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["kept"] == []
+
+
+def test_step_one_lists_the_signing_records_and_the_certificates_backing_them(  # OBL-DSR-7
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    consent(session, stub, *SCOPES)
+    verify(stub, session.account_id)  # type: ignore[attr-defined]
+    assert Holder(stub, session).sign().status_code == 201
+    body = _begin(session, stub.url).json()
+    assert [k["item"] for k in body["kept"]] == ["signing_record", "certificate_info"]
+    for kept in body["kept"]:
+        assert "电子签名法" in kept["reason"] and "如有" not in kept["reason"]
+        years = _time(kept["keep_until"]) - _time(body["expires_at"])
+        assert dt.timedelta(days=5 * 365) <= years <= dt.timedelta(days=5 * 366)
+
+
+def test_step_one_warns_that_open_requests_end(  # OBL-DSR-7
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    rights_request(session, stub.url, {"kind": "objection", "text": "不同意"})
+    losses = _begin(session, stub.url).json()["will_lose"]
+    assert losses[-1] == {"code": "open_requests",
+                          "text": "未完成的个人信息权利请求和出证申请将终止"}
+
+
+def test_step_one_lists_the_evidence_request_fields_kept(  # OBL-DSR-7, OBL-EVI-1
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    made = rights_request(session, stub.url, _EVIDENCE).json()
+    (kept,) = _begin(session, stub.url).json()["kept"]
+    created = _time(made["created_at"])
+    assert kept["item"] == "evidence_request"
+    assert _time(kept["keep_until"]) == created.replace(year=created.year + 5)
+
+
+def test_the_confirmation_closes_the_open_requests(tmp_path: Path) -> None:  # OBL-DSR-7, OBL-DSR-6
+    clock = Clock()
+    with clocked(tmp_path, clock) as server, account_on(server) as session:
+        account_id = session.account_id  # type: ignore[attr-defined]
+        made = rights_request(session, server.url, {"kind": "objection", "text": "不同意"}).json()
+        done = _cancel(session, server.url)
+        clock.advance(60 * 24 * 3600)  # long past the deadline
+        closed = RightsStore(server.data_dir, clock).request(account_id, made["request_id"])
+    assert closed is not None
+    assert (closed["status"], closed["answer"], closed["answered_at"], closed["overdue"]) == (
+        "closed", "账号已注销，请求随之终止", done["cancelled_at"], False)
+
+
+def test_the_confirmation_keeps_only_the_evidence_request_fields(  # OBL-DSR-7, OBL-EVI-1
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    account_id = session.account_id  # type: ignore[attr-defined]
+    text = f"不同意 objection-{uuid.uuid4().hex}"
+    rights_request(session, stub.url, {"kind": "objection", "text": text})
+    rights_request(session, stub.url, _EVIDENCE)
+    _cancel(session, stub.url)
+    kept = RightsStore(Path(stub.data_dir), time.time).requests(account_id, provided=True)
+    assert [(r["kind"], r["provided"] is not None) for r in kept] == [
+        ("evidence_report", True), ("objection", False)]
+    stored = b"".join(p.read_bytes() for p in Path(stub.data_dir).glob("stub.db*"))
+    assert text.encode() not in stored
 
 
 def test_step_one_needs_an_identity_check(  # OBL-DSR-7

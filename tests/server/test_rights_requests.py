@@ -171,6 +171,69 @@ def test_a_deletion_deletes_what_it_may_and_lists_what_it_keeps(  # OBL-DSR-2
     assert document["consent_records"]  # proof of consent stays
 
 
+def _stored(server: RunningServer) -> bytes:
+    """The bytes of ``stub.db`` and its WAL, as someone with the disk reads them."""
+    return b"".join(p.read_bytes() for p in sorted(Path(server.data_dir).glob("stub.db*")))
+
+
+def test_answering_a_request_deletes_what_the_user_gave(  # OBL-DSR-2, OBL-SEC-3
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    text = f"请停止营销 objection-{uuid.uuid4().hex}"
+    body = rights_request(session, stub.url, {"kind": "objection", "text": text}).json()
+    assert text.encode() in _stored(stub)  # kept while open: staff need it
+    assert _answer(session, stub.url, body["request_id"], "completed").status_code == 200
+    assert text.encode() not in _stored(stub)
+    assert export(session, stub.url).json()["rights_requests"][0]["provided"] is None
+
+
+def test_a_deletion_deletes_the_values_of_answered_requests(  # OBL-DSR-2, OBL-SEC-3
+        stub: RunningServer, new_account: NewAccount) -> None:
+    import sqlite3
+
+    session = new_account()
+    text = f"不同意 objection-{uuid.uuid4().hex}"
+    made = rights_request(session, stub.url, {"kind": "objection", "text": text}).json()
+    with sqlite3.connect(Path(stub.data_dir) / "stub.db") as conn:  # answered, value still kept
+        conn.execute("UPDATE rights_requests SET status = 'rejected' WHERE request_id = ?",
+                     (made["request_id"],))
+    conn.close()
+    deletion = rights_request(session, stub.url, {"kind": "deletion", "case": "stopped_using"})
+    assert "rights_requests" in deletion.json()["outcome"]["deleted"]
+    assert "rights_requests" not in {k["item"] for k in deletion.json()["outcome"]["kept"]}
+    assert text.encode() not in _stored(stub)
+
+
+def test_a_deletion_lists_the_values_open_requests_keep_until_answered(  # OBL-DSR-2
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    rights_request(session, stub.url, {"kind": "correction", "field": "name", "value": NAME})
+    deletion = rights_request(session, stub.url, {"kind": "deletion", "case": "stopped_using"})
+    kept = {entry["item"]: entry for entry in deletion.json()["outcome"]["kept"]}
+    assert kept["rights_requests"]["keep_until"] is None
+    assert "答复后即删除" in kept["rights_requests"]["reason"]
+    assert NAME not in deletion.text
+    requests_ = export(session, stub.url).json()["rights_requests"]
+    assert [r["provided"] for r in requests_ if r["kind"] == "correction"] == [{"value": NAME}]
+
+
+def test_a_deletion_lists_the_evidence_request_fields_kept_five_years(  # OBL-EVI-1, OBL-DSR-2
+        stub: RunningServer, new_account: NewAccount) -> None:
+    session = new_account()
+    made = rights_request(session, stub.url, {
+        "kind": "evidence_report", "requester_name": NAME, "requester_id_number": ID_NUMBER,
+        "reason": "诉讼需要", "mailbox": "lawyer@example.com"}).json()
+    assert _answer(session, stub.url, made["request_id"], "completed").status_code == 200
+    deletion = rights_request(session, stub.url, {"kind": "deletion", "case": "stopped_using"})
+    kept = {entry["item"]: entry for entry in deletion.json()["outcome"]["kept"]}
+    created = _time(made["created_at"])
+    assert _time(kept["evidence_request"]["keep_until"]) == created.replace(year=created.year + 5)
+    assert "电子签名法" in kept["evidence_request"]["reason"]
+    assert "rights_requests" not in kept  # nothing else is kept
+    provided = export(session, stub.url).json()["rights_requests"][-1]["provided"]
+    assert provided["requester_name"] == NAME
+
+
 def test_an_objection_is_received_with_its_deadline(  # OBL-DSR-6, OBL-DSR-8
         stub: RunningServer, new_account: NewAccount) -> None:
     answer = rights_request(new_account(), stub.url,
