@@ -70,6 +70,18 @@ def _check_pins(pins: object) -> tuple[str, ...]:
     return tuple(result)
 
 
+_REGION = re.compile(r"[A-Za-z]{2}")
+
+
+def _check_region(region: object) -> str:
+    """``region`` as an upper-case ISO 3166-1 alpha-2 code; ConfigError when it is not one."""
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        raise ConfigError(
+            "region must be an ISO 3166-1 alpha-2 country code: two letters A-Z, such as "
+            "'CN' (where the app's backend stores personal information, OBL-RES-1)")
+    return region.upper()
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -91,7 +103,8 @@ class SdkConfig:
         ca_bundle: PEM file of the CA(s) that sign the backend's certificate (it must hold at
             least one ``-----BEGIN CERTIFICATE-----``); ``None`` uses the system trust store.
             Environment variables never override it.
-        region: data region the app declares (OBL-RES-1), ``"CN"`` by default.
+        region: data region the app declares (OBL-RES-1), ``"CN"`` by default: an ISO 3166-1
+            alpha-2 code (two ASCII letters), stored upper-case (``"cn"`` becomes ``"CN"``).
         connect_timeout: seconds to wait for a TCP/TLS connection.
         read_timeout: seconds to wait for each read from the server.
         retries: how many times a failed request (connection error, 502/503/504) is retried,
@@ -142,6 +155,7 @@ class SdkConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         object.__setattr__(self, "hpke_pins", _check_pins(self.hpke_pins))
+        object.__setattr__(self, "region", _check_region(self.region))
         if self.ca_bundle is not None:
             ca = Path(self.ca_bundle)
             object.__setattr__(self, "ca_bundle", ca)

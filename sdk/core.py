@@ -1133,6 +1133,21 @@ class PrivacySdk(ConsentMixin):
         (OBL-PHONE-1). See :meth:`sdk.rights.services.Services.invite_signer`."""
         return self._service_facades().invite_signer(template_id, phone, attested=attested)
 
+    def invitations(self) -> list[Any]:
+        """The account's invitations to counter-signers, as the server lists them
+        (``GET /v1/me/invitations``; see :meth:`sdk.rights.services.Services.invitations`).
+
+        Returns:
+            a list of :class:`sdk.rights.services.Invitation`, each with ``invitation_id``,
+            ``phone_masked`` (e.g. ``139****9000``: never the whole number), ``attested_at``
+            (RFC 3339, when the user attested to the invitee's authorisation),
+            ``template_id`` and ``attestation`` (the statement attested to); empty when none.
+
+        Raises:
+            NotLoggedIn: no session; log in first. TransportError: as for every call.
+        """
+        return self._service_facades().invitations()
+
     #: The service-ending notice kept on the device (OBL-END-1): ``None`` until read from
     #: ``data_dir``, ``False`` when there is none, else the notice (set by ``privacy.notices``).
     _service_ending: Any = None
@@ -1152,13 +1167,14 @@ class PrivacySdk(ConsentMixin):
 
     # -- account cancellation, the device side (OBL-DSR-7; sdk/rights/facade.py) -------------
 
-    def _wipe_after_cancellation(self) -> tuple[str, ...]:
+    def _wipe_after_cancellation(self, account_id: str | None = None) -> tuple[str, ...]:
         """The device side of the account's cancellation (OBL-DSR-7), called by
         :meth:`sdk.rights.facade.Rights.confirm_cancellation` only after the server confirmed
         it: the session cookie and the whole cookie jar, the encrypted store with the sealed
         spools of pending uploads and the certificate keys (:meth:`clear_local_data`), the
         audit trail (its file), the operation log's entries of the account
-        (:meth:`sdk.oplog.OperationLog.forget_account`), and the consent ledger back to no
+        (:meth:`sdk.oplog.OperationLog.forget_account`), the downloaded templates
+        (:attr:`downloads_dir`), and the consent ledger back to no
         decisions with a new install id
         (:meth:`sdk.consent.ledger.ConsentLedger.forget_all_decisions`; records still pending
         are sent first, best effort: the server keeps synced records as proof). Afterwards
@@ -1167,12 +1183,25 @@ class PrivacySdk(ConsentMixin):
 
         Every step is tried even when one fails; no network besides the consent sync.
 
+        Args:
+            account_id: the id of the cancelled account, read before the confirmation was
+                sent (the server's answer ends the session, so :meth:`current_account_id` is
+                ``None`` by now); ``None``: :meth:`current_account_id`, then the id kept in
+                memory or in the store.
+
         Returns:
             the names of the steps that failed (``"local_data"``, ``"audit_trail"``,
-            ``"operation_log"``, ``"consent_ledger"``); empty when the device is clean.
+            ``"operation_log"``, ``"downloads"``, ``"consent_ledger"``); empty when the
+            device is clean.
         """
         failed: list[str] = []
-        account_id = self.current_account_id()
+        if account_id is None:
+            account_id = self.current_account_id() or self._account_id
+        if account_id is None:
+            try:  # the session cookie is gone: the id the login kept in the store
+                account_id = self.store.get_text(self._ACCOUNT_NAMESPACE, self._ACCOUNT_KEY)
+            except Exception:  # noqa: BLE001 - no store: no id known
+                account_id = None
         try:
             self.clear_local_data()
         except Exception as exc:  # noqa: BLE001 - the other steps still run
@@ -1205,6 +1234,16 @@ class PrivacySdk(ConsentMixin):
             failed.append("operation_log")
             log.warning("after the cancellation, deleting the account's operation log entries "
                         "failed (%s)", type(exc).__name__)
+        try:  # templates downloaded on this device: nothing of the account stays
+            import shutil
+
+            shutil.rmtree(self.downloads_dir)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - the other steps still run
+            failed.append("downloads")
+            log.warning("after the cancellation, deleting the downloaded files failed (%s)",
+                        type(exc).__name__)
         try:
             before = self._snapshot(withdrawal=False)
             self._ledger.forget_all_decisions()

@@ -62,6 +62,7 @@ __all__ = [
     "network_status",
     "redact",
     "redact_value",
+    "redact_values",
     "retention_from_manifest",
 ]
 
@@ -149,6 +150,17 @@ def redact_value(value: str) -> None:
                          "characters; shorter ones would hide ordinary text")
     with _registered_lock:
         _registered.add(value)
+
+
+def redact_values(*values: Any) -> None:
+    """:func:`redact_value` for each of *values*, best effort: the SDK calls it where a value
+    enters it, the moment the user typed it (a real name, an ID or document number, a phone
+    number or email address given for someone or something) or the server gave it (a token).
+    ``None``, non-text and values shorter than :data:`MIN_REDACTED_VALUE_CHARS` characters
+    are skipped; it never raises."""
+    for value in values:
+        if isinstance(value, str) and len(value.strip()) >= MIN_REDACTED_VALUE_CHARS:
+            redact_value(value)
 
 
 def forget_redacted_values() -> None:

@@ -139,25 +139,34 @@ def _value_text(key: str, value: Any) -> str:
 #: What each section of the access report shows first (the export has all the fields).
 SECTION_KEYS = {
     "consent_records": ("scope", "decision", "purposes", "created_at", "method"),
-    "personal_information": ("item", "purpose", "count", "last_at", "held"),
+    "personal_information": ("item", "purpose", "count", "last_at", "keep_for"),
     "rights_requests": ("kind", "status", "created_at", "deadline", "answer"),
     "support_messages": ("received_at", "text", "contact", "answer"),
     "certificates": ("subject", "serial", "not_before", "not_after", "revoked"),
     "signing_records": ("template_id", "signed_at", "certificate_serial", "keep_until"),
 }
-#: Technical fields the screen leaves to the export.
+#: Technical fields the screen leaves to the export; ``held`` is the server's own description
+#: of how it keeps an item, in English: the Chinese screen shows the policy's 保存期限 instead.
 HIDDEN_KEYS = {"schema_version", "record_id", "subject_id", "proof", "notice", "controller",
                "controller_contact", "withdrawal", "retention", "jurisdiction", "lawful_basis",
                "details", "outcome", "deadline_provisional", "overdue", "identity_verified_at",
-               "request_id", "consent_type"}
-KEY_NAMES_EXTRA = {"purposes": "用途", "method": "方式", "held": "保存方式",
+               "request_id", "consent_type", "held"}
+KEY_NAMES_EXTRA = {"purposes": "用途", "method": "方式", "keep_for": "保存期限",
+                   "pi_categories": "个人信息类别", "recipients": "接收方",
                    "certificate_serial": "证书序列号", "content_sha256": "内容摘要"}
+#: Names listed in one line of the access report before "等 N 项".
+LISTED_NAMES = 4
 
 
 def record_text(record: Any, section: str = "", privacy: Any = None) -> str:
     """One entry of the access report: ``字段：值`` lines (at most :data:`REPORT_FIELDS`):
     the section's main fields first, ids of the manifest in words."""
     data = dict(record)
+    if privacy is not None and section == "personal_information" and isinstance(
+            data.get("item"), str):
+        keep_for = item_retention(privacy, data["item"])
+        if keep_for:
+            data["keep_for"] = keep_for
     order = [k for k in SECTION_KEYS.get(section, ()) if k in data]
     order += [k for k in data if k not in order and k not in HIDDEN_KEYS]
     lines = []
@@ -172,6 +181,10 @@ def record_text(record: Any, section: str = "", privacy: Any = None) -> str:
                 value, (list, tuple)) else None
             text = ("、".join(purpose_name(privacy, str(i)) for i in ids) if ids is not None
                     else _value_text(key, value))
+        elif privacy is not None and key in ("pi_categories", "recipients") and isinstance(
+                value, (list, tuple)):
+            name_of = item_name if key == "pi_categories" else recipient_name
+            text = names_text([name_of(privacy, str(i)) for i in value])
         elif privacy is not None and key == "scope" and isinstance(value, str):
             from sdk.ui.kivy.common import scope_name
 
@@ -185,12 +198,29 @@ def record_text(record: Any, section: str = "", privacy: Any = None) -> str:
     return "\n".join(lines) or "（无内容）"
 
 
+def names_text(names: list[str]) -> str:
+    """``登录账号、登录密码（2 项）``; one name alone; past :data:`LISTED_NAMES` names
+    ``…等 9 项``."""
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= LISTED_NAMES:
+        return f"{'、'.join(names)}（{len(names)} 项）"
+    return f"{'、'.join(names[:LISTED_NAMES])}等 {len(names)} 项"
+
+
+#: Chinese names of what the server reports that the policy manifest does not declare.
+_SERVER_PURPOSES = {"consent_proof": "证明您的同意", "consent_sync": "同步同意记录"}
+_SERVER_ITEMS = {"support_messages": "客服沟通记录", "invitations": "邀请记录",
+                 "consent_records": "同意记录", "install_ids": "应用安装标识",
+                 "realname_verifications": "实名认证记录", "rights_requests": "权利请求记录"}
+
+
 def purpose_name(privacy: Any, purpose: str) -> str:
     """A manifest purpose id in words (``account`` → 注册和登录账号), else the id."""
     for entry in privacy.policy.manifest.purposes:
         if str(entry.id) == purpose:
             return str(entry.name)
-    return purpose
+    return _SERVER_PURPOSES.get(purpose, purpose)
 
 
 def item_name(privacy: Any, item: str) -> str:
@@ -198,8 +228,33 @@ def item_name(privacy: Any, item: str) -> str:
     for entry in privacy.policy.manifest.data_items:
         if str(entry.id) == item:
             return str(entry.name)
-    return {"support_messages": "客服沟通记录", "invitations": "邀请记录",
-            "consent_records": "同意记录"}.get(item, item)
+    return _SERVER_ITEMS.get(item, item)
+
+
+def recipient_name(privacy: Any, recipient: str) -> str:
+    """A manifest recipient id in words (``ca`` → the CA's name), else the id."""
+    for entry in privacy.policy.manifest.recipients:
+        if str(entry.id) == recipient:
+            return str(entry.name)
+    return recipient
+
+
+def item_retention(privacy: Any, item: str) -> str:
+    """How long the policy keeps a manifest item, in words (``P6M`` → 6 个月,
+    ``until_account_cancelled`` → 至注销账号); ``""`` for an item the manifest lacks."""
+    from sdk.policy.manifest import parse_retention
+
+    for entry in privacy.policy.manifest.data_items:
+        if str(entry.id) == item:
+            try:
+                period = parse_retention(str(entry.retention))
+            except ValueError:
+                return ""
+            if period.until_account_cancelled:
+                return "至注销账号"
+            units = ((period.years, "年"), (period.months, "个月"), (period.days, "天"))
+            return " ".join(f"{n} {unit}" for n, unit in units if n)
+    return ""
 
 
 def _chinese_part(message: str) -> str:
@@ -216,8 +271,9 @@ def field_error(exc: BaseException) -> tuple[str, str]:
         return field, str(zh)
     from sdk.errors import AccountExists
 
-    if isinstance(exc, AccountExists):
-        return "value", "该手机号码或邮箱已被其他账号使用，请换一个"
+    if isinstance(exc, AccountExists):  # a correction: .field is "phone" or "email"
+        what = {"phone": "手机号码", "email": "邮箱"}.get(field, "手机号码或邮箱")
+        return "value", f"该{what}已被其他账号使用，请换一个"
     text = str(exc)
     if any("\u4e00" <= ch <= "\u9fff" for ch in text[:40]):
         return field, _chinese_part(text)
@@ -622,8 +678,8 @@ class RightsScreen(BaseScreen):
             name = {"signing_record": "签署记录及其数字证书"}.get(record.item,
                                                                 item_name(self.app.sdk, record.item))
             kept.append(f"· {name}：保存至 {until}。" + (f"依据{record.reason}" if record.reason else ""))
-        self.cancel_kept = "\n".join(kept) or "无"
-        self.cancel_device = ("本机的登录状态、加密保存的数据（含证书密钥和导出文件）、本账号的操作记录和同意记录"
+        self.cancel_kept = "\n".join(kept) or "无（本账号没有需要依法保留的记录）"
+        self.cancel_device = ("本机的登录状态、加密保存的数据（含证书密钥和导出文件）、下载的合同模板、本账号的操作记录和同意记录"
                               "将被清除，应用回到首次使用时的隐私政策页面。注销后无法恢复；之后可以用同一手机号码"
                               "或邮箱重新注册新账号。")
         self.cancel_status = ""

@@ -53,6 +53,7 @@ from ..errors import (
     SdkError,
     TransportError,
 )
+from ..oplog import redact_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..storage.store import EncryptedStore
@@ -413,12 +414,15 @@ class Realname:
             VerificationRefused: the server refused the submission (``code``).
             TransportError: as for every request.
         """
+        # what the user typed, never in a log line or the operation log (kept in memory only)
+        redact_values(name, id_number, phone)
         self.privacy.require_feature(FEATURE)
         from .validate import validate_id_number, validate_name, validate_phone
 
         name = validate_name(name)
         number = validate_id_number(id_number).value
         phone = validate_phone(phone)
+        redact_values(name, number, phone)
         source, content_type, _ = _media(face_video, "face_video", "video")
         api = self._logged_in()
         with self._lock:
@@ -478,10 +482,12 @@ class Realname:
             ValueError: *verification_id* is not of the shape the server gives (nothing sent).
             NotLoggedIn, KeyPinMismatch, UploadError, TransportError: as for :meth:`submit`.
         """
+        redact_values(number)  # typed by the user: never in a log line or the operation log
         self.privacy.require_feature(REVIEW_FEATURE)
         from .validate import validate_document
 
         document = validate_document(kind, number)
+        redact_values(document.value)
         if isinstance(images, (bytes, bytearray, memoryview, str, os.PathLike)) or not isinstance(
                 images, Iterable):
             raise InvalidInput("images", "images must be a list of document photos")

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import (
+    AccountExists,
     CancellationTokenInvalid,
     IdentityCheckRequired,
     InvalidInput,
@@ -42,6 +43,7 @@ from ..errors import (
     SdkError,
     TransportError,
 )
+from ..oplog import redact_values
 from .models import (
     DELETION_CASES,
     AccessReport,
@@ -163,14 +165,16 @@ class Rights:
             privacy.require(purpose)
 
     def _submit(self, identity: Any, body: Mapping[str, Any], *, item: str | None = None,
-                purpose: str = "account", feature: str | None = None) -> RightsRequest:
-        """Steps 2 to 5 of the module docstring for ``POST /v1/me/rights-requests``."""
+                purpose: str = "account", feature: str | None = None,
+                refusal: Any = _refusal) -> RightsRequest:
+        """Steps 2 to 5 of the module docstring for ``POST /v1/me/rights-requests``;
+        *refusal* maps the server's refusals (default :func:`_refusal`)."""
         what = f"{_WHAT_POST} ({body['kind']})"
         check = self._check_identity(identity, what)
         api = self._logged_in(what)
         self._gate(item, purpose, feature)
         answer = api.request_json(
-            "POST", _REQUESTS, json=dict(body), what=what, refusal=_refusal,
+            "POST", _REQUESTS, json=dict(body), what=what, refusal=refusal,
             headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4()),
                      "Identity-Token": check.token})
         request = RightsRequest.from_answer(answer, what)
@@ -207,7 +211,7 @@ class Rights:
         self._privacy._collect_account_items("password", for_user_request=True)
         answer = api.post_json("/me/identity-checks", {"password": password}, what=what)
         if isinstance(answer, Mapping):
-            _redact_in_logs(answer.get("identity_token"))
+            redact_values(answer.get("identity_token"))
         return IdentityCheck.from_answer(answer, account_id=self._privacy.current_account_id(),
                                          margin_s=_MARGIN_S)
 
@@ -313,15 +317,20 @@ class Rights:
         Raises:
             InvalidInput: ``field`` names the problem (``field``, ``phone``, ``email`` or
                 ``name``); nothing is sent. Messages never repeat the value.
-            AccountExists: the new phone number or email address is another account's.
+            AccountExists: the new phone number or email address is already used by another
+                account (``field`` is ``"phone"`` or ``"email"``); the message says to choose
+                another one and never repeats it.
             IdentityCheckRequired, NotLoggedIn, ConsentRequired, TransportError.
         """
         if field not in CORRECTABLE_FIELDS:
             raise InvalidInput("field", "field must be one of phone, email, name")
+        redact_values(value)  # what the user typed, never in a log line or the operation log
         normalised = _normalise_correction(field, value)
+        redact_values(normalised)
         item = "login_account" if field in ("phone", "email") else None
         return self._submit(identity, {"kind": "correction", "field": field, "value": normalised},
-                            item=item, purpose="account", feature="account")
+                            item=item, purpose="account", feature="account",
+                            refusal=_correction_refusal(field))
 
     def delete(self, identity: IdentityCheck, case: str) -> RightsRequest:
         """Ask for the deletion of the personal information (PIPL art. 47; OBL-DSR-2). The
@@ -389,6 +398,8 @@ class Rights:
         """
         from ..realname.validate import validate_id_number, validate_name
 
+        # what the user typed, never in a log line or the operation log
+        redact_values(requester_name, requester_id_number, mailbox)
         name = _renamed("requester_name", validate_name, requester_name)
         id_number = _renamed("requester_id_number", validate_id_number, requester_id_number)
         reason = _bounded_text("reason", reason, MAX_REASON_LENGTH, "why the report is needed")
@@ -396,6 +407,7 @@ class Rights:
             "kind": "evidence_report", "requester_name": name,
             "requester_id_number": str(id_number.value), "reason": reason,
             "mailbox": _email("mailbox", mailbox)}
+        redact_values(name, body["requester_id_number"], body["mailbox"])
         if signature_id is not None:
             if not isinstance(signature_id, str) or not signature_id.strip() or len(
                     signature_id) > _MAX_ID_LENGTH:
@@ -434,7 +446,9 @@ class Rights:
         session, anonymises the account and deletes or revokes what it may, keeping the
         signing records for 5 years. Only after it confirmed does the device forget
         everything of the account: the session cookie and the cookie jar, the encrypted
-        store, certificate keys, pending uploads, the audit trail and the operation log, and
+        store, certificate keys, pending uploads, the audit trail, the account's entries of
+        the operation log (the account id is read before the request: the answer ends the
+        session), the downloaded templates (``data_dir/downloads``), and
         the consent ledger (pending records are sent first; the server keeps the synced ones
         as proof). Afterwards ``privacy.mode`` is ``"undecided"`` (the privacy prompt shows
         again) and ``privacy.current_account_id()`` is ``None``; the old identifier no longer
@@ -467,6 +481,9 @@ class Rights:
         # no local session check: after a lost answer the server replays the confirmation
         # for the same Idempotency-Key even though the session has ended
         api = self._api()
+        # read now: the server's answer ends the session (its cookie expires), after which
+        # current_account_id() is None and the wipe could not find the account's log entries
+        account_id = self._privacy.current_account_id() or notice.account_id
         try:  # while the session lives: pending consent records reach the account as proof
             if self._privacy.pending_sync():
                 self._privacy.sync()
@@ -483,7 +500,7 @@ class Rights:
         kept_until = parse_time(answer.get("evidence_kept_until"), what, "evidence_kept_until",
                                 optional=True)
         # the server confirmed: from here the device forgets the account
-        failures = self._privacy._wipe_after_cancellation()
+        failures = self._privacy._wipe_after_cancellation(account_id)
         log.info("account cancelled; device wiped%s",
                  "" if not failures else " except: " + ", ".join(failures))
         return CancellationReceipt(cancelled_at, kept_until, failures)  # type: ignore[arg-type]
@@ -492,18 +509,28 @@ class Rights:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _redact_in_logs(value: Any) -> None:
-    """Have the operation log and the SDK's log lines hide *value* (a token just received)
-    should it ever appear (:func:`sdk.oplog.redact_value`); best effort."""
-    if not isinstance(value, str):
-        return
-    try:
-        from ..oplog import redact_value
+#: What a correction of each login field is called in an error message.
+_FIELD_WORDS = {"phone": "phone number", "email": "email address", "name": "name"}
 
-        redact_value(value)
-    except (ImportError, ValueError):
-        pass
 
+def _correction_refusal(field: str) -> Any:
+    """:func:`_refusal` for a correction of *field*, with ``409 account_exists`` (the new phone
+    number or email address is another account's login) as an :class:`AccountExists` that
+    says so for a correction (not registration's "log in instead"), naming the field, never
+    the value; ``.field`` is *field*."""
+
+    def refusal(status: int, body: Any, what: str) -> BaseException | None:
+        code = body.get("error") if isinstance(body, Mapping) else None
+        if status == 409 and code == "account_exists":
+            words = _FIELD_WORDS.get(field, field)
+            error = AccountExists(
+                f"{what}: this {words} is already used by another account; choose another "
+                f"{words} (field '{field}')")
+            error.field = field  # type: ignore[attr-defined]
+            return error
+        return _refusal(status, body, what)
+
+    return refusal
 
 
 def _renamed(field: str, validate: Any, value: Any) -> Any:
@@ -557,7 +584,7 @@ def _notice(answer: Any, what: str, account_id: str | None) -> CancellationNotic
     token = answer.get("cancellation_token")
     if not isinstance(token, str) or not token:
         raise TransportError(f"{what}: the server's answer has no 'cancellation_token'")
-    _redact_in_logs(token)
+    redact_values(token)
     expires_at = parse_time(answer.get("expires_at"), what, "expires_at")
     assert expires_at is not None
     losses, kept = answer.get("will_lose"), answer.get("kept")
@@ -597,11 +624,12 @@ def cancellation_warning(will_lose: tuple[Loss, ...], kept: tuple[KeptRecord, ..
         name = _KEPT_NAMES.get(record.item, record.item)
         reason = f"依据{record.reason}" if record.reason else ""
         lines.append(f"· {name}，保存至{until}。{reason}")
-    lines.append("本设备上的登录状态、加密保存的数据、证书密钥、本账号的操作记录和同意记录将被清除；"
+    lines.append("本设备上的登录状态、加密保存的数据、证书密钥、下载的文件、本账号的操作记录和同意记录将被清除；"
                  "之后可以用同一手机号码或邮箱重新注册新账号。")
     return "\n".join(lines)
 
 
 #: Chinese names of what the server keeps after a cancellation (``kept[].item``).
 _KEPT_NAMES = {"signing_record": "签署记录及其数字证书", "consent_records": "同意记录",
-               "operation_log": "操作日志"}
+               "operation_log": "操作日志", "certificate_info": "数字证书信息",
+               "evidence_request": "出证申请信息", "rights_requests": "尚未答复的权利请求"}

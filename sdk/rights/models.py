@@ -50,6 +50,7 @@ STATUS_LABELS: Mapping[str, str] = {
     "in_progress": "处理中",
     "completed": "已完成",
     "rejected": "已拒绝",
+    "closed": "已终止",
 }
 
 #: Request kind (wire value) -> Chinese label.
@@ -187,7 +188,8 @@ class RightsRequest:
         request_id: the server's id (uuid4).
         kind: ``access``, ``export``, ``correction``, ``deletion``, ``objection`` or
             ``evidence_report`` (:data:`KIND_LABELS`).
-        status: ``received``, ``in_progress``, ``completed`` or ``rejected``
+        status: ``received``, ``in_progress``, ``completed``, ``rejected`` or ``closed`` (ended
+            by the account's cancellation)
             (:data:`STATUS_LABELS`).
         created_at, identity_verified_at: aware datetimes (UTC).
         deadline: the PRC calendar day the answer is due by (end of that day, UTC+8): 15 PRC
@@ -219,7 +221,7 @@ class RightsRequest:
 
     @property
     def status_label(self) -> str:
-        """The status in Chinese (``已受理``, ``处理中``, ``已完成``, ``已拒绝``)."""
+        """The status in Chinese (``已受理``, ``处理中``, ``已完成``, ``已拒绝``, ``已终止``)."""
         return STATUS_LABELS.get(self.status, self.status)
 
     @property
@@ -401,7 +403,8 @@ def _records(value: Any) -> tuple[Mapping[str, Any], ...]:
 @dataclass(frozen=True)
 class Loss:
     """What the user loses by cancelling (``will_lose``): ``code`` (``contract_download``,
-    ``evidence_reports``, ``certificates``, ``realname``, ``account_login``) and its Chinese
+    ``evidence_reports``, ``certificates``, ``realname``, ``account_login``, and
+    ``open_requests`` when requests are still open: they end with the account) and its Chinese
     ``text``."""
 
     code: str

@@ -423,7 +423,11 @@ class Support:
         text = _check_text("text", text, MAX_MESSAGE_LENGTH)
         body: dict[str, Any] = {"text": text}
         if contact is not None:
+            from ..oplog import redact_values
+
+            redact_values(contact)  # typed by the user: never in a log line or the oplog
             body["contact"] = _contact(contact)
+            redact_values(body["contact"])
         _gate(self._privacy, "cs_message", "customer_service", None,
               "sending a message to customer service")
         api = _logged_in(self._privacy, "sending a message to customer service")
@@ -486,7 +490,11 @@ class Notifications:
                                         "(e.g. name@example.com); or choose 'sms'")
         body: dict[str, Any] = {"channel": channel}
         if email is not None:
+            from ..oplog import redact_values
+
+            redact_values(email)  # typed by the user: never in a log line or the oplog
             body["email"] = _identifier(email, "email")
+            redact_values(body["email"])
         if email is not None:
             _gate(self._privacy, "notification_email", "notifications", "notifications",
                   "giving an email address for notifications")
@@ -704,7 +712,11 @@ class Services:
         if not isinstance(template_id, str) or not template_id.strip() or len(template_id) > 200:
             raise InvalidInput("template_id", "template_id must be a template id from "
                                               "privacy.list_templates()")
+        from ..oplog import redact_values
+
+        redact_values(phone)  # someone else's number: never in a log line or the oplog
         number = _identifier(phone, "phone")
+        redact_values(number)
         _gate(self.privacy, "counter_signer_phone", "invite_signer", "invite_signer",
               "inviting a counter-signer")
         api = _logged_in(self.privacy, "inviting a counter-signer")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sdk import (
+    AccountExists,
     AuthenticationFailed,
     CancellationTokenInvalid,
     IdentityCheckRequired,
@@ -166,6 +167,17 @@ def test_a_name_correction_goes_to_staff_without_the_value_in_the_request(
     assert dict(request.details) == {"field": "name"} and NAME not in repr(request)
 
 
+def test_an_email_of_another_account_is_refused_as_taken_not_log_in_instead(
+        alice: PrivacySdk, check: IdentityCheck, open_device: Callable[..., PrivacySdk]) -> None:  # OBL-DSR-1
+    open_device("bob@example.com").logout()
+    with pytest.raises(AccountExists) as caught:
+        alice.rights.correct(check, "email", "bob@example.com")
+    message = str(caught.value)
+    assert caught.value.field == "email"  # type: ignore[attr-defined]
+    assert "already used by another account" in message and "choose another" in message
+    assert "log in" not in message and "bob" not in message
+
+
 def test_a_bad_correction_is_refused_before_sending(alice: PrivacySdk,
                                                     check: IdentityCheck) -> None:  # OBL-DSR-1
     with pytest.raises(InvalidInput) as caught:
@@ -269,9 +281,8 @@ def test_beginning_the_cancellation_says_what_is_lost_and_kept(alice: PrivacySdk
     notice = alice.rights.begin_cancellation(check)
     assert [w.code for w in notice.will_lose] == ["contract_download", "evidence_reports",
                                                   "certificates", "realname", "account_login"]
-    (kept,) = notice.kept
-    assert kept.item == "signing_record" and kept.keep_until.year >= notice.expires_at.year + 4  # type: ignore[union-attr]
-    assert "用此账号登录" in notice.warning and "电子签名法" in notice.warning
+    assert notice.kept == ()  # nothing is kept for an account that never signed
+    assert "用此账号登录" in notice.warning
 
 
 def test_beginning_the_cancellation_changes_nothing(alice: PrivacySdk,
@@ -296,6 +307,24 @@ def test_after_the_confirmation_the_device_forgets_the_account(alice: PrivacySdk
     assert alice.subject_id != old_subject and alice.ledger.history() == []
     assert alice.store.entries() == [] and alice.audit.entries() == []
     assert not alice._session_api().has_cookie()
+
+
+def test_the_cancelled_accounts_operation_log_rows_leave_the_device(
+        alice: PrivacySdk, check: IdentityCheck) -> None:  # OBL-DSR-7
+    import sqlite3
+
+    account_id = alice.current_account_id()
+    alice.operation_log.write("operation", "export_requested")
+    assert any(e.account_id == account_id for e in alice.operation_log.entries())
+    alice.rights.confirm_cancellation(alice.rights.begin_cancellation(check))
+    path = Path(alice.config.data_dir) / "oplog.db"
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (left,) = conn.execute("SELECT count(*) FROM oplog_entries WHERE account_id = ?",
+                               (account_id,)).fetchone()
+    finally:
+        conn.close()
+    assert left == 0
 
 
 def test_a_refused_confirmation_leaves_the_device_as_it_was(alice: PrivacySdk,

@@ -135,16 +135,22 @@ def test_an_attested_invitation_is_recorded_with_the_number_masked(device) -> No
     invitation = device.invite_signer(a_template(device), PHONE, attested=True)
     assert invitation.phone_masked == "139****9000" and invitation.attested_at
     assert invitation.attestation and "已取得对方同意" in invitation.attestation
-    [listed] = device._service_facades().invitations()
+    [listed] = device.invitations()
     assert (listed.invitation_id, listed.phone_masked) == (invitation.invitation_id,
                                                            "139****9000")
+
+
+def test_the_app_lists_the_invitations_through_the_public_api(device) -> None:  # OBL-PHONE-1
+    assert device.invitations() == []
+    made = device.invite_signer(a_template(device), PHONE, attested=True)
+    assert [i.invitation_id for i in device.invitations()] == [made.invitation_id]
 
 
 def test_an_invitation_without_the_attestation_sends_nothing(device) -> None:  # OBL-PHONE-1
     with pytest.raises(InvalidInput) as info:
         device.invite_signer(a_template(device), PHONE, attested=False)
     assert info.value.field == "attested"
-    assert device._service_facades().invitations() == []
+    assert device.invitations() == []
     assert not any(e.item == "counter_signer_phone" for e in device.audit.entries())
 
 
@@ -226,7 +232,7 @@ def test_after_a_service_ending_notice_nothing_more_reaches_the_server(stub, dev
     with pytest.raises(ServiceEnded):
         device.invite_signer(a_template(device), PHONE, attested=True)
     assert device.support.messages() == []
-    assert device._service_facades().invitations() == []
+    assert device.invitations() == []
 
 
 def test_collection_stays_stopped_after_a_restart_offline(stub, make_config, bundled_policy,

@@ -415,3 +415,36 @@ def test_a_failed_login_is_logged_by_error_type_only(tmp_path: Path, clock: Cloc
     assert [(e.event, dict(e.detail)) for e in entries] == [
         ("login_failed", {"error": "ServerUnavailable"})]
     assert PHONE.encode() not in _file_bytes(tmp_path / OPLOG_FILENAME)
+
+
+# -- what the user types into real-name verification is registered (OBL-LOG-1) ---------------
+
+TYPED_NAME = "诸葛孔明"
+PASSPORT_NUMBER = "E12345678"
+
+
+def test_the_real_name_typed_for_verification_is_stored_redacted(tmp_path: Path, clock: Clock) -> None:  # OBL-LOG-1
+    from sdk import ConsentRequired
+
+    config = SdkConfig(data_dir=tmp_path, clock=clock)
+    with PrivacySdk.open(config, demo_policy(), keystore=MemoryKeystore()) as privacy:
+        privacy.agree(sync=False)
+        with pytest.raises(ConsentRequired):  # refused after the name reached the SDK
+            privacy.realname.submit(TYPED_NAME, ID_NUMBER, PHONE, b"face video")
+        privacy.operation_log.write("service", "sdk_log", note=f"name {TYPED_NAME}")
+
+    assert TYPED_NAME.encode("utf-8") not in _file_bytes(tmp_path / OPLOG_FILENAME)
+
+
+def test_a_document_number_typed_for_manual_review_is_stored_redacted(
+        tmp_path: Path, clock: Clock) -> None:  # OBL-LOG-1
+    from sdk import ConsentRequired
+
+    config = SdkConfig(data_dir=tmp_path, clock=clock)
+    with PrivacySdk.open(config, demo_policy(), keystore=MemoryKeystore()) as privacy:
+        privacy.agree(sync=False)
+        with pytest.raises(ConsentRequired):
+            privacy.realname.submit_for_manual_review("passport", PASSPORT_NUMBER, [b"photo"])
+        privacy.operation_log.write("service", "sdk_log", note=f"passport {PASSPORT_NUMBER}")
+
+    assert PASSPORT_NUMBER.encode() not in _file_bytes(tmp_path / OPLOG_FILENAME)

@@ -341,3 +341,51 @@ def test_the_export_is_json_bytes_in_memory_and_never_a_file(tmp_path: Path) -> 
     assert isinstance(data, bytes) and json.loads(data.decode("utf-8")) == DOCUMENT
     assert "alice@example.com" not in repr(document)
     assert sorted(tmp_path.rglob("*")) == before
+
+
+# -- what the user types is registered for redaction (OBL-LOG-1) ----------------------------
+
+CORRECTED_NAME = "司马相如"
+REQUESTER_NAME = "欧阳修"
+
+
+@pytest.fixture
+def no_registered_values() -> Iterator[None]:
+    from sdk.oplog import forget_redacted_values
+
+    forget_redacted_values()
+    yield
+    forget_redacted_values()
+
+
+def test_a_corrected_name_is_stored_redacted_in_the_operation_log(
+        rights: Rights, privacy: PrivacySdk, no_registered_values: None) -> None:  # OBL-LOG-1
+    with pytest.raises(NotLoggedIn):  # refused after the name reached the SDK
+        rights.correct(identity(), "name", CORRECTED_NAME)
+    privacy.operation_log.write("service", "sdk_log", note=f"更正为{CORRECTED_NAME}")
+    data = b"".join(p.read_bytes() for p in privacy.operation_log.path.parent.glob("oplog.db*"))
+    assert CORRECTED_NAME.encode("utf-8") not in data
+    assert privacy.operation_log.entries()[-1].detail["note"] == "更正为[redacted:value]"
+
+
+def test_a_corrected_name_is_redacted_in_an_sdk_log_line(
+        rights: Rights, no_registered_values: None, caplog: pytest.LogCaptureFixture) -> None:  # OBL-LOG-1
+    import logging
+
+    from sdk.oplog import install_log_redaction
+
+    install_log_redaction("sdk")
+    caplog.set_level(logging.INFO, logger="sdk")
+    with pytest.raises(NotLoggedIn):
+        rights.correct(identity(), "name", CORRECTED_NAME)
+    logging.getLogger("sdk.rights").warning("correction of %s", CORRECTED_NAME)
+    assert CORRECTED_NAME not in caplog.text and "correction of [redacted:value]" in caplog.text
+
+
+def test_an_evidence_requesters_name_is_registered_for_redaction(
+        rights: Rights, no_registered_values: None) -> None:  # OBL-LOG-1
+    from sdk.oplog import redact
+
+    with pytest.raises(NotLoggedIn):
+        evidence(rights, requester_name=REQUESTER_NAME)
+    assert redact(f"申请人{REQUESTER_NAME}") == "申请人[redacted:value]"

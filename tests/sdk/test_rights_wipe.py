@@ -72,3 +72,20 @@ def test_the_wipe_tells_the_apps_listeners_the_consent_is_gone(privacy: PrivacyS
     privacy._wipe_after_cancellation()
     assert any(c.scope == "policy" and (c.before, c.after) == ("granted", "not_asked")
                for c in changes)
+
+
+def test_the_wipe_deletes_the_downloaded_templates(privacy: PrivacySdk) -> None:  # OBL-DSR-7
+    privacy.downloads_dir.mkdir(parents=True)
+    (privacy.downloads_dir / "lease.md").write_text("# 房屋租赁合同", encoding="utf-8")
+    assert privacy._wipe_after_cancellation() == ()
+    assert not privacy.downloads_dir.exists()
+
+
+def test_the_wipe_forgets_the_log_rows_of_the_account_it_is_given(privacy: PrivacySdk) -> None:  # OBL-DSR-7
+    # the session already ended (no cookie): the id read before the confirmation is passed in
+    privacy.operation_log.account_id = "acct-0001"
+    privacy.operation_log.write("operation", "export_requested")
+    privacy.operation_log.account_id = None
+    assert privacy.current_account_id() is None
+    assert privacy._wipe_after_cancellation("acct-0001") == ()
+    assert [e for e in privacy.operation_log.entries() if e.account_id == "acct-0001"] == []

@@ -47,3 +47,16 @@ def test_malformed_endpoint_with_at_sign_is_not_echoed(tmp_path):
 def test_unparsable_endpoint_is_a_config_error_not_a_value_error(tmp_path):
     with pytest.raises(ConfigError, match="not a valid URL"):
         SdkConfig(data_dir=tmp_path, endpoint="https://[::1")
+
+
+@pytest.mark.parametrize("region", [None, "", 5, "C N", "CHN", "C", "中国", "ＣＮ", "CN\n"],
+                         ids=["none", "empty", "int", "space", "alpha3", "one", "chinese",
+                              "fullwidth", "newline"])
+def test_a_region_that_is_not_two_ascii_letters_is_refused(tmp_path, region):  # OBL-RES-1
+    with pytest.raises(ConfigError) as caught:
+        SdkConfig(data_dir=tmp_path, region=region)
+    assert "region" in str(caught.value) and "'CN'" in str(caught.value)
+
+
+def test_a_region_is_stored_upper_case(tmp_path):  # OBL-RES-1
+    assert SdkConfig(data_dir=tmp_path, region="cn").region == "CN"

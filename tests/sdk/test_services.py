@@ -287,3 +287,39 @@ def test_the_notices_file_holds_no_install_id(privacy) -> None:  # OBL-BR-1
     privacy.notices.acknowledge("n-breach-1")
     text = (privacy.config.data_dir / NOTICES_FILENAME).read_text(encoding="utf-8")
     assert privacy.subject_id not in text
+
+
+# -- what the user types is registered for redaction (OBL-LOG-1) -----------------------------
+
+
+@pytest.fixture
+def no_registered_values():
+    from sdk.oplog import forget_redacted_values
+
+    forget_redacted_values()
+    yield
+    forget_redacted_values()
+
+
+def test_a_support_contact_is_registered_for_redaction(privacy, no_registered_values) -> None:  # OBL-LOG-1
+    from sdk.oplog import redact
+
+    with pytest.raises(ConfigError):  # no endpoint: refused after the contact reached the SDK
+        privacy.support.send("请回电", contact="carol@example.com")
+    assert redact("reply to carol@example.com") == "reply to [redacted:value]"
+
+
+def test_a_notification_email_is_registered_for_redaction(privacy, no_registered_values) -> None:  # OBL-LOG-1
+    from sdk.oplog import redact
+
+    with pytest.raises(ConfigError):
+        privacy.notifications.set("email", "dave@example.com")
+    assert redact("notify dave@example.com") == "notify [redacted:value]"
+
+
+def test_a_counter_signers_phone_is_registered_for_redaction(privacy, no_registered_values) -> None:  # OBL-LOG-1
+    from sdk.oplog import redact
+
+    with pytest.raises(ConfigError):
+        privacy.invite_signer("lease", PHONE, attested=True)
+    assert redact(f"invite {PHONE}") == "invite [redacted:value]"

@@ -225,7 +225,7 @@ def test_cancelling_the_account_takes_two_steps_and_wipes_the_device(
     assert warning["rights_page"] == "cancel"
     assert not warning["cancel_confirm_enabled"] and warning["cancel_wait"] > 0  # 3 s to read
     assert len(warning["cancel_lose"]) == 5
-    assert any("签署记录" in line and "保存至" in line for line in warning["cancel_kept"])
+    assert warning["cancel_kept"] == ["无（本账号没有需要依法保留的记录）"]  # never signed: nothing kept
     assert seen["identifiers"] and not seen["identifiers"][0].startswith("cancelled:")
     assert seen["sessions"] >= 1
 
@@ -319,3 +319,33 @@ def test_a_service_ending_notice_puts_a_banner_on_home_and_collection_is_refused
     db = Path(stub.data_dir) / "stub.db"
     assert rows(db, "SELECT COUNT(*) FROM accounts") == [(0,)]
     nothing_typed_in(app)
+
+
+# -- the access report in Chinese only (pure functions of the screen, no window) ---------------
+
+
+@pytest.fixture
+def report_text(monkeypatch):
+    """``record_text(record, section)`` of the rights screen with the demo's policy."""
+    monkeypatch.setenv("KIVY_NO_ARGS", "1")
+    from types import SimpleNamespace
+
+    from demo_app.screens.rights import record_text
+    from sdk.policy import load_policy
+
+    privacy = SimpleNamespace(policy=load_policy(REPO / "demo_app" / "policy" / "policy.md"))
+    return lambda record, section: record_text(record, section, privacy)
+
+
+def test_a_consent_records_categories_show_as_the_policys_item_names(report_text):  # OBL-DSR-1
+    text = report_text({"scope": "policy", "decision": "granted",
+                        "pi_categories": ["cs_message", "notification_email"]}, "consent_records")
+    assert "个人信息类别：客服沟通记录、通知邮箱地址（2 项）" in text.splitlines()
+    assert "pi_categories" not in text
+
+
+def test_the_servers_english_description_of_an_item_is_not_shown(report_text):  # OBL-DSR-1
+    text = report_text({"item": "password", "purpose": "account", "count": 1,
+                        "held": "Argon2id hash only"}, "personal_information")
+    assert "Argon2id" not in text and "保存方式" not in text
+    assert "保存期限：至注销账号" in text.splitlines()
