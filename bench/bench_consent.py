@@ -1,23 +1,24 @@
 """Consent decisions with a long ledger (issue #4): cold start to the first consent decision
 in a fresh process with 10,000 ledger entries, as a ratio to ``python -c pass`` measured in the
-same run, and the in-process cost of one consent check."""
+same run, and the in-process cost of one consent check. ``--quick``: 1,000 entries."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ._harness import Figure, measure
+from ._harness import Figure, child, measure
 
 ENTRIES = 10_000
+QUICK_ENTRIES = 1_000
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "demo_app" / "policy" / "policy.md"
+
+#: figure id -> the id of its baseline (None: no baseline)
+FIGURES = {"python_pass": None, "cold_decision": "python_pass", "require": None, "state": None}
 
 _COLD = f"""
 import sdk
@@ -27,8 +28,8 @@ assert privacy.state("customer_service").status in ("granted", "withdrawn")
 """
 
 
-def _fill(data_dir: Path) -> None:
-    """A ledger with ENTRIES real records: the policy agreement, then per-purpose toggles."""
+def _fill(data_dir: Path, entries: int) -> None:
+    """A ledger with *entries* real records: the policy agreement, then per-purpose toggles."""
     from sdk import PrivacySdk, SdkConfig
     from sdk.policy import load_policy
     from sdk.testing.keystore import MemoryKeystore
@@ -37,7 +38,7 @@ def _fill(data_dir: Path) -> None:
                          keystore=MemoryKeystore()) as privacy:
         privacy.agree(sync=False)
         scopes = ("customer_service", "notifications", "marketing")
-        for n in range(ENTRIES - 1):
+        for n in range(entries - 1):
             scope = scopes[n % 3]
             if privacy.state(scope).granted:
                 privacy.withdraw(scope, sync=False)
@@ -45,42 +46,30 @@ def _fill(data_dir: Path) -> None:
                 privacy.grant(scope, sync=False)
 
 
-def _wall(code: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def run() -> list[Figure]:
+def run(quick: bool = False) -> list[Figure]:
+    entries = QUICK_ENTRIES if quick else ENTRIES
     base_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # setup only: fsyncs are cheap
     tmp = Path(tempfile.mkdtemp(prefix="bench-consent-", dir=base_dir))
     try:
         fill_start = time.perf_counter()
-        _fill(tmp / "data")
+        _fill(tmp / "data", entries)
         fill_s = time.perf_counter() - fill_start
-        runs = 10
-        empty = _wall("pass", runs)
-        cold = _wall(_COLD.format(data=str(tmp / "data")), runs)
+        runs = 3 if quick else 10
+        empty = child("python_pass", "python -c pass (same run)", "pass", runs, cwd=ROOT)
+        cold = child("cold_decision", f"cold start to first decision, {entries} entries",
+                     _COLD.format(data=str(tmp / "data")), runs, cwd=ROOT,
+                     note=f"ledger filled in {fill_s:.0f} s")
 
         from sdk import PrivacySdk, SdkConfig
         from sdk.policy import load_policy
 
         with PrivacySdk.open(SdkConfig(data_dir=tmp / "data"), load_policy(POLICY)) as privacy:
-            privacy.grant("customer_service", sync=False) if not privacy.state(
-                "customer_service").granted else None
-            check = measure(f"require('customer_service'), {ENTRIES} entries",
+            if not privacy.state("customer_service").granted:
+                privacy.grant("customer_service", sync=False)
+            check = measure("require", f"require('customer_service'), {entries} entries",
                             lambda: privacy.require("customer_service"), runs=200)
-            state = measure(f"state('item:id_number'), {ENTRIES} entries",
+            state = measure("state", f"state('item:id_number'), {entries} entries",
                             lambda: privacy.state("item:id_number"), runs=200)
-        return [
-            Figure("python -c pass (same run)", round(empty, 1), runs, 0.0),
-            Figure(f"cold start to first decision, {ENTRIES} entries", round(cold, 1), runs, 0.0,
-                   note=f"{cold / empty:.1f}x python -c pass; ledger filled in {fill_s:.0f} s"),
-            check,
-            state,
-        ]
+        return [empty, cold, check, state]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
-import subprocess
-import sys
-import time
+from ._harness import Figure, child
 
-from ._harness import Figure
+#: figure id -> the id of its baseline (None: no baseline)
+FIGURES = {"python_pass": None, "import_sdk": "python_pass"}
 
 
-def _start(code: str, runs: int = 15) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def run() -> list[Figure]:
-    base = _start("pass")
-    sdk = _start("import sdk")
-    return [
-        Figure("python -c pass", round(base, 1), 15, 0.0),
-        Figure("python -c 'import sdk'", round(sdk, 1), 15, 0.0,
-               note=f"+{sdk - base:.1f} ms over an empty start"),
-    ]
+def run(quick: bool = False) -> list[Figure]:
+    runs = 5 if quick else 15
+    base = child("python_pass", "python -c pass", "pass", runs)
+    sdk = child("import_sdk", "python -c 'import sdk'", "import sdk", runs)
+    sdk.note = f"+{sdk.median_ms - base.median_ms:.1f} ms over an empty start"
+    return [base, sdk]
