@@ -46,6 +46,7 @@ __all__ = [
     "ApiError",
     "MAX_JSON_DEPTH",
     "decode_json_object",
+    "decode_json_fields",
     "error_response",
     "describe_errors",
     "install_error_handlers",
@@ -260,6 +261,31 @@ def decode_json_object(body: bytes, code: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         kind = _JSON_TYPE_NAMES.get(type(data), "not an object")
         raise ApiError(422, code, f"the body must be a JSON object, got {kind}")
+    return data
+
+
+def decode_json_fields(body: bytes, allowed: Mapping[str, type | tuple[type, ...]],
+                       required: Iterable[str]) -> dict[str, Any]:
+    """The body's JSON object (:func:`decode_json_object`) with only the *allowed* fields
+    (name -> the accepted type or types; ``type(None)`` among them allows null), the
+    *required* ones present. Unknown fields are refused: nothing else is collected.
+
+    Raises:
+        ApiError: 422 ``invalid_request`` naming the field, never a value.
+    """
+    data = decode_json_object(body, "invalid_request")
+    if any(name not in allowed for name in data):
+        raise ApiError(422, "invalid_request",
+                       f"unknown field: only {', '.join(sorted(allowed))} are accepted "
+                       "(nothing else is collected)")
+    for name in required:
+        if name not in data:
+            raise ApiError(422, "invalid_request", f"field '{name}' is required")
+    for name, kinds in allowed.items():
+        if name in data and not isinstance(data[name], kinds):
+            nullable = isinstance(kinds, tuple) and type(None) in kinds
+            raise ApiError(422, "invalid_request",
+                           f"field '{name}' must be {'a string or null' if nullable else 'a string'}")
     return data
 
 

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .app_state import per_app
 from .db import SqliteStore
 from .store import DB_NAME, Store, epoch_rfc3339
 
@@ -531,26 +532,20 @@ class AgencyStandIn:
                 self._wake.wait(max(0.01, min(due - float(self.clock()), 60.0)))
 
 
-_APP_LOCK = threading.Lock()
-
-
 def for_app(app: Any) -> AgencyStandIn:
     """The :class:`AgencyStandIn` of a stub app (``app.state.realname_agency``), made on first
     use from ``app.state.settings``."""
-    state = app.state
-    agency = getattr(state, "realname_agency", None)
-    if agency is None:
-        with _APP_LOCK:
-            agency = getattr(state, "realname_agency", None)
-            if agency is None:
-                from .realname_store import for_app as realname_for_app
 
-                settings = state.settings
-                agency = state.realname_agency = AgencyStandIn(
-                    state.store, realname_for_app(app), VerificationStore(settings.data_dir),
-                    outcome=parse_outcome(settings.realname_outcome),
-                    delay=settings.realname_agency_delay_seconds,
-                    deadline=settings.realname_agency_deadline_seconds,
-                    clock=settings.clock,
-                )
-    return agency
+    def make(state: Any) -> AgencyStandIn:
+        from .realname_store import for_app as realname_for_app
+
+        settings = state.settings
+        return AgencyStandIn(
+            state.store, realname_for_app(app), VerificationStore(settings.data_dir),
+            outcome=parse_outcome(settings.realname_outcome),
+            delay=settings.realname_agency_delay_seconds,
+            deadline=settings.realname_agency_deadline_seconds,
+            clock=settings.clock,
+        )
+
+    return per_app(app, "realname_agency", make)

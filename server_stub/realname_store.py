@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .app_state import per_app
 from .db import SqliteStore
 from .keyfile import load_or_create_key
 from .store import DB_NAME, parse_time, rfc3339
@@ -764,20 +765,10 @@ def add_years(moment: _dt.datetime, years: int) -> _dt.datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
-_APP_LOCK = threading.Lock()
-
-
 def for_app(app: Any) -> RealnameStore:
     """The :class:`RealnameStore` of a stub app (``app.state.realname``), made on first use
     from ``app.state.settings.data_dir``."""
-    state = app.state
-    store = getattr(state, "realname", None)
-    if store is None:
-        with _APP_LOCK:
-            store = getattr(state, "realname", None)
-            if store is None:
-                store = state.realname = RealnameStore(state.settings.data_dir)
-    return store
+    return per_app(app, "realname", lambda state: RealnameStore(state.settings.data_dir))
 
 
 # --------------------------------------------------------------------------------------

@@ -47,13 +47,13 @@ import hashlib
 import json
 import secrets
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .app_state import per_app
 from .db import SqliteStore
 from .realname_store import add_years
 from .store import DB_NAME, Store, epoch_rfc3339, parse_time, rfc3339
@@ -506,17 +506,8 @@ class RequestsErasure:
     evidence_kept_until: str | None
 
 
-_APP_LOCK = threading.Lock()
-
-
 def for_app(app: Any) -> RightsStore:
     """The :class:`RightsStore` of a stub app (``app.state.rights``), made on first use from
     ``app.state.settings`` (data dir and clock)."""
-    state = app.state
-    store = getattr(state, "rights", None)
-    if store is None:
-        with _APP_LOCK:
-            store = getattr(state, "rights", None)
-            if store is None:
-                store = state.rights = RightsStore(state.settings.data_dir, state.settings.clock)
-    return store
+    return per_app(app, "rights",
+                   lambda state: RightsStore(state.settings.data_dir, state.settings.clock))

@@ -38,13 +38,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .app_state import per_app
 from .db import SqliteStore
 from .store import DB_NAME, parse_time, rfc3339
 
@@ -501,17 +501,7 @@ class ServicesStore(SqliteStore):
         return deleted
 
 
-_APP_LOCK = threading.Lock()
-
-
 def for_app(app: Any) -> ServicesStore:
     """The :class:`ServicesStore` of a stub app (``app.state.services``), made on first use
     from ``app.state.settings.data_dir``."""
-    state = app.state
-    store = getattr(state, "services", None)
-    if store is None:
-        with _APP_LOCK:
-            store = getattr(state, "services", None)
-            if store is None:
-                store = state.services = ServicesStore(state.settings.data_dir)
-    return store
+    return per_app(app, "services", lambda state: ServicesStore(state.settings.data_dir))

@@ -29,8 +29,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import os
-import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
@@ -39,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+from .._files import write_atomically
+from .._time import format_time
 from ..errors import (
     ConfigError,
     ConsentRequired,
@@ -214,7 +214,7 @@ class Notice:
         for name, heading in _KINDS.get(self.kind, ()):
             value = getattr(self, name) or ""
             if name == "ends_at":
-                value = _local_time(value)
+                value = format_time(value)
             out.append((heading, str(value)))
         return out
 
@@ -274,18 +274,6 @@ def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _local_time(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        moment = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
 def _rfc3339(moment: _dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
@@ -307,20 +295,7 @@ def _read_json(path: Path) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write *data* to *path* atomically (a temporary file in the same folder, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def load_service_ending(data_dir: Path | str) -> Notice | None:

@@ -64,11 +64,13 @@ from ..realname_store import (
     missing_consents,
 )
 from ..responses import (
+    KEY_REUSED,
     NO_STORE,
     NOT_LOGGED_IN_DOC,
     REPLAY_DOC,
     error_doc,
     idempotent_json,
+    run_idempotent_json,
 )
 from ..settings import Settings
 from ..store import AccountRow, IdempotencyKeyReused, Store
@@ -90,11 +92,6 @@ _MAX_SIGNATURE = 80  # a DER P-256 ECDSA signature is at most 72 bytes
 _MAX_TEXT = 128
 
 
-_REUSED = ApiError(
-    409, "idempotency_key_reused",
-    "this Idempotency-Key was already used with a different request; use a new key for a new "
-    "request",
-)
 
 
 def _now(settings: Settings) -> _dt.datetime:
@@ -201,7 +198,7 @@ def issue_certificate(
             key, ISSUE_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), issue,
             account_id=account.account_id)
     except IdempotencyKeyReused:
-        raise _REUSED from None
+        raise KEY_REUSED from None
     if not answer.replayed:
         store.record_transfer(account.account_id, CA_RECIPIENT, CA_ITEMS, CERTIFICATE_PURPOSE,
                              CA_METHOD)
@@ -362,13 +359,9 @@ def sign_contract(
             conn, account.account_id, row.serial, template.id, data["sha256"],
             data["signature"], now)
 
-    try:
-        answer = store.run_idempotent(
-            key, SIGN_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), record,
-            account_id=account.account_id)
-    except IdempotencyKeyReused:
-        raise _REUSED from None
-    return idempotent_json(answer)
+    return run_idempotent_json(
+        store, key, SIGN_ENDPOINT, fingerprint({"account_id": account.account_id, **data}), record,
+        account_id=account.account_id)
 
 
 # -- dev mode: PUT /v1/dev/realname/status ------------------------------------------------

@@ -40,10 +40,10 @@ from ..deps import (
 )
 from ..errors import ApiError, decode_json_object
 from ..models import UUID4_PATTERN, NoticeAcknowledgement, NoticeList, Uuid4Str
-from ..responses import NO_STORE, REPLAY_DOC, error_doc, idempotent_json
+from ..responses import NO_STORE, REPLAY_DOC, error_doc, run_idempotent_json
 from ..services_store import NOTICE_KINDS, NOTICE_PARTS, ServicesStore, for_app
 from ..settings import Settings
-from ..store import IdempotencyKeyReused, parse_time, rfc3339
+from ..store import parse_time, rfc3339
 from .consent import fingerprint
 
 __all__ = ["SAMPLE_KINDS", "publish_sample", "router", "sample_notice"]
@@ -55,11 +55,6 @@ DEV_PUBLISH_ENDPOINT = "POST /v1/dev/notices"
 _MAX_TITLE = 200
 _MAX_PART = 4000
 
-_REUSED = ApiError(
-    409, "idempotency_key_reused",
-    "this Idempotency-Key was already used with a different request; use a new key for a new "
-    "request",
-)
 _UUID4 = re.compile(UUID4_PATTERN)
 
 #: The samples ``--notice`` publishes (command-line spelling -> notice kind).
@@ -220,15 +215,10 @@ def acknowledge_notice(
         created, acknowledged_at = services.acknowledge(conn, notice_id, subject_id, account_id, now)
         return (201 if created else 200), {"notice_id": notice_id, "acknowledged_at": acknowledged_at}
 
-    try:
-        answer = store.run_idempotent(
-            key, ACK_ENDPOINT,
-            fingerprint({"notice_id": notice_id, "subject_id": subject_id,
-                         "account_id": account_id}),
-            record, account_id=account_id)
-    except IdempotencyKeyReused:
-        raise _REUSED from None
-    return idempotent_json(answer)
+    return run_idempotent_json(
+        store, key, ACK_ENDPOINT,
+        fingerprint({"notice_id": notice_id, "subject_id": subject_id, "account_id": account_id}),
+        record, account_id=account_id)
 
 
 # -- POST /v1/dev/notices (dev mode only) --------------------------------------------------
@@ -285,9 +275,6 @@ def dev_publish_notice(key: IdempotencyKey, body: RawBody, request: Request, sto
     def publish(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
         return 201, services.publish_notice(kind, title, parts, now, conn)
 
-    try:
-        answer = store.run_idempotent(
-            key, DEV_PUBLISH_ENDPOINT, fingerprint({"kind": kind, "title": title, **parts}), publish)
-    except IdempotencyKeyReused:
-        raise _REUSED from None
-    return idempotent_json(answer)
+    return run_idempotent_json(
+        store, key, DEV_PUBLISH_ENDPOINT, fingerprint({"kind": kind, "title": title, **parts}),
+        publish)

@@ -45,7 +45,7 @@ from ..deps import (
     get_uploads,
     require_dev_mode,
 )
-from ..errors import ApiError, decode_json_object
+from ..errors import ApiError, decode_json_fields, decode_json_object
 from ..models import (
     CancellationDone,
     CancellationNotice,
@@ -57,6 +57,7 @@ from ..models import (
 from ..realname_store import SIGNING_RECORD_YEARS, RealnameStore, add_years
 from ..realname_store import for_app as realname_for_app
 from ..responses import (
+    KEY_REUSED,
     NO_STORE,
     NOT_LOGGED_IN_DOC,
     REPLAY_DOC,
@@ -112,10 +113,6 @@ _MAX_REASON = 500
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
-_REUSED = ApiError(
-    409, "idempotency_key_reused",
-    "this Idempotency-Key was already used with a different request; use a new key for a new "
-    "request")
 _IDENTITY_REQUIRED = ApiError(
     403, "identity_check_required",
     "check the identity again: POST /v1/me/identity-checks, then send its identity_token in "
@@ -149,28 +146,6 @@ def _identity(request: Request, account: LoggedInAccount,
 
 
 VerifiedAt = Annotated[float, Depends(_identity)]
-
-
-def _fields(body: bytes, allowed: dict[str, type | tuple[type, ...]],
-            required: tuple[str, ...]) -> dict[str, Any]:
-    """The body's JSON object: only *allowed* fields, of these types, *required* present.
-
-    Raises:
-        ApiError: 422 ``invalid_request`` naming the field, never a value.
-    """
-    data = decode_json_object(body, "invalid_request")
-    if any(name not in allowed for name in data):
-        raise ApiError(422, "invalid_request",
-                       f"unknown field: only {', '.join(sorted(allowed))} are accepted here "
-                       "(nothing else is collected)")
-    for name in required:
-        if name not in data:
-            raise ApiError(422, "invalid_request", f"field '{name}' is required")
-    for name, kind in allowed.items():
-        if name in data and (isinstance(data[name], bool) or not isinstance(data[name], kind)):
-            noun = "a string or null" if isinstance(kind, tuple) else "a string"
-            raise ApiError(422, "invalid_request", f"field '{name}' must be {noun}")
-    return data
 
 
 def _text(data: dict[str, Any], name: str, limit: int) -> str:
@@ -222,7 +197,7 @@ def identity_check(body: RawBody, request: Request, account: LoggedInAccount,
     """``{"identity_token", "verified_at", "expires_at"}``: a fresh token each time (an
     Idempotency-Key is accepted and ignored: the answer holds a secret, like login). Failed
     attempts count in the login throttle of the account's identifier and the client address."""
-    data = _fields(body, {"password": str}, ("password",))
+    data = decode_json_fields(body, {"password": str}, ("password",))
     address = request.client.host if request.client else None
     wait, attempt = accounts.throttle.begin_attempt(account.identifier, address)
     if wait is not None:
@@ -272,7 +247,7 @@ def _parse_request(body: bytes, account: AccountRow, realname: RealnameStore) ->
         raise ApiError(422, "invalid_request",
                        f"field 'kind' must be one of {', '.join(KINDS)}")
     allowed, required = _KIND_FIELDS[kind]
-    data = _fields(body, allowed, required)
+    data = decode_json_fields(body, allowed, required)
     if kind in ("access", "export"):
         return _Parsed(kind, {}, None, data)
     if kind == "correction":
@@ -386,7 +361,7 @@ def create_rights_request(
     printed = fingerprint({"account_id": account_id, **parsed.printed})
     state = store.idempotency_state(key, REQUESTS_ENDPOINT, printed)
     if state == "conflict":
-        raise _REUSED
+        raise KEY_REUSED
     # Uploads live in uploads.db: erased before the stub.db transaction, once per key.
     upload_items = (get_uploads(request).erase_account(account_id)
                     if parsed.kind == "deletion" and state == "new" else [])
@@ -442,7 +417,7 @@ def create_rights_request(
         answer = store.run_idempotent(key, REQUESTS_ENDPOINT, printed, action,
                                       account_id=account_id)
     except IdempotencyKeyReused:
-        raise _REUSED from None
+        raise KEY_REUSED from None
     except AccountExists:
         raise ApiError(409, "account_exists",
                        "another account logs in with this value; it cannot be yours too") from None
@@ -559,7 +534,7 @@ def begin_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
     certificates backing them, ``evidence_request`` when evidence report requests keep their
     fields; empty when nothing is kept."""
     if body.strip():
-        _fields(body, {}, ())
+        decode_json_fields(body, {}, ())
     app, account_id = request.app, account.account_id
     rights = rights_for_app(app)
     token, expires_at = rights.create_cancellation(account_id)
@@ -619,7 +594,7 @@ def confirm_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
     ``cancelled_at`` + 5 years (Electronic Signature Law), linked only to the account id.
     Consent records stay as proof; their install ids are unlinked. The answer also expires
     the session cookie."""
-    data = _fields(body, {"cancellation_token": str}, ("cancellation_token",))
+    data = decode_json_fields(body, {"cancellation_token": str}, ("cancellation_token",))
     token = data["cancellation_token"]
     printed = hashlib.sha256(f"{CONFIRM_ENDPOINT}\0{token}".encode()).hexdigest()
     app = request.app
@@ -643,7 +618,7 @@ def confirm_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
     account_id = account.account_id
     state = store.idempotency_state(key, CONFIRM_ENDPOINT, printed)
     if state == "conflict":
-        raise _REUSED
+        raise KEY_REUSED
     if state == "new":
         if not rights.cancellation_token_valid(account_id, token):
             raise invalid
@@ -664,7 +639,7 @@ def confirm_cancellation(key: IdempotencyKey, body: RawBody, request: Request,
     try:
         answer = store.run_idempotent(key, CONFIRM_ENDPOINT, printed, cancel)
     except IdempotencyKeyReused:
-        raise _REUSED from None
+        raise KEY_REUSED from None
     if not answer.replayed:
         store.checkpoint()  # the WAL still holds the deleted values: truncate it
     return _cancelled(answer)
@@ -693,7 +668,7 @@ def answer_rights_request(
     ``rejected`` what the user gave goes (except an evidence report request's fields, kept 5
     years). 404 ``request_not_found``; 409 ``request_closed`` when it was already completed,
     rejected or closed."""
-    data = _fields(body, {"status": str, "answer": str}, ("status", "answer"))
+    data = decode_json_fields(body, {"status": str, "answer": str}, ("status", "answer"))
     if data["status"] not in ("in_progress", "completed", "rejected"):
         raise ApiError(422, "invalid_request",
                        "field 'status' must be in_progress, completed or rejected")
@@ -717,7 +692,7 @@ def answer_rights_request(
             key, ANSWER_ENDPOINT, fingerprint({"request_id": request_id, **data}), answer,
             account_id=rights.request_owner(request_id))
     except IdempotencyKeyReused:
-        raise _REUSED from None
+        raise KEY_REUSED from None
     if data["status"] != "in_progress" and not result.replayed:
         store.checkpoint()  # the WAL still holds the deleted values: truncate it
     return idempotent_json(result)

@@ -41,7 +41,7 @@ from ..deps import (
     StoreDep,
     TemplatesDep,
 )
-from ..errors import ApiError, decode_json_object
+from ..errors import ApiError, decode_json_fields
 from ..models import (
     Invitation,
     InvitationList,
@@ -54,7 +54,7 @@ from ..responses import (
     NOT_LOGGED_IN_DOC,
     REPLAY_DOC,
     error_doc,
-    idempotent_json,
+    run_idempotent_json,
 )
 from ..services_store import (
     ENDPOINT_INVITATION,
@@ -65,7 +65,6 @@ from ..services_store import (
     for_app,
 )
 from ..settings import Settings
-from ..store import IdempotencyKeyReused
 from .consent import fingerprint
 
 __all__ = ["MAX_TEXT_LENGTH", "router"]
@@ -76,11 +75,6 @@ router = APIRouter(tags=["support"])
 MAX_TEXT_LENGTH = 2000
 _MAX_TEMPLATE_ID = 128
 
-_REUSED = ApiError(
-    409, "idempotency_key_reused",
-    "this Idempotency-Key was already used with a different request; use a new key for a new "
-    "request",
-)
 _EXPECT_PHONE = ("expected a valid mobile phone number, e.g. 13800138000 or +86 138 0013 8000 "
                  "(numbers outside China need their + country code)")
 _EXPECT_EMAIL = "expected a valid email address, e.g. name@example.com"
@@ -88,28 +82,6 @@ _EXPECT_EMAIL = "expected a valid email address, e.g. name@example.com"
 
 def _now(settings: Settings) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(settings.clock(), _dt.timezone.utc)
-
-
-def _body(body: bytes, allowed: dict[str, tuple[type, ...]], required: tuple[str, ...]) -> dict[str, Any]:
-    """The JSON object of *body* with only the *allowed* fields (name -> accepted types;
-    ``type(None)`` allows null), the *required* ones present.
-
-    Raises:
-        ApiError: 422 ``invalid_request`` naming the field, never a value.
-    """
-    data = decode_json_object(body, "invalid_request")
-    if any(name not in allowed for name in data):
-        raise ApiError(422, "invalid_request",
-                       f"unknown field: only {', '.join(sorted(allowed))} are accepted "
-                       "(nothing else is collected)")
-    for name in required:
-        if name not in data:
-            raise ApiError(422, "invalid_request", f"field '{name}' is required")
-    for name, kinds in allowed.items():
-        if name in data and not isinstance(data[name], kinds):
-            noun = "a string or null" if type(None) in kinds else "a string"
-            raise ApiError(422, "invalid_request", f"field '{name}' must be {noun}")
-    return data
 
 
 def _parse(text: str, field: str, kinds: tuple[str, ...]) -> Identifier:
@@ -176,7 +148,7 @@ def send_support_message(
 ) -> JSONResponse:
     """Store the message with the session's account; the contact (when given) normalised
     (E.164 or lower-case email). The answer is ``null`` until staff answer."""
-    data = _body(body, {"text": (str,), "contact": (str, type(None))}, ("text",))
+    data = decode_json_fields(body, {"text": (str,), "contact": (str, type(None))}, ("text",))
     text = data["text"]
     if not text.strip():
         raise ApiError(422, "invalid_request", "field 'text' must not be blank")
@@ -191,14 +163,10 @@ def send_support_message(
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
         return 201, services.insert_message(conn, account.account_id, text, normalised, now, key)
 
-    try:
-        answer = store.run_idempotent(
-            key, ENDPOINT_SUPPORT_MESSAGE,
-            fingerprint({"account_id": account.account_id, "text": text, "contact": normalised}),
-            insert, account_id=account.account_id)
-    except IdempotencyKeyReused:
-        raise _REUSED from None
-    return idempotent_json(answer)
+    return run_idempotent_json(
+        store, key, ENDPOINT_SUPPORT_MESSAGE,
+        fingerprint({"account_id": account.account_id, "text": text, "contact": normalised}),
+        insert, account_id=account.account_id)
 
 
 @router.get(
@@ -252,7 +220,7 @@ def put_notification_preference(body: RawBody, request: Request, account: Logged
     """Set the channel. ``email`` needs an email address (422 ``email_required``);
     ``{"channel": "sms"}`` with no email deletes the stored email (an email sent with ``sms``
     is kept for later). Answers the new preference."""
-    data = _body(body, {"channel": (str,), "email": (str, type(None))}, ("channel",))
+    data = decode_json_fields(body, {"channel": (str,), "email": (str, type(None))}, ("channel",))
     channel = data["channel"]
     if channel not in ("sms", "email"):
         raise ApiError(422, "invalid_request", "field 'channel' must be sms or email")
@@ -305,7 +273,7 @@ def invite_counter_signer(
 ) -> JSONResponse:
     """Check, in order: the body's fields, the attestation (must be ``true``), the template,
     the phone number; then store the invitation (E.164) with the attestation's text and time."""
-    data = _body(body, {"template_id": (str,), "phone": (str,),
+    data = decode_json_fields(body, {"template_id": (str,), "phone": (str,),
                         "authorisation_attested": (bool, str, int, float, type(None), list, dict)},
                  ("template_id", "phone"))
     if data.get("authorisation_attested") is not True:
@@ -326,15 +294,11 @@ def invite_counter_signer(
         return 201, services.insert_invitation(conn, account.account_id, template_id, phone,
                                                now, key)
 
-    try:
-        answer = store.run_idempotent(
-            key, ENDPOINT_INVITATION,
-            fingerprint({"account_id": account.account_id, "template_id": template_id,
-                         "phone": phone}),
-            insert, account_id=account.account_id)
-    except IdempotencyKeyReused:
-        raise _REUSED from None
-    return idempotent_json(answer)
+    return run_idempotent_json(
+        store, key, ENDPOINT_INVITATION,
+        fingerprint({"account_id": account.account_id, "template_id": template_id,
+                     "phone": phone}),
+        insert, account_id=account.account_id)
 
 
 @router.get(

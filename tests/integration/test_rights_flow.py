@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +22,15 @@ from sdk import (
     NotLoggedIn,
     PrivacySdk,
     RequestNotFound,
-    SdkConfig,
     ServerUnavailable,
 )
-from sdk.policy import Policy
 from sdk.rights.deadline import deadline_after
 from sdk.rights.models import CancellationNotice, IdentityCheck
 from server_stub.testing import https_session
 
-from .devices import EMAIL, NAME, PASSWORD, open_logged_in
+from .devices import EMAIL, NAME, PASSWORD
 
 ID_NUMBER = "11010519491231002X"
-
-
-@pytest.fixture
-def open_device(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Policy,
-                tmp_path: Path) -> Iterator[Callable[..., PrivacySdk]]:
-    """``open_device(email=EMAIL, register=True)``: a logged-in device with its own data dir."""
-    devices: list[PrivacySdk] = []
-
-    def make(email: str = EMAIL, register: bool = True) -> PrivacySdk:
-        config = make_config(stub, data_dir=tmp_path / f"device-{len(devices)}")
-        privacy, _keystore = open_logged_in(config, bundled_policy, email, register=register)
-        devices.append(privacy)
-        return privacy
-
-    yield make
-    for privacy in devices:
-        privacy.close()
 
 
 @pytest.fixture

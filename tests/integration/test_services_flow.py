@@ -6,8 +6,7 @@ OBL-BR-1, OBL-END-1)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,15 +15,13 @@ from sdk import (
     ConsentRequired,
     InvalidInput,
     PrivacySdk,
-    SdkConfig,
     ServerError,
     ServiceEnded,
 )
-from sdk.policy import Policy
 from server_stub.testing import https_session
 
 from .conftest import restart
-from .devices import EMAIL, PASSWORD, open_logged_in
+from .devices import EMAIL, PASSWORD
 
 PHONE = "13900139000"
 NOTIFY_EMAIL = "Notify.Me@Example.com"
@@ -45,25 +42,6 @@ def publish(stub: Any, notice: dict[str, str]) -> str:
                               headers={"Idempotency-Key": str(uuid.uuid4())})
     assert answer.status_code == 201, answer.text
     return str(answer.json()["notice_id"])
-
-
-@pytest.fixture
-def open_device(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Policy,
-                tmp_path: Path) -> Iterator[Callable[..., PrivacySdk]]:
-    """``open_device(register=True, **config)``: a device that agreed and is logged in to
-    :data:`EMAIL`, with its own data dir; closed after the test."""
-    devices: list[PrivacySdk] = []
-
-    def make(register: bool = True, **overrides: Any) -> PrivacySdk:
-        overrides.setdefault("data_dir", tmp_path / f"device-{len(devices)}")
-        privacy, _keystore = open_logged_in(make_config(stub, **overrides), bundled_policy,
-                                            EMAIL, register=register)
-        devices.append(privacy)
-        return privacy
-
-    yield make
-    for privacy in devices:
-        privacy.close()
 
 
 @pytest.fixture

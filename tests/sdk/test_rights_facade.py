@@ -20,7 +20,6 @@ from sdk import (
     InvalidInput,
     NotLoggedIn,
     PrivacySdk,
-    SdkConfig,
 )
 from sdk.rights.facade import DELETION_CASES, Rights, cancellation_warning
 from sdk.rights.models import (
@@ -32,23 +31,15 @@ from sdk.rights.models import (
     Loss,
     RightsRequest,
 )
-from sdk.testing.keystore import MemoryKeystore
-
-from .policies import demo_policy
 
 NAME = "阿依古丽·买买提"
 ID_NUMBER = "11010519491231002X"
 TOKEN = "tok-" + "A" * 43
-CLOSED_PORT = "https://127.0.0.1:9"  # nothing listens there
 
 
 @pytest.fixture
-def privacy(tmp_path: Path) -> Iterator[PrivacySdk]:
-    config = SdkConfig(data_dir=tmp_path / "device", endpoint=CLOSED_PORT, retries=0,
-                       backoff=0.0, connect_timeout=1.0, read_timeout=1.0)
-    with PrivacySdk.open(config, demo_policy(), keystore=MemoryKeystore()) as sdk:
-        sdk.agree(sync=False)
-        yield sdk
+def privacy(offline_privacy: PrivacySdk) -> PrivacySdk:
+    return offline_privacy
 
 
 @pytest.fixture

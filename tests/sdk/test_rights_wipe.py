@@ -4,28 +4,19 @@ back to no decisions, and the wipe ``confirm_cancellation`` runs after the serve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sdk import PrivacySdk, SdkConfig
+from sdk import PrivacySdk
 from sdk.consent.ledger import ConsentLedger
-from sdk.testing.keystore import MemoryKeystore
 
 from .clock import Clock
-from .policies import demo_policy
-
-CLOSED_PORT = "https://127.0.0.1:9"  # nothing listens there: the sync fails fast
 
 
 @pytest.fixture
-def privacy(tmp_path: Path) -> Iterator[PrivacySdk]:
-    config = SdkConfig(data_dir=tmp_path / "device", endpoint=CLOSED_PORT, retries=0,
-                       backoff=0.0, connect_timeout=1.0, read_timeout=1.0)
-    with PrivacySdk.open(config, demo_policy(), keystore=MemoryKeystore()) as sdk:
-        sdk.agree(sync=False)
-        yield sdk
+def privacy(offline_privacy: PrivacySdk) -> PrivacySdk:
+    return offline_privacy
 
 
 def test_forgetting_every_decision_leaves_a_fresh_ledger(tmp_path: Path, clock: Clock) -> None:  # OBL-DSR-7

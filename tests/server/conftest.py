@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,43 @@ import pytest
 import requests
 
 from server_stub.runner import RunningServer
+from server_stub.settings import Settings
 from server_stub.testing import https_session, running_stub, write_policy_dir
+
+#: What the small policy's manifest adds to the sample one: the ``account`` purpose.
+MANIFEST_EXTRA = '\n[[purposes]]\nid = "account"\n'
 
 
 @pytest.fixture
 def policy_dir(tmp_path: Path) -> Path:
     """A small policy folder of its own (the demo app's policy may not exist yet)."""
-    return write_policy_dir(tmp_path / "policy", manifest_extra='\n[[purposes]]\nid = "account"\n')
+    return write_policy_dir(tmp_path / "policy", manifest_extra=MANIFEST_EXTRA)
+
+
+def module_stub_settings(tmp: Path) -> Settings:
+    """The settings of a stub serving a whole module: the small policy in *tmp*, the data in
+    *tmp*/stub-data, dev mode off, the agency stand-in answering at once."""
+    policy = write_policy_dir(tmp / "policy", manifest_extra=MANIFEST_EXTRA)
+    return Settings(data_dir=tmp / "stub-data", policy_dir=policy, dev_mode=False,
+                    realname_agency_delay_seconds=0)
+
+
+@contextmanager
+def throwaway_app() -> Iterator[Any]:
+    """A stub app (FastAPI) built in a temporary folder with the small policy; nothing is
+    served. For reading its OpenAPI document and routes at collection."""
+    from server_stub.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = write_policy_dir(Path(tmp) / "policy", manifest_extra=MANIFEST_EXTRA)
+        yield create_app(Settings(data_dir=Path(tmp) / "data", policy_dir=policy,
+                                  hpke_kem="X25519"))
+
+
+def openapi_operations(app: Any) -> list[str]:
+    """``"METHOD /path"`` of every operation of ``app.openapi()``."""
+    return [f"{method.upper()} {path}" for path, item in app.openapi()["paths"].items()
+            for method in item]
 
 
 @pytest.fixture

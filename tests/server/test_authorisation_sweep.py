@@ -24,12 +24,10 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,8 +47,9 @@ from sdk.transport.envelope import (
 from server_stub.content import load_templates
 from server_stub.realname_store import RealnameStore
 from server_stub.runner import RunningServer, start_in_thread
-from server_stub.settings import Settings
-from server_stub.testing import SigningDevice, https_session, write_policy_dir
+from server_stub.testing import SigningDevice, https_session
+
+from .conftest import module_stub_settings, openapi_operations, throwaway_app
 
 PASSWORD_A = "Xk9#mQ2vLp8w-river"
 PASSWORD_B = "Tq7$wN4rHs6z-delta"
@@ -66,7 +65,6 @@ FACE = bytes(range(256)) * 8
 REALNAME_SCOPES = ("purpose:realname_verification", "item:id_number", "item:face_video",
                    "recipient:realname_agency", "item:review_document")
 CERTIFICATE_SCOPES = ("purpose:certificate", "item:certificate_info", "recipient:ca")
-MANIFEST_EXTRA = '\n[[purposes]]\nid = "account"\n'
 
 
 # -- the operations, read from the stub's own OpenAPI document at collection ----------------
@@ -75,21 +73,14 @@ MANIFEST_EXTRA = '\n[[purposes]]\nid = "account"\n'
 def _throwaway_app_routes() -> tuple[list[str], list[str]]:
     """``(operations of app.openapi(), dev-only operations)`` as ``"METHOD /path"``, from an
     app built in a temporary folder (nothing is served)."""
-    from server_stub.app import create_app
-
     try:  # FastAPI >= 0.16x includes routers lazily: app.routes holds the included routers
         from fastapi.routing import iter_route_contexts
     except ImportError:  # older FastAPI: app.routes is already flat
         def iter_route_contexts(routes: Any) -> Any:
             return iter(routes)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        policy = write_policy_dir(Path(tmp) / "policy", manifest_extra=MANIFEST_EXTRA)
-        app = create_app(Settings(data_dir=Path(tmp) / "data", policy_dir=policy,
-                                  hpke_kem="X25519"))
-        document = app.openapi()
-        operations = [f"{method.upper()} {path}" for path, item in document["paths"].items()
-                      for method in item]
+    with throwaway_app() as app:
+        operations = openapi_operations(app)
         dev = sorted({f"{method} {route.path}" for route in iter_route_contexts(app.routes)
                       if str(getattr(route, "path", "")).startswith("/v1/dev/")
                       for method in (getattr(route, "methods", None) or ())})
@@ -376,9 +367,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("authorisation-sweep")
-    policy = write_policy_dir(tmp / "policy", manifest_extra=MANIFEST_EXTRA)
-    settings = Settings(data_dir=tmp / "stub-data", policy_dir=policy, dev_mode=False,
-                        realname_agency_delay_seconds=0)
+    settings = module_stub_settings(tmp)
     sessions: list[requests.Session] = []
     with start_in_thread(settings) as server:
         try:

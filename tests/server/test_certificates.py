@@ -79,13 +79,19 @@ def template_bytes() -> bytes:
     return load_templates()[TEMPLATE].data
 
 
-@pytest.fixture
-def ready(stub: RunningServer, new_account: Callable[[], requests.Session]) -> requests.Session:
-    """A verified account with every certificate consent granted."""
+def verified_account(stub: RunningServer,
+                     new_account: Callable[[], requests.Session]) -> requests.Session:
+    """A new account, verified, with every certificate consent granted: its session."""
     session = new_account()
     consent(session, stub, *SCOPES)
     verify(stub, session.account_id)  # type: ignore[attr-defined]
     return session
+
+
+@pytest.fixture
+def ready(stub: RunningServer, new_account: Callable[[], requests.Session]) -> requests.Session:
+    """A verified account with every certificate consent granted."""
+    return verified_account(stub, new_account)
 
 
 class Holder:

@@ -20,7 +20,15 @@ from server_stub.store import Store
 from server_stub.testing import https_session
 
 from .conftest import ACCOUNT_PASSWORD
-from .test_certificates import ID_NUMBER, NAME, SCOPES, Holder, consent, verify
+from .test_certificates import (
+    ID_NUMBER,
+    NAME,
+    SCOPES,
+    Holder,
+    consent,
+    verified_account,
+    verify,
+)
 from .test_rights_identity import (
     Clock,
     NewAccount,
@@ -88,9 +96,7 @@ def test_step_one_keeps_nothing_for_an_account_without_signing_records(  # OBL-D
 
 def test_step_one_lists_the_signing_records_and_the_certificates_backing_them(  # OBL-DSR-7
         stub: RunningServer, new_account: NewAccount) -> None:
-    session = new_account()
-    consent(session, stub, *SCOPES)
-    verify(stub, session.account_id)  # type: ignore[attr-defined]
+    session = verified_account(stub, new_account)
     assert Holder(stub, session).sign().status_code == 201
     body = _begin(session, stub.url).json()
     assert [k["item"] for k in body["kept"]] == ["signing_record", "certificate_info"]

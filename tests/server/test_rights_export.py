@@ -11,7 +11,7 @@ import requests
 
 from server_stub.runner import RunningServer
 
-from .test_certificates import NAME, SCOPES, Holder, consent, verify
+from .test_certificates import NAME, Holder, verified_account
 from .test_rights_identity import NewAccount, export, rights_request
 
 MakeRecord = Callable[..., dict[str, Any]]
@@ -88,9 +88,7 @@ def test_the_export_holds_what_the_user_provided_with_values(  # OBL-DSR-3
 
 def test_the_export_holds_the_realname_data_certificates_and_signatures(  # OBL-DSR-3
         stub: RunningServer, new_account: NewAccount) -> None:
-    session = new_account()
-    consent(session, stub, *SCOPES)
-    verify(stub, session.account_id)  # type: ignore[attr-defined]
+    session = verified_account(stub, new_account)
     holder = Holder(stub, session)
     signed = holder.sign().json()
     document = export(session, stub.url).json()

@@ -14,7 +14,7 @@ from server_stub.runner import RunningServer
 from server_stub.testing import https_session
 
 from .conftest import ACCOUNT_PASSWORD
-from .test_certificates import ID_NUMBER, NAME, SCOPES, Holder, consent, verify
+from .test_certificates import ID_NUMBER, NAME, Holder, verified_account
 from .test_rights_identity import (
     Clock,
     NewAccount,
@@ -145,9 +145,7 @@ def test_a_deletion_needs_one_of_the_five_cases(  # OBL-DSR-2
 
 def test_a_deletion_deletes_what_it_may_and_lists_what_it_keeps(  # OBL-DSR-2
         stub: RunningServer, new_account: NewAccount) -> None:
-    session = new_account()
-    consent(session, stub, *SCOPES)
-    verify(stub, session.account_id)  # type: ignore[attr-defined]
+    session = verified_account(stub, new_account)
     holder = Holder(stub, session)
     signed = holder.sign()
     assert signed.status_code == 201, signed.text

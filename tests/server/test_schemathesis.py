@@ -14,11 +14,9 @@ the module (its own ``tmp_path_factory`` folder).
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,13 +26,13 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from server_stub.runner import RunningServer, start_in_thread
-from server_stub.settings import Settings
-from server_stub.testing import https_session, write_policy_dir
+from server_stub.testing import https_session
+
+from .conftest import module_stub_settings, openapi_operations, throwaway_app
 
 #: Examples per operation and generation mode (the whole file stays around a minute on 2 cores).
 EXAMPLES = 25
 PASSWORD = "Xk9#mQ2vLp8w-river"
-MANIFEST_EXTRA = '\n[[purposes]]\nid = "account"\n'
 #: Operations sent without the account's cookie: ending the session would log the rest out.
 WITHOUT_SESSION = {"DELETE /v1/sessions/current"}
 
@@ -45,13 +43,8 @@ schemathesis.serializer.alias("application/offset+octet-stream", "application/oc
 def _operations() -> list[str]:
     """``"METHOD /path"`` of every operation of ``app.openapi()`` (an app built in a temporary
     folder at collection; nothing is served)."""
-    from server_stub.app import create_app
-
-    with tempfile.TemporaryDirectory() as tmp:
-        policy = write_policy_dir(Path(tmp) / "policy", manifest_extra=MANIFEST_EXTRA)
-        app = create_app(Settings(data_dir=Path(tmp) / "data", policy_dir=policy, hpke_kem="X25519"))
-        return [f"{method.upper()} {path}" for path, item in app.openapi()["paths"].items()
-                for method in item]
+    with throwaway_app() as app:
+        return openapi_operations(app)
 
 
 OPERATIONS = _operations()
@@ -69,10 +62,7 @@ class Target:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     tmp = tmp_path_factory.mktemp("schemathesis")
-    policy = write_policy_dir(tmp / "policy", manifest_extra=MANIFEST_EXTRA)
-    settings = Settings(data_dir=tmp / "stub-data", policy_dir=policy, dev_mode=False,
-                        realname_agency_delay_seconds=0)
-    with start_in_thread(settings) as server, https_session(server) as login, \
+    with start_in_thread(module_stub_settings(tmp)) as server, https_session(server) as login, \
             https_session(server) as session:
         identifier = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
         created = login.post(f"{server.url}/v1/accounts", timeout=30,

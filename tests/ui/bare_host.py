@@ -16,11 +16,11 @@ through). Exit 0 when the screenshots were taken.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from .kivy_host import host_arguments, run_steps, save_screenshot
 
 #: A pixel darker than this in every channel is the black window showing through (the SDK's
 #: darkest text colour is 0.12 ≈ 31).
@@ -44,18 +44,7 @@ def black_share(path: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.ui.bare_host")
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    os.environ.setdefault("KIVY_HOME", str(args.data_dir / "kivy"))
-    from kivy.config import Config
-
-    Config.set("graphics", "width", "540")
-    Config.set("graphics", "height", "960")
+    args = host_arguments("python -m tests.ui.bare_host", argv)
 
     from demo_app.policy import MANIFEST_PATH, POLICY_PATH
     from sdk import PrivacySdk, SdkConfig
@@ -63,14 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     from sdk.ui.kivy import PrivacyCentre, install_cjk_font, show_rationale
 
     install_cjk_font()
-    args.out.mkdir(parents=True, exist_ok=True)
     sdk = PrivacySdk.open(SdkConfig(data_dir=args.data_dir / "sdk"),
                           load_policy(POLICY_PATH, MANIFEST_PATH))
     if sdk.needs_prompt():
         sdk.agree(sync=False)
 
     from kivy.app import App
-    from kivy.clock import Clock
     from kivy.core.window import Window
 
     report: dict[str, float] = {}
@@ -78,9 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     def shot(name: str) -> bool:
         """Save the window; False while the picture is wholly black (nothing drawn yet)."""
         target = args.out / name
-        made = Window.screenshot(name=str(target))
-        if made and Path(made) != target:
-            os.replace(made, target)
+        save_screenshot(target)
         share = black_share(target)
         if share > 0.99:
             return False
@@ -106,17 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                                        lambda _go: None) and None,
                 lambda: shot("rationale.png"),
             ]
-
-            def run(_dt, i=0, tries=40):
-                done = steps[i]() is not False
-                if not done and tries > 1:  # again on a later frame
-                    Clock.schedule_once(lambda dt: run(dt, i, tries - 1), 0.25)
-                elif i + 1 < len(steps):
-                    Clock.schedule_once(lambda dt: run(dt, i + 1), 0.8)
-                else:
-                    self.stop()
-
-            Clock.schedule_once(run, 1.5)
+            run_steps(self, steps, pass_over_stuck=True)
 
     try:
         Host().run()

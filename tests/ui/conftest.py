@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from demo_app.autopilot import DEMO_PASSWORD, DEMO_PHONE
 from demo_app.xvfb import has_display, virtual_display
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +41,28 @@ def synthetic_devices(monkeypatch):
     monkeypatch.setenv("PRIVACY_SDK_CAMERA", "synthetic")
     monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS", raising=False)
     monkeypatch.delenv("PRIVACY_SDK_PERMISSIONS_SCRIPT", raising=False)
+
+
+#: The passphrase of the app's passphrase keystore (Xvfb has no OS keyring): a throwaway.
+PASSPHRASE = "ui-test-throwaway-passphrase-0123456789"
+
+#: Autopilot steps: agree to the policy at the prompt, then register :data:`DEMO_PHONE` and
+#: be logged in, back on the home screen.
+REGISTERED = [
+    {"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
+    {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
+    {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
+    {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
+    {"wait_text": ["account", "已登录"]}]
+
+
+@pytest.fixture
+def passphrase_file(tmp_path) -> Path:
+    """A file holding :data:`PASSPHRASE` (0600), for ``--passphrase-file``."""
+    path = tmp_path / "passphrase"
+    path.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
 
 
 def agree_to(scopes: Iterable[str]) -> list[dict]:
@@ -65,6 +89,54 @@ class AppRun:
     stderr: str
 
 
+def db_rows(db: Path, sql: str) -> list[tuple]:
+    """Rows of *sql* in the stub's database; ``[]`` when the database or table does not exist
+    (the stub makes some tables on first use)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        conn.close()
+
+
+def script_and_report(tmp_path: Path, name: str, steps: list[dict]) -> tuple[Path, Path]:
+    """``(script, report)``: *steps* written to ``<name>-script.json`` in *tmp_path*, and
+    ``<name>-report.json`` beside it for the app's report."""
+    script, report = tmp_path / f"{name}-script.json", tmp_path / f"{name}-report.json"
+    script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
+    return script, report
+
+
+def demo_app_command(data_dir: Path, script: Path, report: Path, *extra: str) -> list[str]:
+    """``python -m demo_app`` on *data_dir* with the autopilot *script* and its *report*."""
+    return [sys.executable, "-m", "demo_app", "--data-dir", str(data_dir), "--script",
+            str(script), "--report", str(report), *extra]
+
+
+def app_run(code: int, report: Path, stderr: str | None) -> AppRun:
+    """The outcome of an app run: its exit code, its report (``{}`` when it wrote none) and
+    the end of its stderr."""
+    data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    return AppRun(code, data, (stderr or "")[-4000:])
+
+
+def run_demo_app(display: str, data_dir: Path, tmp_path: Path, name: str, steps: list[dict],
+                 *extra: str, timeout: float) -> AppRun:
+    """Run the demo app on *display* with *steps* (files named after *name* in *tmp_path*)
+    and *extra* arguments, waiting at most *timeout* seconds."""
+    script, report = script_and_report(tmp_path, name, steps)
+    proc = subprocess.run(demo_app_command(data_dir, script, report, *extra),
+                          env=dict(os.environ, DISPLAY=display), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, check=False)
+    return app_run(proc.returncode, report, proc.stderr)
+
+
 @pytest.fixture
 def run_app(display, stub, tmp_path):
     """Run the demo app with a script; returns an :class:`AppRun`. Same data dir per test."""
@@ -72,18 +144,9 @@ def run_app(display, stub, tmp_path):
     counter = iter(range(1000))
 
     def run(steps: list[dict], *extra: str, timeout: float = 120) -> AppRun:
-        n = next(counter)
-        script = tmp_path / f"script{n}.json"
-        report = tmp_path / f"report{n}.json"
-        script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
-        env = dict(os.environ, DISPLAY=display)
-        proc = subprocess.run(
-            [sys.executable, "-m", "demo_app", "--data-dir", str(data_dir), "--server", stub.url,
-             "--ca", str(stub.ca_path), "--script", str(script), "--report", str(report), *extra],
-            env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO,
-        )
-        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-        return AppRun(proc.returncode, data, proc.stderr[-4000:])
+        return run_demo_app(display, data_dir, tmp_path, f"run{next(counter)}", steps,
+                            "--server", stub.url, "--ca", str(stub.ca_path), *extra,
+                            timeout=timeout)
 
     run.data_dir = data_dir
     run.tmp_path = tmp_path

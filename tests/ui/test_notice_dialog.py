@@ -7,17 +7,13 @@ saves screenshots and reports what the dialogs held as JSON; each test checks on
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from .kivy_host import host_arguments, run_host, run_steps, save_screenshot
 
 BREACH = {"notice_id": "n-breach-1", "kind": "breach", "published_at": "2026-12-01T08:00:00Z",
           "title": "关于个人信息安全事件的告知",
@@ -42,12 +38,7 @@ def host(display, tmp_path_factory) -> dict[str, Any]:
     """Run the host once for the module; its report, plus ``out`` (the screenshots)."""
     tmp = tmp_path_factory.mktemp("notice")
     out = tmp / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.test_notice_dialog", "--data-dir", str(tmp / "data"),
-         "--out", str(out)],
-        env=dict(os.environ, DISPLAY=display, KIVY_NO_ARGS="1"), capture_output=True,
-        text=True, timeout=120, cwd=REPO, check=False,
-    )
+    proc = run_host("tests.ui.test_notice_dialog", display, tmp / "data", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     report["out"] = out
@@ -118,19 +109,7 @@ def _differs_from_roboto(button: Any) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.ui.test_notice_dialog")
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
-    args.data_dir.mkdir(parents=True, exist_ok=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    os.environ.setdefault("KIVY_HOME", str(args.data_dir / "kivy"))
-    from kivy.config import Config
-
-    Config.set("graphics", "width", "540")
-    Config.set("graphics", "height", "960")
+    args = host_arguments("python -m tests.ui.test_notice_dialog", argv)
 
     from demo_app.policy import MANIFEST_PATH, POLICY_PATH
     from sdk import PrivacySdk, SdkConfig
@@ -150,7 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     sdk.agree(sync=False)
 
     from kivy.app import App
-    from kivy.clock import Clock
     from kivy.core.window import Window
 
     report: dict[str, Any] = {"shots": {}, "dialogs": [], "acknowledged": []}
@@ -170,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if dialog is None or dialog.height < 100:
             return False
         target = args.out / name
-        made = Window.screenshot(name=str(target))
-        if made and Path(made) != target:
-            os.replace(made, target)
+        save_screenshot(target)
         report["shots"][name] = str(target)
         headings, texts = _texts(dialog)
         report["dialogs"].append({
@@ -221,17 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: acknowledged("service_ending"),
                 finished,
             ]
-
-            def run(_dt, i=0, tries=40):
-                done = steps[i]() is not False
-                if not done and tries > 1:
-                    Clock.schedule_once(lambda dt: run(dt, i, tries - 1), 0.25)
-                elif done and i + 1 < len(steps):
-                    Clock.schedule_once(lambda dt: run(dt, i + 1), 0.8)
-                else:
-                    self.stop()
-
-            Clock.schedule_once(run, 1.5)
+            run_steps(self, steps, pass_over_stuck=False)
 
     try:
         Host().run()

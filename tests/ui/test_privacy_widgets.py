@@ -8,11 +8,8 @@ Each test checks the outcome where it is kept: the consent ledger on disk
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO, start_app
+from .kivy_host import run_host
 
 POLICY_2027 = REPO / "demo_app" / "policy_2027" / "policy.md"
 AGREED = [{"wait_screen": "prompt"}, {"press": "agree"}, {"wait_screen": "home"},
@@ -161,12 +159,7 @@ def test_privacy_centre_and_its_dialogs_draw_their_own_background(display, tmp_p
     # A host app that draws nothing: Kivy's default black window shows wherever a widget does
     # not paint, and the centre's dark headings would be black on black.
     out = tmp_path / "host"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.ui.bare_host", "--data-dir", str(tmp_path / "data"),
-         "--out", str(out)],
-        env=dict(os.environ, DISPLAY=display, KIVY_NO_ARGS="1"), capture_output=True,
-        text=True, timeout=120, cwd=REPO, check=False,
-    )
+    proc = run_host("tests.ui.bare_host", display, tmp_path / "data", out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     black = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert set(black) == {"centre.png", "confirm.png", "separate.png", "rationale.png"}

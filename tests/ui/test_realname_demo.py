@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -28,20 +27,21 @@ from demo_app.autopilot import (
     REALNAME_CONSENTS,
 )
 
-from .conftest import REPO, AppRun, agree_to
+from .conftest import (
+    PASSPHRASE,
+    REGISTERED,
+    REPO,
+    AppRun,
+    agree_to,
+    db_rows,
+    run_demo_app,
+)
 
 #: The synthetic camera and no permission override from outside, for every test.
 pytestmark = pytest.mark.usefixtures("synthetic_devices")
 
-PASSPHRASE = "ui-test-throwaway-passphrase-0123456789"
 PERMISSIONS = "camera=granted; photos=granted"
 
-AGREED = [{"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
-          {"wait_text": ["account", "未登录"]}]
-REGISTERED = AGREED + [
-    {"press": "login"}, {"wait_screen": "account"}, {"press": "switch_mode"},
-    {"type": ["identifier", DEMO_PHONE]}, {"type": ["password", DEMO_PASSWORD]},
-    {"press": "submit"}, {"wait_screen": "home"}, {"wait_text": ["account", "已登录"]}]
 TO_REALNAME = [{"press": "realname_verify"}, {"wait_screen": "realname"}]
 
 
@@ -59,14 +59,6 @@ SUBMITTED = CONSENTED + form() + [{"wait_dialog": "rationale:camera"},
 CERTIFICATE = [{"press": "rn_to_certificate"}, {"wait_screen": "certificate"},
                {"press": "cert_request"}, {"wait_text": ["cert_status", "有效"]},
                {"probe": "certificate"}]
-
-
-@pytest.fixture
-def passphrase_file(tmp_path) -> Path:
-    path = tmp_path / "passphrase"
-    path.write_text(PASSPHRASE + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return path
 
 
 @pytest.fixture
@@ -90,16 +82,9 @@ def run_embedded(display, tmp_path, passphrase_file):
     data_dir = tmp_path / "embedded"
 
     def start(steps: list[dict], *extra: str) -> AppRun:
-        script, report = tmp_path / "embedded-script.json", tmp_path / "embedded-report.json"
-        script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
-        proc = subprocess.run(
-            [sys.executable, "-m", "demo_app", "--data-dir", str(data_dir), "--script", str(script),
-             "--report", str(report), "--passphrase-file", str(passphrase_file),
-             "--permissions-script", PERMISSIONS, *extra],
-            env=dict(os.environ, DISPLAY=display), capture_output=True, text=True, timeout=180,
-            cwd=REPO, check=False)
-        data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-        return AppRun(proc.returncode, data, proc.stderr[-4000:])
+        return run_demo_app(display, data_dir, tmp_path, "embedded", steps, "--passphrase-file",
+                            str(passphrase_file), "--permissions-script", PERMISSIONS, *extra,
+                            timeout=180)
 
     start.data_dir = data_dir
     return start
@@ -108,31 +93,15 @@ def run_embedded(display, tmp_path, passphrase_file):
 # -- what the server and the device kept ----------------------------------------------------
 
 
-def _rows(db: Path, sql: str) -> list[tuple]:
-    """Rows of *sql* in the stub's database; ``[]`` when the database or table does not exist
-    (the stub makes some tables on first use)."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return []
-        raise
-    finally:
-        conn.close()
-
-
 def _server(stub_dir: Path) -> dict[str, list[tuple]]:
     db = stub_dir / "stub.db"
     return {
-        "verifications": _rows(db, "SELECT kind, status, reason, document_kind, previous_id, "
+        "verifications": db_rows(db, "SELECT kind, status, reason, document_kind, previous_id, "
                                    "verification_id FROM realname_verifications ORDER BY rowid"),
-        "certificates": _rows(db, "SELECT serial, common_name, revoked_at FROM user_certificates"),
-        "signatures": _rows(db, "SELECT signature_id, template_id, certificate_serial "
+        "certificates": db_rows(db, "SELECT serial, common_name, revoked_at FROM user_certificates"),
+        "signatures": db_rows(db, "SELECT signature_id, template_id, certificate_serial "
                                 "FROM signing_records"),
-        "uploads": _rows(stub_dir / "uploads.db", "SELECT COUNT(*) FROM uploads"),
+        "uploads": db_rows(stub_dir / "uploads.db", "SELECT COUNT(*) FROM uploads"),
     }
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,16 +26,18 @@ from demo_app.autopilot import (
     DEMO_SIGNER_PHONE,
 )
 
-from .conftest import REPO, AppRun
+from .conftest import (
+    PASSPHRASE,
+    REGISTERED,
+    REPO,
+    AppRun,
+    app_run,
+    db_rows,
+    demo_app_command,
+    script_and_report,
+)
 
-PASSPHRASE = "ui-test-throwaway-passphrase-rights-0123"
-
-AGREED = [{"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"}]
-REGISTERED = AGREED + [
-    {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
-    {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
-    {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
-    {"wait_text": ["account", "已登录"]}]
+AGREED = REGISTERED[:4]  # the prompt agreed to, on the home screen
 TO_RIGHTS = [{"press": "rights"}, {"wait_screen": "rights"},
              {"wait_text": ["requests_status", "还没有"]}]
 VERIFIED = REGISTERED + TO_RIGHTS + [
@@ -46,14 +46,6 @@ VERIFIED = REGISTERED + TO_RIGHTS + [
 OBJECTED = VERIFIED + [
     {"press": "right_object"}, {"type": ["obj_text", DEMO_OBJECTION]}, {"press": "obj_submit"},
     {"wait_text": ["rights_result", "答复期限"]}]
-
-
-@pytest.fixture
-def passphrase_file(tmp_path) -> Path:
-    path = tmp_path / "passphrase"
-    path.write_text(PASSPHRASE + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return path
 
 
 @pytest.fixture
@@ -72,12 +64,10 @@ def run_held(display: str, server, data_dir: Path, tmp_path: Path, passphrase_fi
     """Run the app with *steps*, which contain ``{"touch_file": HOLD}`` then
     ``{"wait_file": GO}`` (see :func:`hold`): when the app reaches the hold, ``at_hold()`` runs
     here, then the app goes on."""
-    script, report = tmp_path / "held-script.json", tmp_path / "held-report.json"
-    script.write_text(json.dumps(steps, ensure_ascii=False), encoding="utf-8")
+    script, report = script_and_report(tmp_path, "held", steps)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "demo_app", "--data-dir", str(data_dir), "--server", server.url,
-         "--ca", str(server.ca_path), "--script", str(script), "--report", str(report),
-         "--passphrase-file", str(passphrase_file)],
+        demo_app_command(data_dir, script, report, "--server", server.url, "--ca",
+                         str(server.ca_path), "--passphrase-file", str(passphrase_file)),
         env=dict(os.environ, DISPLAY=display), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, cwd=REPO)
     held, go = tmp_path / "held", tmp_path / "go"
@@ -93,25 +83,11 @@ def run_held(display: str, server, data_dir: Path, tmp_path: Path, passphrase_fi
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
-    return AppRun(proc.returncode, data, (err or "")[-4000:])
+    return app_run(proc.returncode, report, err)
 
 
 def hold(tmp_path: Path) -> list[dict]:
     return [{"touch_file": str(tmp_path / "held")}, {"wait_file": str(tmp_path / "go")}]
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    """Rows of *sql* in the stub's database ([] when the table does not exist yet)."""
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return []
-        raise
-    finally:
-        conn.close()
 
 
 def nothing_typed_in(run: AppRun, *values: str) -> None:
@@ -135,7 +111,7 @@ def test_a_right_is_refused_until_the_identity_is_checked_again(run, stub):  # O
     assert "请输入登录密码" in refused["identity_error"]
     assert refused["report_titles"] == []  # nothing was shown
     db = Path(stub.data_dir) / "stub.db"
-    assert rows(db, "SELECT kind FROM rights_requests") == []  # nothing was sent
+    assert db_rows(db, "SELECT kind FROM rights_requests") == []  # nothing was sent
     nothing_typed_in(app)
 
 
@@ -166,7 +142,7 @@ def test_an_objection_shows_its_deadline_of_15_working_days(run, stub):  # OBL-D
     assert shown in facts["rights_result"] and "15 个工作日" in facts["rights_result"]
     assert facts["request_rows"][0]["deadline"].startswith(shown)  # and in the list
     db = Path(stub.data_dir) / "stub.db"
-    assert rows(db, "SELECT kind, status FROM rights_requests") == [("objection", "received")]
+    assert db_rows(db, "SELECT kind, status FROM rights_requests") == [("objection", "received")]
     nothing_typed_in(app, DEMO_OBJECTION)
 
 
@@ -210,8 +186,8 @@ def test_cancelling_the_account_takes_two_steps_and_wipes_the_device(
     seen: dict = {}
 
     def after_step_one() -> None:  # the warning page is shown: nothing has changed yet
-        seen["identifiers"] = [r[0] for r in rows(db, "SELECT identifier FROM accounts")]
-        seen["sessions"] = rows(db, "SELECT COUNT(*) FROM sessions")[0][0]
+        seen["identifiers"] = [r[0] for r in db_rows(db, "SELECT identifier FROM accounts")]
+        seen["sessions"] = db_rows(db, "SELECT COUNT(*) FROM sessions")[0][0]
 
     steps = VERIFIED + [
         {"press": "right_cancel"}, {"wait_text": ["cancel_lose", "合同下载"]}, {"probe": "warning"},
@@ -231,10 +207,10 @@ def test_cancelling_the_account_takes_two_steps_and_wipes_the_device(
 
     after = app.report["probes"]["after"]
     assert (after["screen"], after["mode"]) == ("prompt", "undecided")
-    identifiers = [r[0] for r in rows(db, "SELECT identifier FROM accounts")]
+    identifiers = [r[0] for r in db_rows(db, "SELECT identifier FROM accounts")]
     assert len(identifiers) == 1 and identifiers[0].startswith("cancelled:")
-    assert rows(db, "SELECT COUNT(*) FROM sessions") == [(0,)]
-    assert len(rows(db, "SELECT account_id FROM cancelled_accounts")) == 1
+    assert db_rows(db, "SELECT COUNT(*) FROM sessions") == [(0,)]
+    assert len(db_rows(db, "SELECT account_id FROM cancelled_accounts")) == 1
 
     # the device forgot the account: no decisions, no audit trail, an empty store
     from demo_app.policy import MANIFEST_PATH, POLICY_PATH
@@ -269,7 +245,7 @@ def test_an_invitation_is_refused_until_the_consent_box_is_ticked(run, stub):  #
     assert refused["invitation"] is None
     assert sent["invitation"]["phone_is_masked"] and sent["invite_attest_error"] == ""
     db = Path(stub.data_dir) / "stub.db"
-    invitations = rows(db, "SELECT template_id, attestation FROM invitations")
+    invitations = db_rows(db, "SELECT template_id, attestation FROM invitations")
     assert len(invitations) == 1  # only the ticked one reached the server
     assert invitations[0][0] == sent["template_id"] and "我已取得对方同意" in invitations[0][1]
     nothing_typed_in(app, DEMO_SIGNER_PHONE)
@@ -293,7 +269,7 @@ def test_a_breach_notice_shows_its_five_parts_and_is_acknowledged(run, stub):  #
     assert all(shown[0]["texts"]) and len(shown[0]["texts"]) == 5
     assert app.report["probes"]["after"]["dialogs"] == []
     db = Path(stub.data_dir) / "stub.db"
-    acks = rows(db, "SELECT notice_id FROM notice_acknowledgements")
+    acks = db_rows(db, "SELECT notice_id FROM notice_acknowledgements")
     assert acks == [(notice["notice_id"],)]
 
 
@@ -317,7 +293,7 @@ def test_a_service_ending_notice_puts_a_banner_on_home_and_collection_is_refused
     assert "服务终止公告" in app.report["probes"]["home"]["ending_banner"]
     assert app.report["probes"]["refused"]["screen"] == "account"
     db = Path(stub.data_dir) / "stub.db"
-    assert rows(db, "SELECT COUNT(*) FROM accounts") == [(0,)]
+    assert db_rows(db, "SELECT COUNT(*) FROM accounts") == [(0,)]
     nothing_typed_in(app)
 
 

@@ -9,7 +9,6 @@ plain Labels.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import threading
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from kivy.properties import BooleanProperty, ColorProperty, StringProperty
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
+# format_time is re-exported: the dialogs and the demo app import it from here
+from ..._time import format_time
 from . import policy_view  # noqa: F401  (registers ReflowLabel with the Factory)
 
 __all__ = [
@@ -196,19 +197,6 @@ def status_text(state: Any) -> str:
         if when:
             text += f"（{when}）"
     return text
-
-
-def format_time(value: str | None) -> str:
-    """An RFC 3339 time as local ``YYYY-MM-DD HH:MM``; ``""`` for ``None`` or an odd value."""
-    if not value:
-        return ""
-    try:
-        moment = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def scope_name(privacy: Any, scope: str) -> str:
