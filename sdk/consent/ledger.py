@@ -245,11 +245,23 @@ class ConsentLedger(SqliteOwner):
                         "(%s)", type(exc).__name__)
             return None
         if blob is None:
+            mine = base64.b64encode(new_blob).decode("ascii")
             with self._transaction() as conn:
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                             ("signing_key_blob", base64.b64encode(new_blob).decode("ascii")))
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                # another process on this data dir may have stored its new key meanwhile:
+                # the first one stored is the device key (never two keys in one chain)
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                             ("signing_key_blob", mine))
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                              ("signing_public_key", key.public_key))
+                stored = conn.execute("SELECT value FROM meta WHERE key = 'signing_key_blob'"
+                                      ).fetchone()[0]
+            if stored != mine:
+                try:
+                    key, _ = DeviceKey.load_or_create(keystore, base64.b64decode(stored))
+                except (KeystoreError, ValueError) as exc:
+                    log.warning("consent records stay unsigned: the keystore cannot give the "
+                                "device key (%s)", type(exc).__name__)
+                    return None
         self._device_key = key
         return key
 

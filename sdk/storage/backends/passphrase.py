@@ -9,7 +9,9 @@ For each key id, KEK = scrypt(passphrase, salt, n=2**15, r=8, p=1, 32 bytes) wit
 not secret and are kept in ``<data_dir>/keystore-passphrase.json`` (mode 0600), together
 with a check value (HMAC-SHA256 of a fixed label under the KEK), so a wrong passphrase is
 reported as such instead of yielding garbage. Deleting a key id deletes its salt, after
-which nothing wrapped under it can be unwrapped, even with the right passphrase.
+which nothing wrapped under it can be unwrapped, even with the right passphrase. The file is
+read, changed and written under an exclusive ``flock`` of the data dir, so two app processes
+making keys at once both keep theirs (POSIX; on Windows only within one process).
 
 Caveat: the data is only as safe as the passphrase; an attacker who copies the data dir can
 guess passphrases offline (scrypt makes each guess cost about 0.1 s and 32 MiB).
@@ -22,14 +24,15 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ..._files import write_atomically
 from ...errors import KeystoreError
 from ._kek import KEK_BYTES, KekWrapBackend
 
@@ -112,27 +115,8 @@ class PassphraseKeystore(KekWrapBackend):
     def _write_file(self, data: dict[str, Any]) -> None:
         payload = json.dumps(data, indent=1, sort_keys=True).encode("utf-8")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # mkstemp creates the file readable and writable by its owner only (0600).
-            fd, tmp = tempfile.mkstemp(prefix=".keystore-", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(payload)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-            if hasattr(os, "O_DIRECTORY"):
-                dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
+            # the temporary file is readable and writable by its owner only (0600)
+            write_atomically(self.path, payload, prefix=".keystore-", sync_dir=True)
         except OSError as exc:
             raise KeystoreError(
                 f"cannot write the passphrase keystore file '{self.path}' ({exc.strerror}); "
@@ -177,6 +161,32 @@ class PassphraseKeystore(KekWrapBackend):
 
     # -- KekWrapBackend hooks ------------------------------------------------------------
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold an exclusive lock on the data dir, across processes, while the salt file is
+        read, changed and written: two app processes making their first keys at once would
+        otherwise each write the file without the other's new key, losing a wrapping key and
+        the data under it. POSIX ``flock`` on the folder (no extra file); where there is no
+        ``fcntl`` (Windows) only this process's lock is held."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError as exc:
+            raise KeystoreError(
+                f"cannot open the folder of the passphrase keystore file '{self.path}' "
+                f"({exc.strerror}); check that the data dir exists and is readable"
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def _load_kek(self, key_id: str, create: bool) -> bytes | None:
         with self._lock:
             data = self._read_file()
@@ -185,20 +195,11 @@ class PassphraseKeystore(KekWrapBackend):
                 self._keks.pop(key_id, None)
                 if not create:
                     return None
-                salt = os.urandom(_SALT_BYTES)
-                kek = Scrypt(
-                    salt=salt, length=KEK_BYTES, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P
-                ).derive(self._secret())
-                data["keys"][key_id] = {
-                    "salt": _b64(salt),
-                    "n": SCRYPT_N,
-                    "r": SCRYPT_R,
-                    "p": SCRYPT_P,
-                    "check": _b64(self._check_value(kek)),
-                }
-                self._write_file(data)
-                self._keks[key_id] = kek
-                return kek
+                with self._exclusive():
+                    data = self._read_file()  # again: another process may have made it
+                    entry = data["keys"].get(key_id)
+                    if entry is None:
+                        return self._create_kek(data, key_id)
             cached = self._keks.get(key_id)
             if cached is not None:
                 try:
@@ -211,8 +212,26 @@ class PassphraseKeystore(KekWrapBackend):
             self._keks[key_id] = kek
             return kek
 
+    def _create_kek(self, data: dict[str, Any], key_id: str) -> bytes:
+        """A new salt and KEK for *key_id*, added to *data* (the salt file just read, under
+        :meth:`_exclusive`) and written."""
+        salt = os.urandom(_SALT_BYTES)
+        kek = Scrypt(
+            salt=salt, length=KEK_BYTES, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P
+        ).derive(self._secret())
+        data["keys"][key_id] = {
+            "salt": _b64(salt),
+            "n": SCRYPT_N,
+            "r": SCRYPT_R,
+            "p": SCRYPT_P,
+            "check": _b64(self._check_value(kek)),
+        }
+        self._write_file(data)
+        self._keks[key_id] = kek
+        return kek
+
     def _delete_kek(self, key_id: str) -> None:
-        with self._lock:
+        with self._lock, self._exclusive():
             self._keks.pop(key_id, None)
             data = self._read_file()
             if data["keys"].pop(key_id, None) is not None:
