@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "POST /v1/dev/rights-requests/{id}/answer to answer a data-subject "
                         "request as staff (the request id is on the 个人信息权利 screen; the "
                         "stub's URL and CA are printed at start)")
+    p.add_argument("--fault", action="append", default=[], metavar="RULE",
+                   help="QA, embedded stub only: inject a fault into the stub's answers, as "
+                        "python -m server_stub --fault (see its --help for the syntax), e.g. "
+                        "'POST /v1/consent-records status=503 times=2' or '* /v1/uploads/* drop "
+                        "request_after=40000 times=1'; may be repeated")
     p.add_argument("--script", type=Path, default=None,
                    help="run a scripted walkthrough (JSON list of steps, see "
                         "demo_app/autopilot.py) and exit")
@@ -136,6 +141,7 @@ class _Options:
     realname_outcome: str | None = None
     notices: tuple[str, ...] = ()
     stub_dev: bool = False
+    faults: tuple[str, ...] = ()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,13 +183,13 @@ def main(argv: list[str] | None = None) -> int:
             endpoint, ca = args.server, args.ca
         else:
             from server_stub.runner import start_in_thread
-            from server_stub.settings import Settings
 
-            settings = Settings(data_dir=data_dir / "stub", dev_mode=options.stub_dev,
-                                realname_outcome=options.realname_outcome or "pass")
+            settings = embedded_stub_settings(data_dir, options)
             server = start_in_thread(settings)
             endpoint, ca = server.url, server.ca_path
             _publish_notices(settings, options.notices)
+            for number, rule in enumerate(options.faults, 1):
+                print(f"demo_app: embedded stub fault rule {number}: {rule}", flush=True)
             if options.stub_dev:
                 print(f"demo_app: embedded stub in dev mode at {endpoint} (CA: {ca}); answer a "
                       "data-subject request as staff: POST "
@@ -222,9 +228,10 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
         raise UsageError("--realname-outcome sets the embedded stub's agency stand-in; with "
                          "--server start that server with its own --realname-outcome")
     realname_outcome = _check_outcome(args.realname_outcome)
-    if args.server and (args.notice or args.stub_dev):
-        raise UsageError("--notice and --stub-dev set up the embedded stub; with --server start "
-                         "that server with its own --notice / --dev")
+    if args.server and (args.notice or args.stub_dev or args.fault):
+        raise UsageError("--notice, --stub-dev and --fault set up the embedded stub; with "
+                         "--server start that server with its own --notice / --dev / --fault")
+    faults = _check_faults(args.fault)
     pins = _read_pins(args.hpke_pins) if args.hpke_pins is not None else ()
     if args.server:
         _check_server(args.server, args.ca, data_dir, pins)
@@ -251,7 +258,29 @@ def _check_arguments(args: argparse.Namespace, data_dir: Path) -> _Options:
     return _Options(size=size, script=script, policy=policy, passphrase=passphrase,
                     permissions_script=args.permissions_script, hpke_pins=pins,
                     realname_outcome=realname_outcome,
-                    notices=tuple(dict.fromkeys(args.notice)), stub_dev=bool(args.stub_dev))
+                    notices=tuple(dict.fromkeys(args.notice)), stub_dev=bool(args.stub_dev),
+                    faults=faults)
+
+
+def embedded_stub_settings(data_dir: Path, options: _Options) -> Any:
+    """The embedded stub's ``server_stub.settings.Settings`` for the checked *options*."""
+    from server_stub.settings import Settings
+
+    return Settings(data_dir=data_dir / "stub", dev_mode=options.stub_dev,
+                    realname_outcome=options.realname_outcome or "pass", faults=options.faults)
+
+
+def _check_faults(rules: list[str]) -> tuple[str, ...]:
+    """--fault rules as the stub will read them (one parser: the stub's own)."""
+    from server_stub.faults import FaultRuleError, parse_rule
+
+    checked = []
+    for rule in rules:
+        try:
+            checked.append(parse_rule(rule).text)
+        except FaultRuleError as exc:
+            raise UsageError(f"--fault {rule!r}: {exc}; see python -m server_stub --help") from None
+    return tuple(checked)
 
 
 def _publish_notices(settings: Any, kinds: tuple[str, ...]) -> None:

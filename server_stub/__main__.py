@@ -77,6 +77,39 @@ def _region(text: str) -> str:
     return region
 
 
+def _fault(text: str) -> str:
+    from .faults import FaultRuleError, parse_rule
+
+    try:
+        return parse_rule(text).text
+    except FaultRuleError as exc:
+        raise argparse.ArgumentTypeError(f"invalid fault rule {text!r}: {exc}") from None
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: use a whole number of 0 or more")
+    return int(text)
+
+
+#: ``--fault``'s help: the rule syntax (server_stub.faults).
+FAULT_HELP = (
+    "QA: inject a fault, one rule 'METHOD PATH KIND [OPTION ...]': METHOD is GET, POST, ... or "
+    "*; PATH a glob of the request path (/v1/uploads/*; '*' also matches '/'); KIND one of "
+    "latency=MS (the answer is held back MS ms), status=CODE (answer 500-599 instead of the "
+    "endpoint; option retry_after=S), drop (the endpoint handles the request, the connection is "
+    "cut before the answer; option after=N: after N bytes of the answer body; "
+    "request_after=N: once N bytes of the request body arrived), redirect_307=URL (answer 307 "
+    "to URL instead of the endpoint), slow_read=MS (the body goes out in pieces of chunk=BYTES, "
+    "default 16, MS ms apart); options for any kind: times=N|forever (default forever) and "
+    "probability=P (0 < P <= 1, drawn with --fault-seed). May be repeated; rules are tried in "
+    "order, latencies add up, the first other rule that fires applies. With --dev also "
+    "changeable at run time: GET/PUT/DELETE /v1/dev/faults. Example: --fault 'POST "
+    "/v1/consent-records status=503 times=2' --fault '* /v1/uploads/* drop "
+    "request_after=40000 times=1'"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line parser (exposed for the docs and tests)."""
     parser = _Parser(
@@ -151,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
         "published again",
     )
     parser.add_argument(
+        "--fault", action="append", type=_fault, default=[], metavar="RULE", help=FAULT_HELP,
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=_seed,
+        default=None,
+        metavar="N",
+        help="seed of the random draws of the fault rules' probability=, so that a run can be "
+        "repeated (default: a random seed, shown by GET /v1/dev/faults)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="warning",
@@ -215,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port,
             dev_mode=args.dev, realname_outcome=args.realname_outcome,
             realname_agency_deadline_seconds=args.realname_deadline,
-            data_region=args.data_region,
+            data_region=args.data_region, faults=tuple(args.fault), fault_seed=args.fault_seed,
         )
         server = start_in_thread(settings)
     except (ServerStartError, ValueError) as exc:
@@ -239,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"server_stub listening on {server.url}  (CA: {server.ca_path})", flush=True)
     for line in published:
         print(line, flush=True)
+    for number, rule in enumerate(args.fault, 1):
+        print(f"fault rule {number}: {rule}", flush=True)
     while not stop.is_set() and server.running:
         stop.wait(0.5)
     server.stop()

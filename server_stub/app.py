@@ -12,6 +12,7 @@ from .accounts import AccountService
 from .content import load_templates
 from .deps import MAX_IDEMPOTENCY_KEY_LENGTH
 from .errors import install_error_handlers
+from .faults import FaultPlan, install_fault_injection
 from .hpke import ensure_hpke_keys
 from .models import ConsentRecord
 from .realname_store import for_app as realname_for_app
@@ -71,6 +72,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.upload_busy = {}  # upload id -> stop signal of the PATCH writing to it
     install_error_handlers(app)
     _add_data_region_header(app, settings.data_region)  # issue #7, OBL-RES-1
+    # issue #8: QA's fault plan; outermost (after the Data-Region wrapper) to reach the connection
+    app.state.faults = FaultPlan(settings.faults, settings.fault_seed)
+    install_fault_injection(app, app.state.faults, settings.data_region)
     app.include_router(api_router)
     app.include_router(keys_routes.router, prefix="/v1")  # GET /v1/keys/hpke
     app.include_router(keys_routes.dev_router, prefix="/v1")  # 404 unless Settings.dev_mode

@@ -75,6 +75,12 @@ class Settings:
             alpha-2 code such as ``"CN"`` (default), or an upper-case label of 2 to 16
             letters, digits and ``-`` starting with a letter; ``--data-region`` on the
             command line.
+        faults: fault rules in force from the start (issue #8, QA; the mini-syntax of
+            :mod:`server_stub.faults`, e.g. ``"POST /v1/consent-records status=503 times=2"``);
+            ``--fault`` on the command line; changeable at run time through
+            ``GET/PUT/DELETE /v1/dev/faults`` (dev mode).
+        fault_seed: seed of the RNG that draws the rules' ``probability``; ``None`` picks one
+            (``GET /v1/dev/faults`` shows it); ``--fault-seed`` on the command line.
     """
 
     data_dir: Path
@@ -97,6 +103,9 @@ class Settings:
     realname_agency_deadline_seconds: float = 30.0
     # -- data region (issue #7, OBL-RES-1) --
     data_region: str = "CN"
+    # -- fault injection (issue #8, QA) --
+    faults: tuple[str, ...] = ()
+    fault_seed: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
@@ -129,6 +138,15 @@ class Settings:
             raise ValueError(
                 "data_region must be an upper-case region code such as CN (2 to 16 letters, "
                 "digits or '-', starting with a letter)")
+
+        faults = (self.faults,) if isinstance(self.faults, str) else tuple(self.faults)
+        object.__setattr__(self, "faults", faults)  # one rule given as a text is one rule
+        from .faults import parse_rules
+
+        parse_rules(self.faults)  # FaultRuleError is a ValueError
+        if self.fault_seed is not None and (isinstance(self.fault_seed, bool)
+                                            or not isinstance(self.fault_seed, int)):
+            raise ValueError("fault_seed must be an integer or None")
 
     @property
     def resolved_policy_dir(self) -> Path:

@@ -31,6 +31,7 @@ import math
 import os
 import re
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -143,7 +144,9 @@ class ApiClient:
     """Speaks the SDK's wire protocol (v1) to ``config.endpoint``.
 
     Every call has the timeouts ``(config.connect_timeout, config.read_timeout)``; redirects are
-    never followed (a redirect could leave HTTPS or the configured host).
+    never followed (a redirect could leave HTTPS or the configured host). An answer whose
+    connection is cut after its headers (mid-body) is asked for again with the same request,
+    Idempotency-Key included, up to ``config.retries`` times (not with a streamed body).
 
     Args:
         config: the SDK configuration; ``config.endpoint`` must be set.
@@ -332,32 +335,51 @@ class ApiClient:
         if method.upper() in _BODY_METHODS:
             self._ensure_region(what)  # OBL-RES-1: RegionMismatch before any body is sent
         session = self.session
-        with _converting(what, self._config):
+
+        def send() -> requests.Response:
             if anonymous:
                 request = requests.Request(method, url, headers=dict(session.headers), params=params)
                 if headers:
                     request.headers.update(headers)
                 prepared = request.prepare()
                 prepared.headers.pop("Cookie", None)
-                response = session.send(
+                return session.send(
                     prepared,
                     timeout=self.timeout,
                     allow_redirects=False,
                     stream=stream,
                     verify=session.verify,
                 )
-            else:
-                response = session.request(
-                    method,
-                    url,
-                    json=json,
-                    data=data,
-                    params=params,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    stream=stream,
-                )
+            return session.request(
+                method,
+                url,
+                json=json,
+                data=data,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=stream,
+            )
+
+        with _converting(what, self._config):
+            resends = 0
+            while True:
+                try:
+                    response = send()
+                    break
+                except (requests.exceptions.ChunkedEncodingError, requests.exceptions.SSLError) as exc:
+                    # An answer cut after its headers (issue #8): urllib3 retries only what fails
+                    # before them. The server may have acted, so the very same request (same
+                    # Idempotency-Key) goes again, which it answers from its replay store; a
+                    # streamed body (an iterable or file as ``data``) cannot be sent again.
+                    cut = isinstance(exc, requests.exceptions.ChunkedEncodingError) or connection_cut(exc)
+                    replayable = data is None or isinstance(data, (bytes, bytearray, str))
+                    if not cut or not replayable or resends >= self._config.retries:
+                        raise
+                    resends += 1
+                    if self._config.backoff > 0:
+                        time.sleep(self._config.backoff * 2 ** (resends - 1))
         self._check_region(what, response)  # OBL-RES-1: every answer
         if check and response.status_code >= 300:
             try:

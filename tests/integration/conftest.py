@@ -16,7 +16,7 @@ import pytest
 from sdk import PrivacySdk, SdkConfig
 from sdk.policy import Policy, load_policy
 
-from .devices import CERT_SCOPES, User
+from .devices import CERT_SCOPES, EMAIL, User, open_logged_in
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_POLICY_DIR = REPO / "demo_app" / "policy"
@@ -70,6 +70,26 @@ def privacy(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Po
     """A PrivacySdk on a fresh device, talking to the stub."""
     with PrivacySdk.open(make_config(stub), bundled_policy) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def open_device(stub: Any, make_config: Callable[..., SdkConfig], bundled_policy: Policy,
+                tmp_path: Path) -> Iterator[Callable[..., PrivacySdk]]:
+    """``open_device(email=EMAIL, register=True, **config)``: a PrivacySdk that agreed and is
+    logged in to *email* (registered first unless *register* is False), with its own data dir;
+    closed after the test. (The real-name tests have their own, with the stub's pins.)"""
+    devices: list[PrivacySdk] = []
+
+    def make(email: str = EMAIL, register: bool = True, **overrides: Any) -> PrivacySdk:
+        overrides.setdefault("data_dir", tmp_path / f"device-{len(devices)}")
+        privacy, _keystore = open_logged_in(make_config(stub, **overrides), bundled_policy,
+                                            email, register=register)
+        devices.append(privacy)
+        return privacy
+
+    yield make
+    for privacy in devices:
+        privacy.close()
 
 
 @pytest.fixture

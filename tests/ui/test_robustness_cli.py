@@ -228,3 +228,22 @@ def test_script_file_with_valid_steps_is_accepted_by_the_checks(tmp_path):
 
     steps = walkthrough_steps(tmp_path / "shots")
     assert validate_script(json.loads(json.dumps(steps))) == steps
+
+
+# ------------------------------------------------------------------------------ --fault
+
+
+def test_a_wrong_fault_rule_is_one_line_before_anything_starts(demo, tmp_path):  # issue #8 faults: demo launcher
+    code, err = demo("--fault", "POST /v1/consent-records status=404")
+    assert code == 2
+    assert "--fault" in _error_line(err) and "500 to 599" in _error_line(err)
+    assert not (tmp_path / "data").exists()
+
+
+def test_fault_rules_reach_the_embedded_stub(tmp_path):  # issue #8 faults: demo launcher
+    from demo_app.main import _check_arguments, build_parser, embedded_stub_settings
+
+    args = build_parser().parse_args(["--fault", "POST /v1/consent-records status=503 times=2",
+                                      "--fault", "* /v1/uploads/* drop"])
+    settings = embedded_stub_settings(tmp_path, _check_arguments(args, tmp_path))
+    assert settings.faults == ("POST /v1/consent-records status=503 times=2", "* /v1/uploads/* drop")
