@@ -136,12 +136,13 @@ MAJOR_CHANGE_KINDS: dict[str, str] = {
 #: Retention value meaning "kept until the user cancels the account".
 UNTIL_ACCOUNT_CANCELLED = "until_account_cancelled"
 
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# \Z, not $: with re.match, "$" also matches before a trailing newline ("account\n").
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]*\Z")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*\Z")
 _DURATION_RE = re.compile(
     r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?\Z"
 )
 _RETENTION_EXPECTED = (
     "an ISO 8601 duration such as 'P5Y', 'P6M', 'P30D' or 'PT12H', "
@@ -853,6 +854,9 @@ def parse_manifest(text: str, file: str = "manifest.toml") -> Manifest:
                 at_end=True,
             ) from exc
         raise _ManifestSyntaxError(file, "valid TOML", "invalid TOML", message) from exc
+    except ValueError as exc:  # tomllib lets Python's own refusals through, e.g. an integer of
+        # more than 4300 digits (sys.get_int_max_str_digits); their text holds no value
+        raise _ManifestSyntaxError(file, "valid TOML", "invalid TOML", str(exc)) from exc
     return _build(data, file)
 
 
