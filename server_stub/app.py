@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         # a complete upload no verification uses is deleted 24 h after it completed
         used_uploads=lambda: realname_for_app(app).all_used_upload_ids())
     app.state.uploads.purge()  # expired uploads go on start (and on requests: maybe_purge)
+    purge_kept_evidence(app)  # signing evidence and evidence-report fields past keep-until
     app.state.upload_busy = {}  # upload id -> stop signal of the PATCH writing to it
     install_error_handlers(app)
     _add_data_region_header(app, settings.data_region)  # issue #7, OBL-RES-1
@@ -90,6 +91,20 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def purge_kept_evidence(app: FastAPI) -> int:
+    """Delete what was kept only as evidence once its keep-until date passed (issue #7):
+    signing records and their certificates kept after a deletion or a cancellation (five
+    years, Electronic Signature Law), and the fields of evidence-report requests (P5Y).
+    Runs when the stub starts. Returns how many rows were purged."""
+    import datetime as _dt
+
+    from .rights_store import for_app as rights_for_app
+
+    now = _dt.datetime.fromtimestamp(app.state.settings.clock(), _dt.timezone.utc)
+    return (realname_for_app(app).purge_kept(now)
+            + rights_for_app(app).purge_expired_evidence())
 
 
 def _build_openapi(app: FastAPI) -> dict[str, Any]:

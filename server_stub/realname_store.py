@@ -248,6 +248,19 @@ class RealnameStore(SqliteStore):
                 if "keep_until" not in columns:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN keep_until TEXT")
 
+    def purge_kept(self, now: _dt.datetime) -> int:
+        """Delete the signing records and certificates kept as evidence whose ``keep_until``
+        (set by a deletion request or the account's cancellation: five years, Electronic
+        Signature Law) has passed at *now* (aware). Rows without ``keep_until`` belong to a
+        live account and stay. Returns how many rows went."""
+        cutoff = rfc3339(now)
+        with self.connect() as conn:
+            gone = conn.execute("DELETE FROM signing_records WHERE keep_until IS NOT NULL"
+                                " AND keep_until <= ?", (cutoff,)).rowcount
+            gone += conn.execute("DELETE FROM user_certificates WHERE keep_until IS NOT NULL"
+                                 " AND keep_until <= ?", (cutoff,)).rowcount
+        return gone
+
     # -- the ID-number pseudonym --------------------------------------------------------------
 
     def _pseudonym_key(self) -> bytes:

@@ -358,6 +358,18 @@ class RightsStore(SqliteStore):
              request_id))
         return self.request_in(conn, request_id, None)
 
+    def purge_expired_evidence(self) -> int:
+        """Delete what the requester gave in evidence report requests made more than
+        :data:`EVIDENCE_REQUEST_YEARS` years ago (their retention, manifest item
+        ``evidence_request``, P5Y), by the server's clock; the request record (kind, status,
+        times) stays. Returns how many requests lost their values."""
+        cutoff = rfc3339(add_years(_dt.datetime.fromtimestamp(self.now(), _dt.timezone.utc),
+                                   -EVIDENCE_REQUEST_YEARS))
+        with self.connect() as conn:
+            return conn.execute(
+                "UPDATE rights_requests SET provided = NULL WHERE kind = ? AND"
+                " provided IS NOT NULL AND created_at <= ?", (_EVIDENCE, cutoff)).rowcount
+
     def request_owner(self, request_id: str) -> str | None:
         """The account a request belongs to, or None when unknown."""
         with self.connect() as conn:

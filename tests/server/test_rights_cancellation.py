@@ -12,9 +12,11 @@ from typing import Any
 
 import requests
 
+from server_stub.app import create_app
 from server_stub.realname_store import RealnameStore
 from server_stub.rights_store import RightsStore
 from server_stub.runner import RunningServer
+from server_stub.settings import Settings
 from server_stub.services_store import ServicesStore
 from server_stub.store import Store
 from server_stub.testing import https_session
@@ -255,3 +257,26 @@ def test_cancellation_keeps_signing_evidence_and_erases_the_rest(  # OBL-DSR-7
     account = store.account_by_id(account_id)
     assert account is not None and account.identifier.startswith("cancelled:")
     assert ServicesStore(Path(stub.data_dir)).export(account_id)["support_messages"] == []
+
+
+def test_evidence_kept_after_the_cancellation_goes_once_its_keep_until_passed(  # OBL-DSR-7, OBL-EVI-1
+        stub: RunningServer, new_account: NewAccount, policy_dir: Path) -> None:
+    session = verified_account(stub, new_account)
+    account_id = session.account_id  # type: ignore[attr-defined]
+    assert Holder(stub, session).sign().status_code == 201
+    rights_request(session, stub.url, _EVIDENCE)
+    _cancel(session, stub.url)
+    data_dir = Path(stub.data_dir)
+    day = 24 * 3600
+    for years_later, kept in ((5 * 365 - 2, True), (5 * 366 + 2, False)):
+        def later(offset: float = years_later * day) -> float:
+            return time.time() + offset
+        # the stub purges what is past its keep-until date when it starts
+        create_app(Settings(data_dir=data_dir, clock=later, policy_dir=policy_dir))
+        realname = RealnameStore(data_dir)
+        with realname.connect() as conn:
+            rows = [conn.execute(f"SELECT COUNT(*) FROM {table} WHERE account_id = ?",
+                                 (account_id,)).fetchone()[0]
+                    for table in ("signing_records", "user_certificates")]
+        (evidence,) = RightsStore(data_dir, later).requests(account_id, provided=True)
+        assert (rows == [1, 1], evidence["provided"] is not None) == (kept, kept)
