@@ -109,7 +109,9 @@ class SdkConfig:
         read_timeout: seconds to wait for each read from the server.
         retries: how many times a failed request (connection error, 502/503/504) is retried,
             POST included: every POST carries an ``Idempotency-Key`` so a retry never creates
-            a second record.
+            a second record. A 503's ``Retry-After`` is waited at most 10 s
+            (``sdk.transport.session.MAX_RETRY_AFTER``); a longer one ends the request at once
+            with ``ServerUnavailable`` naming the ``retry_after`` (records stay pending).
         backoff: base of the exponential backoff between retries, in seconds.
         dev_mode: allow plain ``http://`` to a loopback address (never to anything else).
         clock: returns the current time as an aware UTC datetime (injectable for tests).
@@ -201,6 +203,12 @@ class SdkConfig:
         if parts.scheme not in ("https", "http") or not hostname:
             raise ConfigError(
                 f"{shown} is not an absolute URL; use e.g. 'https://api.example.cn'"
+            )
+        if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in endpoint \
+                or "#" in endpoint:
+            raise ConfigError(
+                f"{shown} has a path, query or fragment; give only the scheme, host and port, "
+                "e.g. 'https://api.example.cn' (the SDK adds the /v1/... paths itself)"
             )
         if parts.scheme == "http" and not (self.dev_mode and _is_loopback(hostname)):
             raise ConfigError(

@@ -72,6 +72,10 @@ class PrivacySdk(ConsentMixin):
         config: the :class:`sdk.SdkConfig` it was opened with.
         policy: the privacy policy in force: the app's bundled copy, or the server's after a
             successful :meth:`refresh_policy`.
+        storage_error: why the cookie jar (:attr:`cookie_jar`) is an in-memory one (a
+            :class:`sdk.errors.KeystoreError`, :class:`sdk.errors.StorageError` or
+            :class:`sdk.errors.ConfigError`: nothing persists, the user logs in again after a
+            restart); ``None`` when it persists or has not been opened yet.
     """
 
     def __init__(self, config: SdkConfig, policy: Policy, ledger: ConsentLedger,

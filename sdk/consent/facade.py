@@ -481,17 +481,18 @@ class ConsentMixin:
                 kept.append(purpose)
         return tuple(kept)
 
-    def disagree(self, method: str = "explicit_button") -> ConsentRecord:
+    def disagree(self, method: str = "explicit_button", *, sync: bool = True) -> ConsentRecord:
         """Record that the user declined: basic mode.
 
         If the user had agreed before, this is a withdrawal (PIPL art. 15, OBL-DSR-4): see
-        :meth:`withdraw`. Otherwise the refusal is stored on the device only; nothing is sent.
+        :meth:`withdraw` (``sync`` as there). Otherwise the refusal is stored on the device
+        only; nothing is sent.
 
         Raises:
             StorageError: the decision could not be stored.
         """
         if self.state("policy").status in ("granted", "superseded"):
-            return self.withdraw("policy", method)
+            return self.withdraw("policy", method, sync=sync)
         return self._record("denied", "policy", method)
 
     def grant(self, scope: str, method: str = "explicit_button", *,
@@ -519,18 +520,19 @@ class ConsentMixin:
                                   "record_guardian_consent", ("guardian",))
         return self._after_decision(self._record("granted", scope, method), sync)
 
-    def deny(self, scope: str, method: str = "explicit_button") -> ConsentRecord:
+    def deny(self, scope: str, method: str = "explicit_button", *,
+             sync: bool = True) -> ConsentRecord:
         """Record that the user declined one scope (kept on the device; nothing is sent). If the
-        scope was granted this is a withdrawal (:meth:`withdraw`).
+        scope was granted this is a withdrawal (:meth:`withdraw`, ``sync`` as there).
 
         Raises:
             ConsentError: not a consent scope of the manifest.
         """
         scope = self._normalise(scope)
         if scope == "policy":
-            return self.disagree(method)
+            return self.disagree(method, sync=sync)
         if self.state(scope).status in ("granted", "superseded"):
-            return self.withdraw(scope, method)
+            return self.withdraw(scope, method, sync=sync)
         return self._record("denied", scope, method)
 
     def withdraw(self, scope: str = "policy", method: str = "explicit_button", *,

@@ -132,6 +132,21 @@ def _converting(what: str, config: SdkConfig) -> Iterator[None]:
         requests.exceptions.RetryError,
         requests.exceptions.ChunkedEncodingError,
     ) as exc:
+        from .session import MAX_RETRY_AFTER, read_timed_out, retry_after_refused
+
+        retry_after = retry_after_refused(exc)
+        if retry_after is not None:
+            raise ServerUnavailable(
+                f"{what}: the server at {config.base_url} is unavailable and asked to retry "
+                f"after {retry_after:g} seconds (retry_after={retry_after:g}), longer than the "
+                f"{MAX_RETRY_AFTER:g} s the SDK waits; not retried now, try again later"
+            ) from exc
+        if read_timed_out(exc):
+            raise ServerUnavailable(
+                f"{what}: the server at {config.base_url} was reached but did not answer in "
+                f"time (read_timeout {config.read_timeout:g} s, {config.retries} retries); "
+                "try again later"
+            ) from exc
         raise ServerUnavailable(
             f"{what}: the server at {config.base_url} could not be reached or stopped answering "
             f"after {config.retries} retries ({type(exc).__name__}); try again later"

@@ -11,14 +11,20 @@ and ``.netrc`` never change whom the SDK trusts or where its traffic goes (OBL-S
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
 
     from ..config import SdkConfig
 
-__all__ = ["RETRY_STATUSES", "make_session", "user_agent"]
+__all__ = ["MAX_RETRY_AFTER", "RETRY_STATUSES", "make_session", "retry_after_refused",
+           "user_agent"]
+
+#: The longest ``Retry-After`` (seconds) the SDK waits before a retry. A server asking for
+#: longer (up to a day is legal) ends the request at once instead: the caller gets
+#: ``ServerUnavailable`` naming the ``retry_after``; pending records stay pending.
+MAX_RETRY_AFTER = 10.0
 
 #: Statuses retried (with backoff, honouring ``Retry-After``) before giving up.
 RETRY_STATUSES = (502, 503, 504)
@@ -49,7 +55,10 @@ def make_session(config: SdkConfig) -> requests.Session:
       other ``http://`` URL fails with ``InvalidSchema`` instead of travelling in clear;
     - connection errors and read errors are retried ``config.retries`` times, POST included
       (idempotency keys make that safe), and so are 502/503/504 answers, with exponential
-      backoff from ``config.backoff`` seconds and ``Retry-After`` honoured; TLS failures are
+      backoff from ``config.backoff`` seconds and ``Retry-After`` honoured up to
+      :data:`MAX_RETRY_AFTER` seconds (a longer one gives up on the request at once with
+      ``ServerUnavailable`` naming the ``retry_after``, see :func:`retry_after_refused`); TLS
+      failures are
       never retried (a bad certificate does not fix itself); a 429 is never retried (a
       throttled login must reach the user at once, not after ``Retry-After`` seconds).
     """
@@ -90,9 +99,71 @@ def _retry_class() -> type:
 
     A subclass, not an instance attribute: urllib3 makes a new ``Retry`` for every attempt.
     """
+    from urllib3.exceptions import MaxRetryError
     from urllib3.util.retry import Retry
 
     class SdkRetry(Retry):
         RETRY_AFTER_STATUS_CODES = _RETRY_AFTER_STATUSES
 
+        def sleep_for_retry(self, response: Any) -> bool:
+            # Wait the server's Retry-After only up to MAX_RETRY_AFTER; longer: give up now
+            # (raised from urlopen, requests turns it into a RetryError).
+            retry_after = self.get_retry_after(response)
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+                raise MaxRetryError(None, "", _retry_after_too_long()(retry_after))  # type: ignore[arg-type]
+            return bool(super().sleep_for_retry(response))
+
     return SdkRetry
+
+
+@functools.cache
+def _retry_after_too_long() -> type:
+    """The reason of the give-up: a urllib3 ``ResponseError`` (so requests raises
+    ``RetryError``) carrying ``retry_after``."""
+    from urllib3.exceptions import ResponseError
+
+    class RetryAfterTooLong(ResponseError):
+        def __init__(self, retry_after: float) -> None:
+            super().__init__(f"Retry-After {retry_after:g} s is longer than the "
+                             f"{MAX_RETRY_AFTER:g} s the SDK waits")
+            self.retry_after = retry_after
+
+    return RetryAfterTooLong
+
+
+def retry_after_refused(exc: BaseException) -> float | None:
+    """The ``Retry-After`` (seconds) when *exc* (or what caused it) is a request given up
+    because the server asked to wait longer than :data:`MAX_RETRY_AFTER`; else ``None``."""
+    for current in _chain(exc):
+        if isinstance(current, _retry_after_too_long()):
+            return float(current.retry_after)
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """*exc* and everything it wraps (causes, contexts, exception args, urllib3 reasons)."""
+    seen: set[int] = set()
+    found: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        found.append(current)
+        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return found
+
+
+def read_timed_out(exc: BaseException) -> bool:
+    """True when *exc* (or what caused it) is a read timeout: the server was reached and
+    accepted the request but did not answer within ``read_timeout``."""
+    import requests
+    from urllib3.exceptions import ReadTimeoutError
+
+    return any(isinstance(c, (ReadTimeoutError, requests.exceptions.ReadTimeout))
+               for c in _chain(exc))

@@ -9,6 +9,8 @@ fault and how many distinct Idempotency-Keys they carried.
 
 from __future__ import annotations
 
+import time
+
 import os
 import socket
 import sqlite3
@@ -161,7 +163,7 @@ def test_latency_beyond_the_read_timeout_keeps_the_decision_pending(fresh_device
     with pytest.raises(ServerUnavailable) as caught:
         privacy.sync()
     message = str(caught.value)
-    assert "POST /v1/consent-records" in message and "stopped answering" in message
+    assert "POST /v1/consent-records" in message and "did not answer in time" in message
     assert "try again later" in message
     assert privacy.pending_sync() == 1
 
@@ -262,3 +264,27 @@ def test_an_objection_whose_answer_is_cut_creates_exactly_one_request(stub, make
         assert [r.request_id for r in _rights_requests(privacy)] == [request.request_id]
     finally:
         privacy.close()
+
+
+def test_a_read_timeout_says_the_server_did_not_answer_in_time(fresh_device, stub) -> None:  # QA 4: read timeout misreported as unreachable
+    privacy = fresh_device(retries=0, read_timeout=0.5)
+    privacy.agree(sync=False)
+    set_faults(stub, f"{CONSENT_POST} latency=1500")
+    with pytest.raises(ServerUnavailable) as caught:
+        privacy.sync()
+    message = str(caught.value)
+    assert "did not answer in time" in message and "read_timeout 0.5 s" in message
+    assert "could not be reached" not in message
+
+
+def test_a_retry_after_longer_than_the_cap_gives_up_at_once_and_keeps_the_record_pending(
+        fresh_device, stub) -> None:  # QA 2: Retry-After not capped
+    privacy = fresh_device(retries=2)
+    privacy.agree(sync=False)
+    set_faults(stub, f"{CONSENT_POST} status=503 retry_after=60")
+    started = time.monotonic()
+    with pytest.raises(ServerUnavailable) as caught:
+        privacy.sync()
+    assert time.monotonic() - started < 5
+    assert "retry_after=60" in str(caught.value)
+    assert privacy.pending_sync() == 1

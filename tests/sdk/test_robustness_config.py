@@ -60,3 +60,14 @@ def test_a_region_that_is_not_two_ascii_letters_is_refused(tmp_path, region):  #
 
 def test_a_region_is_stored_upper_case(tmp_path):  # OBL-RES-1
     assert SdkConfig(data_dir=tmp_path, region="cn").region == "CN"
+
+
+@pytest.mark.parametrize("endpoint", ["https://api.example.cn/?x=1", "https://api.example.cn/#frag",
+                                      "https://api.example.cn/api"])
+def test_an_endpoint_with_a_path_query_or_fragment_is_refused(tmp_path, endpoint) -> None:  # QA 3: endpoint must be scheme, host and port only
+    from sdk import SdkConfig
+    from sdk.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="only the scheme, host and port"):
+        SdkConfig(data_dir=tmp_path, endpoint=endpoint)
+    SdkConfig(data_dir=tmp_path, endpoint="https://api.example.cn:8443/")  # still fine

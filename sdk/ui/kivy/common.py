@@ -32,6 +32,7 @@ __all__ = [
     "failure_text",
     "format_time",
     "run_off_ui",
+    "sync_in_background",
     "scope_name",
     "status_text",
 ]
@@ -219,9 +220,14 @@ def _on_ui(fn: Callable[..., Any], *args: Any) -> None:
 
 
 def run_off_ui(work: Callable[[], Any], done: Callable[[Any], None],
-               failed: Callable[[BaseException], None], name: str = "privacy-sdk-ui") -> None:
+               failed: Callable[[BaseException], None], name: str = "privacy-sdk-ui",
+               then: Callable[[], Any] | None = None) -> None:
     """Run ``work()`` on a worker thread (SDK decisions write to disk and may sync over the
     network); ``done(result)`` or ``failed(error)`` then runs on the UI thread.
+
+    ``then()``, when given, runs on the same worker after ``done`` was handed to the UI
+    thread (only when ``work`` succeeded): e.g. :func:`sync_in_background`, so the UI never
+    waits on the network for a decision that is already on disk.
 
     Unexpected errors are logged by type only (never their text, which could hold values)."""
 
@@ -236,8 +242,32 @@ def run_off_ui(work: Callable[[], Any], done: Callable[[Any], None],
             _on_ui(failed, exc)
             return
         _on_ui(done, result)
+        if then is not None:
+            try:
+                then()
+            except Exception as exc:  # noqa: BLE001 - the UI has moved on already
+                log.warning("%s in the background work of %s", type(exc).__name__, name)
 
     threading.Thread(target=runner, name=name, daemon=True).start()
+
+
+def sync_in_background(privacy: Any) -> Callable[[], None]:
+    """A ``then`` for :func:`run_off_ui`: send the pending consent records (decisions are
+    made with ``sync=False``: offline first, the UI goes on once the record is on disk).
+    A failed sync is logged by type only; the records stay pending for the next sync."""
+
+    def sync() -> None:
+        from ...errors import SdkError
+
+        if getattr(getattr(privacy, "config", None), "endpoint", None) is None:
+            return
+        try:
+            privacy.sync()
+        except SdkError as exc:
+            log.warning("consent stored on the device; sending it failed (%s), it stays "
+                        "pending", type(exc).__name__)
+
+    return sync
 
 
 def failure_text(exc: BaseException) -> str:

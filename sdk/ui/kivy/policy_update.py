@@ -31,7 +31,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from . import policy_view  # noqa: F401  (PolicyView for the kv rule below)
-from .common import SdkDialog, failure_text, run_off_ui, scope_name
+from .common import SdkDialog, failure_text, run_off_ui, scope_name, sync_in_background
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core import PrivacySdk
@@ -261,8 +261,9 @@ class PolicyUpdateDialog(SdkDialog):
         self.busy = True
         self.status = ""
         privacy = self.privacy
-        run_off_ui(lambda: privacy.agree(METHOD), lambda _r: self._finish("agreed"),
-                   self._failed, name="policy-update")
+        # offline first: the dialog closes once the agreement is on disk, then it is sent
+        run_off_ui(lambda: privacy.agree(METHOD, sync=False), lambda _r: self._finish("agreed"),
+                   self._failed, name="policy-update", then=sync_in_background(privacy))
 
     def later(self) -> None:
         """暂不同意: record nothing; what is paused stays paused."""

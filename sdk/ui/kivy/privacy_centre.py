@@ -52,7 +52,8 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.scrollview import ScrollView
 
-from .common import _on_ui, confirm, failure_text, format_time, run_off_ui, status_text
+from .common import (_on_ui, confirm, failure_text, format_time, run_off_ui, status_text,
+                     sync_in_background)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...core import PrivacySdk
@@ -518,7 +519,7 @@ class PrivacyCentre(ScrollView):
         if on == granted:
             return
         if on and not separate:
-            self._run(lambda: privacy.grant(scope, method=METHOD),
+            self._run(lambda: privacy.grant(scope, method=METHOD, sync=False),
                       f"已开启「{self._name(scope)}」。", scope)
             return
         # A dialog decides (the separate consent, or the withdrawal's confirmation): until the
@@ -583,7 +584,7 @@ class PrivacyCentre(ScrollView):
         def answered(yes: bool) -> None:
             self.dialog = None
             if yes:
-                self._run(lambda: privacy.withdraw(scope, method=METHOD), f"已撤回「{name}」。",
+                self._run(lambda: privacy.withdraw(scope, method=METHOD, sync=False), f"已撤回「{name}」。",
                           scope)
             else:
                 self.refresh()  # nothing changed: the rows show the ledger as it is
@@ -604,7 +605,7 @@ class PrivacyCentre(ScrollView):
         def answered(yes: bool) -> None:
             self.dialog = None
             if yes:
-                self._run(lambda: privacy.withdraw("policy", method=METHOD),
+                self._run(lambda: privacy.withdraw("policy", method=METHOD, sync=False),
                           "已撤回隐私政策同意，现为基本功能模式。", "policy")
 
         self.dialog = confirm("撤回隐私政策同意？", message, "撤回", answered)
@@ -646,7 +647,9 @@ class PrivacyCentre(ScrollView):
             self.refresh()
             Clock.schedule_once(self._show_error, 0)  # once the rebuilt column is laid out
 
-        run_off_ui(work, done, failed, name="privacy-centre")
+        # offline first: the centre shows the decision once it is on disk, then it is sent
+        run_off_ui(work, done, failed, name="privacy-centre",
+                   then=sync_in_background(self.privacy))
 
     def _clear_error(self) -> None:
         """A new decision starts: take the last failure's message away (without a rebuild,

@@ -3,7 +3,9 @@
 Shows the whole policy with a working table of contents and two explicit choices, "同意"
 (Agree) and "不同意" (Disagree): no pre-ticked box, no "OK / Got it". The decision is written
 to the consent ledger *before* :attr:`on_decided` fires, off the UI thread; closing or killing
-the app while the prompt is open records nothing.
+the app while the prompt is open records nothing. Offline first: :attr:`on_decided` fires as
+soon as the record is on disk; sending it to the server happens afterwards in the background
+(a failed send leaves it pending for the next sync, nothing is lost).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from . import policy_view  # noqa: F401  (registers the PolicyView kv rule)
+from .common import sync_in_background
 
 __all__ = ["PrivacyPrompt"]
 
@@ -122,11 +125,13 @@ class PrivacyPrompt(BoxLayout):
 
     def agree(self) -> None:
         """Record "granted" for the policy's consent purposes, then fire ``on_decided("full")``."""
-        self._decide(self.sdk.agree)
+        sdk = self.sdk
+        self._decide(lambda: sdk.agree(sync=False))
 
     def disagree(self) -> None:
         """Record "denied" on the device only, then fire ``on_decided("basic")``."""
-        self._decide(self.sdk.disagree)
+        sdk = self.sdk
+        self._decide(lambda: sdk.disagree(sync=False))
 
     def _decide(self, action) -> None:
         if self.busy:
@@ -145,6 +150,8 @@ class PrivacyPrompt(BoxLayout):
             self._failed(str(exc))
             return
         self._done()
+        # the decision is on disk and the UI has moved on: now send it (offline first)
+        sync_in_background(self.sdk)()
 
     @mainthread
     def _failed(self, message: str) -> None:

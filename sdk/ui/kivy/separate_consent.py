@@ -30,7 +30,7 @@ from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
-from .common import SdkDialog, _on_ui, failure_text, run_off_ui
+from .common import SdkDialog, _on_ui, failure_text, run_off_ui, sync_in_background
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...consent.facade import SeparateConsent
@@ -172,11 +172,13 @@ class SeparateConsentDialog(SdkDialog):
         privacy, scope, method = self.privacy, self.scope, self.method
         if yes:
             def work() -> Any:
-                return privacy.grant(scope, method=method)
+                return privacy.grant(scope, method=method, sync=False)
         else:
             def work() -> Any:
-                return privacy.deny(scope, method=method)
-        run_off_ui(work, lambda _record: self._done(yes), self._failed, name="separate-consent")
+                return privacy.deny(scope, method=method, sync=False)
+        # offline first: the dialog closes once the answer is on disk, then it is sent
+        run_off_ui(work, lambda _record: self._done(yes), self._failed, name="separate-consent",
+                   then=sync_in_background(privacy))
 
     def _failed(self, exc: BaseException) -> None:
         self.busy = False
