@@ -1,6 +1,6 @@
 """``python -m bench.table [JSON]``: print the Markdown table of a ``python -m bench`` result
 (default ``bench/results/latest.json``); ``--update-docs`` puts it into ``docs/performance.md``
-between the ``bench-table`` markers instead."""
+between the ``bench-table`` markers instead (refused for a ``--quick`` result)."""
 
 from __future__ import annotations
 
@@ -80,15 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.table", description=__doc__)
     parser.add_argument("json", nargs="?", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--update-docs", action="store_true",
-                        help=f"write the table into {DOC.relative_to(HERE.parent)}")
+                        help="write the table into docs/performance.md (not for a --quick result)")
     args = parser.parse_args(argv)
     results = json.loads(args.json.read_text(encoding="utf-8"))
     if results.get("schema_version") != 2:
         parser.error(f"{args.json}: schema_version {results.get('schema_version')}, expected 2; "
                      "run python -m bench again")
+    if args.update_docs and results.get("quick", True) is not False:
+        parser.error(f"{args.json} is a --quick run (smaller sizes, for trying changes) or does "
+                     "not say it is not; docs/performance.md takes only a full run: run "
+                     "python -m bench (without --quick) and pass bench/results/latest.json")
     table = render(results)
     if args.update_docs:
-        update_doc(table)
+        update_doc(table, DOC)
         print(f"updated {DOC}")
     else:
         sys.stdout.write(table)

@@ -17,6 +17,8 @@ from .screens import SCREENS
 log = logging.getLogger("demo_app")
 
 KV_DIR = Path(__file__).resolve().parent / "screens"
+#: Seconds between two attempts to send pending consent records while some are pending.
+SYNC_INTERVAL = 60.0
 
 class DemoApp(App):
     """App state lives in properties here; screens read them and call the SDK through ``app``.
@@ -51,6 +53,8 @@ class DemoApp(App):
         self.update_dialog = None  # the policy-update dialog while it is open
         self.notices_open = False  # notice dialogs (breach, service ending) are on screen
         self._fetching_notices = False
+        self._syncing = False  # a sync runs on a worker thread (never two at once)
+        self._sync_event = None
 
     def build(self):
         for kv in sorted(KV_DIR.glob("*.kv")):
@@ -71,12 +75,21 @@ class DemoApp(App):
         # A permission switched off in the settings ends the app on Android and iOS: the next
         # start is when the SDK notices it (and records ``revoked``).
         Clock.schedule_once(lambda _dt: self.refresh_permissions(), 0)
+        # Records made offline (or whose sending failed) go to the server on their own: now,
+        # on resume and every SYNC_INTERVAL while some are pending (the home screen says so).
+        Clock.schedule_once(self.sync_pending, 0)
+        self._sync_event = Clock.schedule_interval(self.sync_pending, SYNC_INTERVAL)
         if self.script is not None:
             from .autopilot import Autopilot
 
             # Keep a strong reference: the Clock only holds bound methods weakly.
             self.autopilot = Autopilot(self, self.script, self.report_path)
             Clock.schedule_once(lambda _dt: self.autopilot.start(), 0.5)
+
+    def on_stop(self):
+        if self._sync_event is not None:
+            self._sync_event.cancel()
+            self._sync_event = None
 
     # -- pause and resume: permissions may have changed in the system settings meanwhile ----
     def on_pause(self) -> bool:
@@ -90,6 +103,45 @@ class DemoApp(App):
         if callable(refresh):
             refresh()
         self.check_notices()
+        self.sync_pending()
+
+    # -- sending pending consent records ("待同步 N 条（联网后自动同步）" on the home screen) ----
+    def sync_pending(self, *_args) -> None:
+        """Once the privacy prompt is settled and the user agreed: when records are pending and
+        no sync is running, ``privacy.sync()`` off the UI thread, then update the home screen.
+        A failure (still offline) leaves them pending for the next try."""
+        if self._syncing or self.sdk.needs_prompt() or self.sdk.mode != "full":
+            return
+        try:
+            if not self.sdk.pending_sync():
+                # e.g. the prompt's own background sync got there first: show it
+                self._show_sync_state()
+                return
+        except Exception as exc:  # noqa: BLE001 - the next try asks again
+            log.warning("pending records not counted (%s)", type(exc).__name__)
+            return
+        from sdk.ui.kivy.common import run_off_ui
+
+        self._syncing = True
+        run_off_ui(self.sdk.sync, self._synced, self._sync_failed, name="demo-sync")
+
+    def _synced(self, _sent) -> None:
+        self._syncing = False
+        self._show_sync_state()
+
+    def _sync_failed(self, exc: BaseException) -> None:
+        self._syncing = False
+        log.warning("pending records not sent (%s); trying again later", type(exc).__name__)
+        self._show_sync_state()
+
+    def _show_sync_state(self) -> None:
+        try:
+            self.refresh_state()
+        except Exception as exc:  # noqa: BLE001 - e.g. the SDK closed while the app stops
+            log.warning("sync state not refreshed (%s)", type(exc).__name__)
+            return
+        if self.root is not None and self.root.current == "home":
+            self.root.current_screen.refresh()
 
     def refresh_permissions(self) -> list:
         """``privacy.permissions.refresh()`` once the user agreed to the policy (before that
@@ -125,6 +177,7 @@ class DemoApp(App):
         self.refresh_state()
         self.go(self.landing_screen())
         self.check_policy_update()
+        self.sync_pending()
 
     def check_policy_update(self, *_args) -> None:
         """After the privacy prompt (or at start when it is not needed): show what changed in

@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(str(exc))
 
-    from server_stub.runner import ServerStartError
-
+    # server_stub (and its FastAPI/uvicorn/argon2) is imported only for the embedded stub:
+    # a phone build (buildozer.spec) leaves it out and always passes --server.
     server = None
     try:
         if args.server:
@@ -199,11 +199,18 @@ def main(argv: list[str] | None = None) -> int:
             options = dataclasses.replace(options, hpke_pins=server.hpke_pins)
             log.info("embedded stub server at %s", endpoint)
         return _run_app(args, data_dir, options, endpoint, ca)
-    except (SdkError, ServerStartError, UsageError) as exc:
+    except (SdkError, UsageError, *_stub_errors()) as exc:
         return _fail(str(exc))
     finally:
         if server is not None:
             server.stop()
+
+
+def _stub_errors() -> tuple[type[BaseException], ...]:
+    """``ServerStartError`` when the embedded stub's runner was imported, else nothing (it is
+    never imported with ``--server``)."""
+    runner = sys.modules.get("server_stub.runner")
+    return (runner.ServerStartError,) if runner is not None else ()
 
 
 # ------------------------------------------------------------------------ argument checks
@@ -271,7 +278,10 @@ def embedded_stub_settings(data_dir: Path, options: _Options) -> Any:
 
 
 def _check_faults(rules: list[str]) -> tuple[str, ...]:
-    """--fault rules as the stub will read them (one parser: the stub's own)."""
+    """--fault rules as the stub will read them (one parser: the stub's own; imported only
+    when there are rules)."""
+    if not rules:
+        return ()
     from server_stub.faults import FaultRuleError, parse_rule
 
     checked = []

@@ -6,7 +6,10 @@
 
 What is public: ``sdk.__all__`` (``PrivacySdk``, ``SdkConfig`` and the error tree), every
 public member of ``sdk.PrivacySdk`` (its own and its consent mixin's), ``sdk.ui.kivy.__all__``
-and the public names of ``sdk.rights``' modules. Only :mod:`inspect` and docstrings: no
+and the public names of ``sdk.rights``' modules. Every public member of a documented class is
+listed: methods, properties, constants, dataclass fields and annotated attributes (with their
+type, default and their line of the class docstring's "Attributes:" section) and the instance
+attributes that section names. Only :mod:`inspect` and docstrings: no
 dependency (docs/dependencies.md says why not pdoc). tests/docs/test_api_reference.py checks
 that the checked-in file is this script's output.
 """
@@ -14,6 +17,7 @@ that the checked-in file is this script's output.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import inspect
 import os
@@ -67,20 +71,111 @@ def _signature(name: str, obj: Any) -> str:
         return name
 
 
+#: A member with no class-level value (a dataclass field without default, an annotated or
+#: documented instance attribute).
+_NO_VALUE = object()
+
+
+def _attributes_section(cls: type) -> dict[str, str]:
+    """The entries of the "Attributes:" section of *cls*'s own docstring: name -> text."""
+    doc = inspect.cleandoc(vars(cls).get("__doc__") or "")
+    entries: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    inside = False
+    for line in doc.splitlines():
+        if not inside:
+            inside = line.strip() == "Attributes:"
+            continue
+        if line and not line.startswith(" "):  # the next section (Raises:, ...) or prose
+            break
+        match = re.match(r"^ {4}([A-Za-z_]\w*)(?: \([^)]*\))?: ?(.*)$", line)
+        if match:
+            current = entries.setdefault(match.group(1), [])
+            current.append(match.group(2))
+        elif current is not None and line.strip():
+            current.append(line.strip())
+    return {name: "\n".join(parts).strip() for name, parts in entries.items()}
+
+
+def _annotations(owner: type) -> dict[str, Any]:
+    try:
+        return dict(inspect.get_annotations(owner))
+    except Exception:  # noqa: BLE001 - a class whose annotations cannot be read has none here
+        return {}
+
+
 def _members(cls: type) -> list[tuple[str, Any, type]]:
-    """Public attributes of *cls* defined by it or its non-builtin bases: (name, raw, owner)."""
+    """Public members of *cls* defined by it or its non-builtin bases: (name, raw, owner).
+
+    Members are the class attributes (methods, properties, constants), the annotated
+    attributes and dataclass fields (with or without a default; *raw* is ``_NO_VALUE`` when
+    the class holds no value) and the instance attributes its "Attributes:" section names.
+    """
     seen: dict[str, tuple[Any, type]] = {}
     for owner in reversed(cls.__mro__):
         if owner is object or owner.__module__ == "builtins":
             continue
-        for name, raw in vars(owner).items():
+        own = vars(owner)
+        for name in list(_annotations(owner)) + list(_attributes_section(owner)):
+            if not name.startswith("_") and name not in own:
+                seen.setdefault(name, (_NO_VALUE, owner))
+        for name, raw in own.items():
             if not name.startswith("_"):
                 seen[name] = (raw, owner)
+    if dataclasses.is_dataclass(cls):
+        for item in dataclasses.fields(cls):
+            if not item.name.startswith("_") and item.name not in seen:
+                seen[item.name] = (_NO_VALUE, cls)
     return [(name, raw, owner) for name, (raw, owner) in sorted(seen.items())]
+
+
+def _type_text(annotation: Any) -> str:
+    text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+    return _clean(text).replace("_dt.", "datetime.")
+
+
+def _default_text(raw: Any) -> str:
+    """The default or value *raw* as shown after ``=``, or "" when it would not help."""
+    if raw is _NO_VALUE:
+        return ""
+    if inspect.isfunction(raw) or inspect.isbuiltin(raw):
+        return raw.__qualname__
+    shown = _clean(repr(raw))
+    return shown if len(shown) < 120 and " object>" not in shown else ""
+
+
+def _data_member(cls: type, name: str, raw: Any, owner: type, level: str, where: str) -> str:
+    """A dataclass field, an annotated or documented attribute: its type, default and the
+    text of its line in the "Attributes:" section of the docstring."""
+    is_field = dataclasses.is_dataclass(owner) and name in {f.name for f in dataclasses.fields(owner)}
+    annotation = _annotations(owner).get(name)
+    default = _default_text(raw)
+    if is_field:
+        item = next(f for f in dataclasses.fields(owner) if f.name == name)
+        annotation = item.type
+        if item.default is not dataclasses.MISSING:
+            default = _default_text(item.default)
+        elif item.default_factory is not dataclasses.MISSING:
+            default = f"{getattr(item.default_factory, '__qualname__', 'factory')}()"
+        else:
+            default = ""
+    head = f"{name}: {_type_text(annotation)}" if annotation is not None else name
+    if default:
+        head += f" = {default}"
+    text = ""
+    for klass in (owner, cls):
+        text = text or _attributes_section(klass).get(name, "")
+    kind = "field" if is_field else "attribute"
+    if not text and not is_field and annotation is None and raw is not _NO_VALUE:
+        return f"{level} `{head}`{where}\n\n"  # a constant, as before: its value says it
+    body = "```text\n" + text + "\n```\n" if text else ""  # a field without one: its type
+    return f"{level} `{head}` — {kind}{where}\n\n{body}\n"
 
 
 def _member(cls: type, name: str, raw: Any, owner: type, level: str) -> str:
     where = "" if owner is cls else f" *(from `{owner.__name__}`)*"
+    if dataclasses.is_dataclass(owner) and name in {f.name for f in dataclasses.fields(owner)}:
+        return _data_member(cls, name, raw, owner, level, where)  # clock's default is a function
     if isinstance(raw, property):
         kind = "property" + (", settable" if raw.fset is not None else "")
         return f"{level} `{name}` — {kind}{where}\n\n{_doc(raw.fget)}\n"
@@ -91,9 +186,7 @@ def _member(cls: type, name: str, raw: Any, owner: type, level: str) -> str:
         return f"{level} `{shown}` — {kind}{where}\n\n{_doc(func)}\n"
     if inspect.isfunction(raw):
         return f"{level} `{_signature(name, raw).replace('(self, ', '(').replace('(self)', '()')}`{where}\n\n{_doc(raw)}\n"
-    if isinstance(raw, (str, int, float, tuple, frozenset, dict)) and len(repr(raw)) < 120:
-        return f"{level} `{name} = {_clean(repr(raw))}`{where}\n\n"
-    return ""
+    return _data_member(cls, name, raw, owner, level, where)
 
 
 def _class(qualified: str, cls: type, level: str = "###") -> str:
@@ -154,6 +247,10 @@ def generate() -> str:
 
     parts = [HEADER, "\n## `sdk`\n\n", _doc(sdk), "\n`sdk.__all__`: " +
              ", ".join(f"`{n}`" for n in sdk.__all__) + "\n\n"]
+    for name in sdk.__all__:  # the classes have their sections below; the rest is here
+        obj = getattr(sdk, name)
+        if not inspect.isclass(obj):
+            parts.append(f"### `sdk.{name}`\n\n`{_clean(repr(obj))}`\n\n")
     parts.append(_class("sdk.PrivacySdk", sdk.PrivacySdk, "##"))
     parts.append(_class("sdk.SdkConfig", sdk.SdkConfig, "##"))
     parts.append(_error_tree(errors))

@@ -87,9 +87,12 @@ def _fault(text: str) -> str:
 
 
 def _seed(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: use a whole number of 0 or more")
-    return int(text)
+    from .faults import parse_seed
+
+    try:
+        return parse_seed(text)  # the same range as PUT /v1/dev/faults
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid seed {text!r}: {exc}") from None
 
 
 #: ``--fault``'s help: the rule syntax (server_stub.faults).
@@ -192,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="seed of the random draws of the fault rules' probability=, so that a run can be "
-        "repeated (default: a random seed, shown by GET /v1/dev/faults)",
+        "repeated: 0 to 2**63 - 1, as in PUT /v1/dev/faults (default: a random seed, shown by "
+        "GET /v1/dev/faults)",
     )
     parser.add_argument(
         "--log-level",

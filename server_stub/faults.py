@@ -19,8 +19,9 @@ A rule is one line of a mini-syntax (the same on the command line, ``--fault``, 
                         bytes or fewer is cut before its last byte);
                         option request_after=N: cut once N bytes of the request body reached
                         the endpoint (it sees the client go away: a dropped upload)
-    redirect_307=URL    answer 307 with Location URL (absolute, or a path) instead of the
-                        endpoint, which never sees the request
+    redirect_307=URL    answer 307 with Location URL (an http(s) URL, or a path starting with
+                        a single '/': //host/... or /\\host/... is another host and refused)
+                        instead of the endpoint, which never sees the request
     slow_read=MS        the answer body goes out in pieces of chunk=BYTES (default 16), MS
                         milliseconds apart
 
@@ -65,6 +66,8 @@ from typing import Any
 __all__ = [
     "CONTROL_PATH",
     "KINDS",
+    "MAX_SEED",
+    "SEED_RANGE",
     "SYNTAX",
     "FaultPlan",
     "FaultRule",
@@ -72,6 +75,7 @@ __all__ = [
     "install_fault_injection",
     "parse_rule",
     "parse_rules",
+    "parse_seed",
 ]
 
 logger = logging.getLogger("server_stub.faults")
@@ -84,8 +88,16 @@ SYNTAX = ("'METHOD PATH KIND [OPTION ...]', KIND one of latency=MS, status=5xx [
           "drop [after=N | request_after=N], redirect_307=URL, slow_read=MS [chunk=BYTES]; "
           "options times=N|forever, probability=P")
 
+#: The largest seed of a plan (the same on the command line, --fault-seed, and in PUT /v1/dev/faults).
+MAX_SEED = 2**63 - 1
+#: What a seed may be, for error messages.
+SEED_RANGE = f"a whole number from 0 to {MAX_SEED} (2**63 - 1)"
+
 _METHOD = re.compile(r"^(?:\*|[A-Za-z]{1,16})$")
 _HEADER_VALUE = re.compile(r"^[\x21-\x7e]{1,2000}$")
+_DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: \d and isdigit() take '٣' or '３'
+_CHANCE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{0,12})?|\.[0-9]{1,12}")  # float() also takes '٠.٥'
+_URL = re.compile(r"https?://[^/\\?#@]+(?:[/?#][\x21-\x7e]*)?")  # scheme, host, the rest
 _OPTIONS = {  # option -> the kinds it belongs to (None: every kind)
     "times": None, "probability": None, "retry_after": ("status",), "after": ("drop",),
     "request_after": ("drop",), "chunk": ("slow_read",),
@@ -124,9 +136,26 @@ class FaultRule:
 
 
 def _integer(name: str, value: str, low: int, high: int) -> int:
-    if not re.fullmatch(r"\d{1,12}", value) or not low <= int(value) <= high:
+    if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
         raise FaultRuleError(f"{name}= must be a whole number from {low} to {high}")
     return int(value)
+
+
+def parse_seed(value: object) -> int:
+    """A plan's seed from the command line (a text of ASCII digits) or JSON (an int).
+
+    Raises:
+        ValueError: not :data:`SEED_RANGE`; the message says the range.
+    """
+    if isinstance(value, str):
+        seed = int(value) if re.fullmatch(r"[0-9]{1,19}", value) else -1
+    elif isinstance(value, int) and not isinstance(value, bool):
+        seed = value
+    else:
+        seed = -1
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"the seed must be {SEED_RANGE}")
+    return seed
 
 
 def parse_rule(text: str) -> FaultRule:
@@ -178,19 +207,18 @@ def parse_rule(text: str) -> FaultRule:
     elif kind == "status":
         rule = replace(rule, status=_integer("status", kind_value, 500, 599))
     elif kind == "redirect_307":
-        if not _HEADER_VALUE.match(kind_value) or not (
-                kind_value.startswith("/") or re.match(r"^https?://", kind_value)):
-            raise FaultRuleError("redirect_307= must be an http(s) URL or a path starting with '/'")
+        # "//host/x" and "/\\host/x" are protocol-relative: another host, not a path
+        is_path = kind_value.startswith("/") and kind_value[1:2] not in ("/", "\\")
+        if not _HEADER_VALUE.match(kind_value) or not (is_path or _URL.fullmatch(kind_value)):
+            raise FaultRuleError("redirect_307= must be an http(s) URL or a path starting with a "
+                                 "single '/' (not //host)")
         rule = replace(rule, location=kind_value)
     for name, value in values.items():
         if name == "times":
             rule = replace(rule, times=None if value == "forever" else _integer(
                 "times", value or "", 1, 10**9))
         elif name == "probability":
-            try:
-                chance = float(value or "")
-            except ValueError:
-                chance = -1.0
+            chance = float(value) if value and _CHANCE.fullmatch(value) else -1.0
             if not 0 < chance <= 1:
                 raise FaultRuleError("probability= must be a number above 0 and at most 1")
             rule = replace(rule, probability=chance)

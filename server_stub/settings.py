@@ -141,12 +141,14 @@ class Settings:
 
         faults = (self.faults,) if isinstance(self.faults, str) else tuple(self.faults)
         object.__setattr__(self, "faults", faults)  # one rule given as a text is one rule
-        from .faults import parse_rules
+        from .faults import MAX_SEED, SEED_RANGE, parse_rules
 
         parse_rules(self.faults)  # FaultRuleError is a ValueError
         if self.fault_seed is not None and (isinstance(self.fault_seed, bool)
                                             or not isinstance(self.fault_seed, int)):
             raise ValueError("fault_seed must be an integer or None")
+        if self.fault_seed is not None and not 0 <= self.fault_seed <= MAX_SEED:
+            raise ValueError(f"fault_seed must be {SEED_RANGE}")
 
     @property
     def resolved_policy_dir(self) -> Path:

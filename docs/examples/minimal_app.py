@@ -1,7 +1,10 @@
 """A minimal Kivy app with the privacy SDK (docs/integration.md).
 
-    python docs/examples/minimal_app.py --data-dir /tmp/minimal \
+    .venv/bin/python docs/examples/minimal_app.py --data-dir /tmp/minimal \
         --server https://127.0.0.1:8443 --ca /tmp/stub/ca.pem
+
+Where no OS keyring works (e.g. Linux under Xvfb), add --passphrase-file FILE (its first line
+is the passphrase) so that the encrypted store opens.
 
 First launch: the privacy prompt (同意 / 不同意). Then a home screen whose one feature,
 客服, is gated by its consent, and 隐私中心 (switches, withdrawals, what was collected).
@@ -11,11 +14,13 @@ tests/docs/test_minimal_app.py runs this file under Xvfb against the real stub.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import threading
 from pathlib import Path
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")  # our own command line, not Kivy's
+logging.getLogger("markdown_it").setLevel(logging.WARNING)  # its DEBUG lines per policy token
 
 from kivy.app import App  # noqa: E402
 from kivy.clock import mainthread  # noqa: E402
@@ -33,9 +38,9 @@ POLICY = Path(__file__).resolve().parents[2] / "demo_app" / "policy" / "policy.m
 class MinimalApp(App):
     title = "Minimal privacy SDK app"
 
-    def __init__(self, config: SdkConfig, **kwargs):
+    def __init__(self, config: SdkConfig, passphrase: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.sdk_config = config
+        self.sdk_config, self.passphrase = config, passphrase
         self.privacy: PrivacySdk | None = None
 
     def build(self):
@@ -43,7 +48,8 @@ class MinimalApp(App):
 
         install_cjk_font()                                   # Chinese, not boxes
         self.privacy = PrivacySdk.open(self.sdk_config, load_policy(POLICY),
-                                       app_id="cn.example.minimal")
+                                       app_id="cn.example.minimal",
+                                       passphrase=self.passphrase)  # None: the OS keystore
         self.root_box = BoxLayout()
         if self.privacy.needs_prompt():                      # first launch: nothing before it
             prompt = PrivacyPrompt(sdk=self.privacy)
@@ -62,6 +68,7 @@ class MinimalApp(App):
         home.add_widget(self.status)
         home.add_widget(Button(text="客服", on_release=lambda _b: self.customer_service()))
         home.add_widget(Button(text="隐私中心", on_release=lambda _b: self.show_centre()))
+        self.home = home
         self.root_box.add_widget(home)
         show_policy_update(self.privacy)                     # a new policy version, when due
         show_notices(self.privacy)                           # breach / service-ending notices
@@ -79,7 +86,16 @@ class MinimalApp(App):
         from sdk.ui.kivy import PrivacyCentre
 
         self.root_box.clear_widgets()
-        self.root_box.add_widget(PrivacyCentre(privacy=self.privacy))
+        centre = BoxLayout(orientation="vertical")
+        centre.add_widget(Button(text="返回", size_hint_y=None, height=48,
+                                 on_release=lambda _b: self.back_home()))
+        centre.add_widget(PrivacyCentre(privacy=self.privacy))
+        self.root_box.add_widget(centre)
+
+    def back_home(self):
+        self.root_box.clear_widgets()
+        self.root_box.add_widget(self.home)
+        self.status.text = f"mode: {self.privacy.mode}"    # a withdrawal may have changed it
 
     def sync(self):
         try:
@@ -103,9 +119,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--server", help="https://... of the backend (default: offline)")
     parser.add_argument("--ca", type=Path, help="CA bundle (PEM) of the backend's certificate")
+    parser.add_argument("--passphrase-file", type=Path,
+                        help="only where no OS keyring works: its first line is the passphrase")
     args = parser.parse_args(argv)
     config = SdkConfig(data_dir=args.data_dir, endpoint=args.server, ca_bundle=args.ca)
-    MinimalApp(config).run()
+    passphrase = None
+    if args.passphrase_file:
+        passphrase = args.passphrase_file.read_text(encoding="utf-8").splitlines()[0].strip()
+    MinimalApp(config, passphrase).run()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ..deps import RawBody, require_dev_mode
 from ..errors import ApiError, decode_json_object
-from ..faults import FaultPlan, FaultRuleError
+from ..faults import SEED_RANGE, FaultPlan, FaultRuleError, parse_seed
 
 __all__ = ["MAX_RULES", "router"]
 
@@ -63,9 +63,13 @@ def put_faults(body: RawBody, request: Request) -> dict[str, Any]:
         raise ApiError(422, "invalid_request", "field 'rules' must be a list of texts")
     if len(rules) > MAX_RULES:
         raise ApiError(422, "invalid_request", f"field 'rules' holds more than {MAX_RULES} rules")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
-                             or not 0 <= seed < 2**63):
-        raise ApiError(422, "invalid_request", "field 'seed' must be a whole number of 0 or more")
+    if seed is not None:
+        try:  # a JSON integer (not a text of digits) in the same range as --fault-seed
+            seed = parse_seed(seed) if isinstance(seed, int) else -1
+        except ValueError:
+            seed = -1
+        if seed < 0:
+            raise ApiError(422, "invalid_request", f"field 'seed' must be {SEED_RANGE}")
     plan = _plan(request)
     try:
         plan.replace(rules, seed)

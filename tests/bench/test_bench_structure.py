@@ -155,3 +155,23 @@ def test_performance_doc_table_lists_exactly_the_declared_figures():
     assert sorted(in_doc) == sorted(declared), (
         f"missing from the table: {sorted(set(declared) - set(in_doc))}; "
         f"stale rows: {sorted(set(in_doc) - set(declared))}")
+
+
+def test_update_docs_refuses_a_quick_result(tmp_path, monkeypatch, capsys):
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"before\n{table.BEGIN}\nold\n{table.END}\nafter\n", encoding="utf-8")
+    monkeypatch.setattr(table, "DOC", doc)
+    quick = tmp_path / "quick.json"
+    quick.write_text(json.dumps({"schema_version": 2, "quick": True, "figures": {}}),
+                     encoding="utf-8")
+    with pytest.raises(SystemExit) as exited:
+        table.main([str(quick), "--update-docs"])
+    assert exited.value.code == 2
+    assert "--quick" in capsys.readouterr().err
+    assert "old" in doc.read_text(encoding="utf-8")
+    table.main([str(quick)])  # printing a quick table is fine
+    full = tmp_path / "latest.json"
+    full.write_text(json.dumps({"schema_version": 2, "quick": False, "figures": {}}),
+                    encoding="utf-8")
+    table.main([str(full), "--update-docs"])
+    assert "old" not in doc.read_text(encoding="utf-8")

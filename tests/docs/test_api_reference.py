@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import inspect
+import re
 import subprocess
 import sys
 
@@ -35,6 +38,53 @@ def test_the_reference_covers_the_public_api():
     for member in ("agree", "collect", "require", "rights", "realname", "store", "login"):
         assert f"### `{member}" in text, member
     assert "### `sdk.rights.facade`" in text and "RequestNotFound" in text
+
+
+def _public_members(cls: type) -> set[str]:
+    """The public members of *cls* from the class itself, not from the generator: its
+    attributes and its bases', the annotated attributes and the dataclass fields."""
+    names = {n for n in dir(cls) if not n.startswith("_")}
+    for owner in cls.__mro__:
+        names |= {n for n in inspect.get_annotations(owner) if not n.startswith("_")}
+    if dataclasses.is_dataclass(cls):
+        names |= {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
+    return names
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else len(text)]
+
+
+def test_every_public_name_and_member_of_the_api_has_an_entry():  # QA review: api.md coverage
+    import sdk
+
+    text = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
+    missing = []
+    for name in sdk.__all__:  # a section or a row of the error table, not only the __all__ line
+        if not re.search(rf"^#+ `sdk\.{re.escape(name)}[`(]|^\| `{re.escape(name)}` \|", text, re.MULTILINE):
+            missing.append(f"sdk.{name}")
+    for cls in (sdk.PrivacySdk, sdk.SdkConfig):
+        section = _section(text, f"## `sdk.{cls.__name__}`")
+        for name in sorted(_public_members(cls)):
+            if not re.search(rf"^### `{re.escape(name)}[`(: ]", section, re.MULTILINE):
+                missing.append(f"sdk.{cls.__name__}.{name}")
+    assert not missing, f"no entry in docs/api.md for {missing}"
+
+
+def test_a_dataclass_field_shows_its_type_default_and_attributes_line():  # QA review: api.md fields
+    import sdk
+
+    section = _section((REPO / "docs" / "api.md").read_text(encoding="utf-8"), "## `sdk.SdkConfig`")
+    assert "### `data_dir: Path` — field" in section
+    assert "### `endpoint: str | None = None` — field" in section
+    assert "### `clock: Callable[[], datetime.datetime] = _utcnow` — field" in section
+    assert "(no docstring)" not in section
+    assert "returns the current time as an aware UTC datetime" in section.split("### `clock")[1]
+    storage_error = _section((REPO / "docs" / "api.md").read_text(encoding="utf-8"),
+                             "## `sdk.PrivacySdk`").split("### `storage_error")[1].split("\n### ")[0]
+    assert "in-memory" in storage_error and sdk.PrivacySdk.storage_error is None
 
 
 def test_the_generator_is_deterministic_and_its_check_mode_agrees():

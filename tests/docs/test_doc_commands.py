@@ -63,10 +63,12 @@ NOT_RUN: dict[str, tuple[str, str | None]] = {
         "needs the Android SDK and NDK (and a device for deploy): not run on this project's "
         "machines, see docs/permissions.md 'Packaging for Android and iOS'",
         "tests/sdk/test_buildozer_spec.py::test_android_permissions_are_exactly_what_the_manifest_needs"),
-    r"^python -m pip install -e '\.\[kivy\]'$": (
-        "installs into the environment (from PyPI); the test environment is made the same way "
-        "by the Makefile (pip install -e '.[dev]')", None),
-    r"^python docs/examples/minimal_app\.py ": (
+    r"^python3 -m venv \.venv$": (
+        "makes the virtual environment the tests already run in (make venv makes it)", None),
+    r"^\.venv/bin/python -m pip install -e '\.\[demo\]'$": (
+        "installs from PyPI into the environment; the test environment has these packages and "
+        "more: make venv installs '.[dev]', which includes '.[demo]'", None),
+    r"^\.venv/bin/python docs/examples/minimal_app\.py ": (
         "opens a window until closed; the test runs the file under Xvfb against the stub",
         "tests/docs/test_minimal_app.py::test_the_minimal_app_shows_the_prompt_then_home_and_the_privacy_centre"),
     r"(^|\s)-m demo_app .*--walkthrough ": (

@@ -68,10 +68,33 @@ def test_the_rule_syntax_is_parsed(text: str, expected: dict) -> None:  # issue 
     ("POST /v1/x status=503 probability=1.5", "probability="),
     ("POST /v1/x redirect_307=ftp://elsewhere", "http(s) URL"),
     ("POST /v1/x status=503 times=1 times=2", "given twice"),
+    # QA review: only ASCII digits (\\d and isdigit() took Arabic-Indic and full-width ones)
+    ("POST /v1/x latency=\u0663", "latency= must be a whole number"),
+    ("POST /v1/x latency=\uff13", "latency= must be a whole number"),
+    ("POST /v1/x status=503 times=\u0661\u0662", "times= must be"),
+    ("POST /v1/x status=\u0665\u0660\u0663", "status= must be"),
+    ("POST /v1/x status=503 probability=\u0660.\u0665", "probability="),
+    ("POST /v1/x status=503 probability=0.2_5", "probability="),
+    # QA review: //host and /\\host are protocol-relative URLs to another host, not paths
+    ("POST /v1/x redirect_307=//evil.example/", "single '/'"),
+    ("POST /v1/x redirect_307=/\\evil.example/", "single '/'"),
+    ("POST /v1/x redirect_307=https:///v1/x", "http(s) URL"),
+    ("POST /v1/x redirect_307=https://trusted.example@evil.example/", "http(s) URL"),
 ])
 def test_a_wrong_rule_is_refused_naming_the_part(text: str, problem: str) -> None:  # issue #8 faults: rule parser
     with pytest.raises(FaultRuleError, match=re.escape(problem)):
         parse_rule(text)
+
+
+@pytest.mark.parametrize("location", ["/v1/elsewhere", "/", "/v1/x?y=//z", "http://127.0.0.1:9/",
+                                      "https://example.test", "https://example.test/a//b"])
+def test_a_redirect_to_a_path_or_an_http_url_is_accepted(location: str) -> None:  # issue #8 faults: rule parser
+    assert parse_rule(f"POST /v1/x redirect_307={location}").location == location
+
+
+def test_probability_takes_ascii_decimals() -> None:  # issue #8 faults: rule parser
+    assert [parse_rule(f"GET /x status=500 probability={p}").probability
+            for p in ("1", "0.5", ".25", "1.0")] == [1.0, 0.5, 0.25, 1.0]
 
 
 def test_an_error_never_quotes_the_rule() -> None:  # issue #8 faults: rule parser
@@ -239,6 +262,15 @@ def test_a_malformed_body_is_422(client: requests.Session, stub: RunningServer, 
     assert answer.status_code == 422 and answer.json()["error"] == "invalid_request"
 
 
+def test_the_endpoint_seed_range_is_the_command_lines(client: requests.Session,
+                                                      stub: RunningServer) -> None:  # issue #8 faults: control endpoint
+    assert put_plan(client, stub, seed=2**63 - 1).json()["seed"] == 2**63 - 1
+    for seed in (2**63, -1, 10**23):
+        answer = put_plan(client, stub, seed=seed)
+        assert answer.status_code == 422, seed
+        assert "from 0 to 9223372036854775807" in answer.json()["message"], seed
+
+
 def test_delete_clears_the_plan(client: requests.Session, stub: RunningServer) -> None:  # issue #8 faults: control endpoint
     put_plan(client, stub, "GET /v1/health status=503")
     assert client.delete(f"{stub.url}{CONTROL_PATH}", timeout=10).status_code == 204
@@ -279,6 +311,26 @@ def test_fault_is_repeatable_on_the_command_line() -> None:  # issue #8 faults: 
     args = build_parser().parse_args(["--data-dir", "x", "--fault", "POST /v1/a  status=503",
                                       "--fault", "* /v1/uploads/* drop", "--fault-seed", "9"])
     assert (args.fault, args.fault_seed) == (["POST /v1/a status=503", "* /v1/uploads/* drop"], 9)
+
+
+@pytest.mark.parametrize("seed", ["0", "9223372036854775807"])
+def test_the_command_line_seed_takes_the_endpoints_range(seed: str) -> None:  # issue #8 faults: CLI
+    assert build_parser().parse_args(["--data-dir", "x", "--fault-seed", seed]).fault_seed == int(seed)
+
+
+@pytest.mark.parametrize("seed", ["\u0663", "\uff17", "9223372036854775808", "99999999999999999999999",
+                                  "-1", "+7", " 7", "7.0", ""])
+def test_a_wrong_command_line_seed_is_refused_saying_the_range(
+        seed: str, capsys: pytest.CaptureFixture[str]) -> None:  # issue #8 faults: CLI
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["--data-dir", "x", "--fault-seed", seed])
+    assert caught.value.code == 2
+    assert "from 0 to 9223372036854775807" in capsys.readouterr().err
+
+
+def test_settings_refuse_a_seed_out_of_range() -> None:  # issue #8 faults: settings
+    with pytest.raises(ValueError, match="from 0 to 9223372036854775807"):
+        Settings(data_dir=Path("x"), fault_seed=2**63)
 
 
 def test_a_wrong_fault_on_the_command_line_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:  # issue #8 faults: CLI

@@ -38,7 +38,9 @@ def test_first_launch_shows_the_privacy_prompt_first(run_app):
 
 
 def test_agree_records_consent_on_device_and_server_then_shows_home(run_app, stub):
-    run = run_app(PROMPT + [{"press": "agree"}, {"wait_screen": "home"}, {"quit": 0}])
+    # the decision is on the device at once; the record reaches the server in the background
+    run = run_app(PROMPT + [{"press": "agree"}, {"wait_screen": "home"},
+                            {"wait_status": "已同步到服务器"}, {"quit": 0}])
     assert run.code == 0, run.stderr
     mode, subject, records = _sdk_state(run_app.data_dir, stub)
     assert mode == "full"

@@ -247,3 +247,31 @@ def test_fault_rules_reach_the_embedded_stub(tmp_path):  # issue #8 faults: demo
                                       "--fault", "* /v1/uploads/* drop"])
     settings = embedded_stub_settings(tmp_path, _check_arguments(args, tmp_path))
     assert settings.faults == ("POST /v1/consent-records status=503 times=2", "* /v1/uploads/* drop")
+
+
+# ------------------------------------------------------- --server on a phone: no server_stub
+
+_BLOCKED_STUB = """
+import sys
+for name in ("server_stub", "fastapi", "uvicorn", "argon2"):
+    sys.modules[name] = None  # import fails, as on a phone build (buildozer.spec)
+import demo_app.main as m
+m._run_app = lambda args, data_dir, options, endpoint, ca: print("READY", endpoint, len(options.hpke_pins)) or 0
+sys.exit(m.main(sys.argv[1:]))
+"""
+
+
+def test_server_mode_needs_no_server_stub(tmp_path):
+    """With --server/--ca/--hpke-pins nothing of the stub (FastAPI, uvicorn, argon2) is
+    imported: the app gets past the checks and the stub handling to the window."""
+    from server_stub.testing import running_stub
+
+    pins = tmp_path / "pins.txt"
+    pins.write_text("sha256:" + "ab" * 32 + "\n", encoding="utf-8")
+    with running_stub(tmp_path / "stub") as stub:
+        proc = subprocess.run(
+            [sys.executable, "-c", _BLOCKED_STUB, "--data-dir", str(tmp_path / "data"),
+             "--server", stub.url, "--ca", str(stub.ca_path), "--hpke-pins", str(pins)],
+            capture_output=True, text=True, timeout=90, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"READY {stub.url} 1" in proc.stdout
