@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def connect(path: Path, what: str) -> sqlite3.Connection:
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise StorageError(
                     f"the {what} at '{path}' could not switch to WAL mode (got '{mode}'); "
@@ -110,6 +111,21 @@ def connect(path: Path, what: str) -> sqlite3.Connection:
             conn.close()
             raise
         return conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    """``PRAGMA journal_mode = WAL``, retried for up to the busy timeout: when two processes
+    open a new file at the same moment, SQLite may answer "database is locked" at once,
+    without calling the busy handler (it would deadlock otherwise), so the timeout alone does
+    not cover this step. Returns the journal mode in force."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class SqliteOwner:
