@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
 import re
 
 import pytest
@@ -72,22 +73,13 @@ def _defined(path: str) -> frozenset[str]:
 
 
 def _tagged() -> dict[str, set[tuple[str, str]]]:
-    """control -> tests that name it on their ``def`` line (the signature up to its ``:``)."""
-    found: dict[str, set[tuple[str, str]]] = {}
-    for path in sorted((REPO / "tests").rglob("test_*.py")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        for i, line in enumerate(lines):
-            match = re.match(r"\s*(?:async )?def (test_\w+)", line)
-            if not match:
-                continue
-            signature, j = line, i
-            while not signature.split("#")[0].rstrip().endswith(":") and j + 1 < len(lines):
-                j += 1
-                signature += lines[j]
-            comment = signature.split("#", 1)[1] if "#" in signature else ""
-            for tag in _TAG.findall(comment):
-                found.setdefault(tag, set()).add((str(path.relative_to(REPO)), match.group(1)))
-    return found
+    """control -> tests that name it on their ``def`` line (scripts/obligations_tests.py reads
+    the ``# OBL-…`` tags the same way)."""
+    spec = importlib.util.spec_from_file_location("obligations_tests",
+                                                  REPO / "scripts" / "obligations_tests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.signature_tags(_TAG.pattern)
 
 
 def test_every_masvs_v2_control_has_a_row() -> None:  # MASVS map
