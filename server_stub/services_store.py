@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from .app_state import per_app
 from .db import SqliteStore
 from .store import DB_NAME, parse_time, rfc3339
+from .uploads import PURGE_INTERVAL as UPLOADS_PURGE_INTERVAL
 
 if TYPE_CHECKING:  # pragma: no cover
     from sdk.policy.manifest import Retention
@@ -141,6 +143,32 @@ CREATE INDEX IF NOT EXISTS notice_acknowledgements_by_account ON notice_acknowle
 """
 
 
+#: At most one purge of every account's expired rows per this many seconds of requests
+#: (:meth:`ServicesStore.maybe_purge_expired`), as for uploads.
+PURGE_INTERVAL = UPLOADS_PURGE_INTERVAL
+
+#: (item, table, key column, column its retention counts from) of the rows kept by time.
+_RETAINED = (
+    (ITEM_CS_MESSAGE, "support_messages", "message_id", "received_at"),
+    (ITEM_COUNTER_SIGNER_PHONE, "invitations", "invitation_id", "attested_at"),
+)
+
+
+def _retention(retentions: Mapping[str, Retention | None], item: str) -> Retention:
+    """The item's retention in *retentions*, else :data:`DEFAULT_RETENTION`'s."""
+    from sdk.policy.manifest import parse_retention
+
+    found = retentions.get(item)
+    return found if found is not None else parse_retention(DEFAULT_RETENTION[item])
+
+
+def _expired(retention: Retention, start_text: str, now: _dt.datetime) -> bool:
+    """True when a row kept from *start_text* (RFC 3339) is past *retention* at *now*."""
+    start = parse_time(start_text)
+    end = retention.expires(start) if start is not None else None
+    return end is not None and end <= now
+
+
 def _mask_phone(e164: str) -> str:
     from sdk.account.identifiers import mask_identifier
 
@@ -163,6 +191,8 @@ class ServicesStore(SqliteStore):
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
+        self._last_purge: _dt.datetime | None = None
+        self._purge_lock = threading.Lock()
         super().__init__(self.data_dir / DB_NAME, _SCHEMA)
 
     @contextmanager
@@ -197,16 +227,20 @@ class ServicesStore(SqliteStore):
         return {"message_id": message_id, "received_at": received_at, "text": text,
                 "contact": contact, "answer": None}
 
-    def messages(self, account_id: str) -> list[dict[str, Any]]:
+    def messages(self, account_id: str, now: _dt.datetime | None = None,
+                 retentions: Mapping[str, Retention | None] | None = None) -> list[dict[str, Any]]:
         """The account's support messages, newest first, in wire form (values included: the
-        owner reads them)."""
+        owner reads them); given *now*, without those past their retention (as
+        :meth:`purge_expired`)."""
         with self.connect() as conn:
             rows = conn.execute(
                 "SELECT message_id, received_at, text, contact, answer FROM support_messages"
                 " WHERE account_id = ? ORDER BY received_at DESC, rowid DESC", (account_id,)
             ).fetchall()
+        retention = _retention(retentions or {}, ITEM_CS_MESSAGE)
         return [{"message_id": r[0], "received_at": r[1], "text": r[2], "contact": r[3],
-                 "answer": r[4]} for r in rows]
+                 "answer": r[4]} for r in rows
+                if now is None or not _expired(retention, r[1], now)]
 
     # -- notification channel (OBL-MAIL-1) ----------------------------------------------------
 
@@ -275,48 +309,58 @@ class ServicesStore(SqliteStore):
              idempotency_key))
         return cls._invitation_wire(invitation_id, template_id, phone, attested_at, ATTESTATION)
 
-    def invitations(self, account_id: str) -> list[dict[str, Any]]:
-        """The account's invitations, newest first, in wire form (phone masked)."""
+    def invitations(self, account_id: str, now: _dt.datetime | None = None,
+                    retentions: Mapping[str, Retention | None] | None = None
+                    ) -> list[dict[str, Any]]:
+        """The account's invitations, newest first, in wire form (phone masked); given *now*,
+        without those past their retention (as :meth:`purge_expired`)."""
         with self.connect() as conn:
             rows = conn.execute(
                 "SELECT invitation_id, template_id, phone, attested_at, attestation FROM invitations"
                 " WHERE account_id = ? ORDER BY attested_at DESC, rowid DESC", (account_id,)
             ).fetchall()
-        return [self._invitation_wire(*row) for row in rows]
+        retention = _retention(retentions or {}, ITEM_COUNTER_SIGNER_PHONE)
+        return [self._invitation_wire(*row) for row in rows
+                if now is None or not _expired(retention, row[3], now)]
 
     # -- retention -----------------------------------------------------------------------------
 
-    def purge_expired(self, account_id: str, now: _dt.datetime,
+    def purge_expired(self, account_id: str | None, now: _dt.datetime,
                       retentions: Mapping[str, Retention | None]) -> int:
-        """Delete the account's support messages and invitations past their item's retention
-        (``cs_message`` from ``received_at``, ``counter_signer_phone`` from ``attested_at``);
-        an item missing from *retentions* (or None) uses :data:`DEFAULT_RETENTION`.
+        """Delete the account's (None: every account's) support messages and invitations past
+        their item's retention (``cs_message`` from ``received_at``, ``counter_signer_phone``
+        from ``attested_at``); an item missing from *retentions* (or None) uses
+        :data:`DEFAULT_RETENTION`.
 
         Returns:
             how many rows were deleted.
         """
-        from sdk.policy.manifest import parse_retention
-
-        def rule(item: str) -> Retention:
-            found = retentions.get(item)
-            return found if found is not None else parse_retention(DEFAULT_RETENTION[item])
-
+        with self._purge_lock:
+            self._last_purge = now
         deleted = 0
         with self.transaction() as conn:
-            for item, table, key, column in (
-                (ITEM_CS_MESSAGE, "support_messages", "message_id", "received_at"),
-                (ITEM_COUNTER_SIGNER_PHONE, "invitations", "invitation_id", "attested_at"),
-            ):
-                retention = rule(item)
-                rows = conn.execute(f"SELECT {key}, {column} FROM {table} WHERE account_id = ?",
-                                    (account_id,)).fetchall()
-                for row_id, start_text in rows:
-                    start = parse_time(start_text)
-                    end = retention.expires(start) if start is not None else None
-                    if end is not None and end <= now:
-                        deleted += conn.execute(f"DELETE FROM {table} WHERE {key} = ?",
-                                                (row_id,)).rowcount
+            for item, table, key, column in _RETAINED:
+                retention = _retention(retentions, item)
+                rows = conn.execute(
+                    f"SELECT {key}, {column} FROM {table}"
+                    + ("" if account_id is None else " WHERE account_id = ?"),
+                    () if account_id is None else (account_id,)).fetchall()
+                expired = [(row_id,) for row_id, start in rows
+                           if _expired(retention, start, now)]
+                deleted += conn.executemany(f"DELETE FROM {table} WHERE {key} = ?",
+                                            expired).rowcount
         return deleted
+
+    def maybe_purge_expired(self, now: _dt.datetime, retentions: Mapping[str, Retention | None],
+                            interval: float = PURGE_INTERVAL) -> int:
+        """:meth:`purge_expired` of every account unless one ran less than *interval* seconds
+        before *now* (the cheap trigger on requests, as :meth:`UploadStore.maybe_purge`; the
+        lists hide expired rows meanwhile). Returns what it deleted, or 0."""
+        with self._purge_lock:
+            last = self._last_purge
+            if last is not None and last <= now < last + _dt.timedelta(seconds=interval):
+                return 0
+        return self.purge_expired(None, now, retentions)
 
     # -- notices (OBL-BR-1, OBL-END-1) -------------------------------------------------------
 

@@ -108,11 +108,12 @@ def _retentions(request: Request) -> dict[str, Any]:
     return {item: policy.retention(item) for item in (ITEM_CS_MESSAGE, ITEM_COUNTER_SIGNER_PHONE)}
 
 
-def _services(request: Request, account_id: str, now: _dt.datetime) -> ServicesStore:
-    """The app's store, after deleting the account's rows past their retention."""
-    services = for_app(request.app)
-    services.purge_expired(account_id, now, _retentions(request))
-    return services
+def _services(request: Request, now: _dt.datetime) -> tuple[ServicesStore, dict[str, Any]]:
+    """The app's store and the retentions, after the cheap trigger of its purge of rows past
+    their retention (at most once a minute; the lists hide expired rows meanwhile)."""
+    services, retentions = for_app(request.app), _retentions(request)
+    services.maybe_purge_expired(now, retentions)
+    return services, retentions
 
 
 # -- support messages (OBL-CS-1) -----------------------------------------------------------
@@ -158,7 +159,7 @@ def send_support_message(
     contact = data.get("contact")
     normalised = None if contact is None else _parse(contact, "contact", ("phone", "email")).value
     now = _now(settings)
-    services = _services(request, account.account_id, now)
+    services, _ = _services(request, now)
 
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
         return 201, services.insert_message(conn, account.account_id, text, normalised, now, key)
@@ -179,8 +180,10 @@ def list_support_messages(request: Request, account: LoggedInAccount,
                           settings: SettingsDep) -> JSONResponse:
     """``{"messages": [{"message_id", "received_at", "text", "contact", "answer"}]}``: only
     the session's account's messages."""
-    services = _services(request, account.account_id, _now(settings))
-    return JSONResponse({"messages": services.messages(account.account_id)}, headers=NO_STORE)
+    now = _now(settings)
+    services, retentions = _services(request, now)
+    return JSONResponse({"messages": services.messages(account.account_id, now, retentions)},
+                        headers=NO_STORE)
 
 
 # -- notification channel (OBL-MAIL-1) -----------------------------------------------------
@@ -288,7 +291,7 @@ def invite_counter_signer(
                        "no template has this id; GET /v1/templates lists them")
     phone = _parse(data["phone"], "phone", ("phone",)).value
     now = _now(settings)
-    services = _services(request, account.account_id, now)
+    services, _ = _services(request, now)
 
     def insert(conn: sqlite3.Connection) -> tuple[int, dict[str, Any]]:
         return 201, services.insert_invitation(conn, account.account_id, template_id, phone,
@@ -311,6 +314,7 @@ def list_invitations(request: Request, account: LoggedInAccount,
                      settings: SettingsDep) -> JSONResponse:
     """``{"invitations": [{"invitation_id", "template_id", "phone_masked", "attested_at",
     "attestation"}]}``."""
-    services = _services(request, account.account_id, _now(settings))
-    return JSONResponse({"invitations": services.invitations(account.account_id)},
-                        headers=NO_STORE)
+    now = _now(settings)
+    services, retentions = _services(request, now)
+    return JSONResponse({"invitations": services.invitations(account.account_id, now,
+                                                             retentions)}, headers=NO_STORE)
