@@ -215,6 +215,13 @@ DEMO_SUPPORT_TEXT = "合同下载后打不开，请帮忙看看。"
 REALNAME_CONSENTS = ("purpose:realname_verification", "purpose:certificate", "item:id_number",
                      "item:face_video", "item:certificate_info", "recipient:ca",
                      "recipient:realname_agency")
+#: Steps from the home screen with no one logged in: log in as :data:`DEMO_PHONE` (registered
+#: on first use), back on the home screen, logged in.
+LOG_IN = [
+    {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
+    {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
+    {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
+    {"wait_text": ["account", "已登录"]}]
 
 
 def walkthrough_steps(out_dir: Path) -> list[dict]:
@@ -325,10 +332,7 @@ def walkthrough_realname_steps(out_dir: Path) -> list[dict]:
         consents += [{"wait_dialog": scope}, {"press": "separate_agree"}]
     return [
         {"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
-        {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
-        {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
-        {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
-        {"wait_text": ["account", "已登录"]},
+        *LOG_IN,
         # consents first, one dialog each, before anything is typed and kept
         {"press": "realname_verify"}, {"wait_screen": "realname"},
         {"wait_dialog": REALNAME_CONSENTS[0]}, {"sleep": 0.3}, shots("36-realname-consent.png"),
@@ -368,10 +372,7 @@ def walkthrough_rights_steps(out_dir: Path) -> list[dict]:
         # the breach notice: shown once the prompt is settled, acknowledged with 我已知悉
         {"wait_dialog": "notice:breach"}, {"sleep": 0.5}, shots("45-notice-breach.png"),
         {"press": "notice_ack"}, {"wait_no_dialog": 0},
-        {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
-        {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
-        {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
-        {"wait_text": ["account", "已登录"]},
+        *LOG_IN,
         # 个人信息权利: the identity checked again first
         {"press": "rights"}, {"wait_screen": "rights"}, {"sleep": 0.3},
         shots("46-rights-identity-check.png"), {"type": ["rights_password", DEMO_PASSWORD]},

@@ -27,24 +27,21 @@ report_path, app_path, *argv = sys.argv[1:]
 sys.argv = [app_path, *argv]
 seen, state = [], {"frames": 0, "step": 0}
 
-def find(widget, cls_name):
-    if type(widget).__name__ == cls_name:
+def first(widget, match):
+    if match(widget):
         return widget
     for child in widget.children:
-        hit = find(child, cls_name)
+        hit = first(child, match)
         if hit is not None:
             return hit
     return None
 
+def find(widget, cls_name):
+    return first(widget, lambda w: type(w).__name__ == cls_name)
+
 def button(widget, text):
     from kivy.uix.button import Button
-    if isinstance(widget, Button) and widget.text == text:
-        return widget
-    for child in widget.children:
-        hit = button(child, text)
-        if hit is not None:
-            return hit
-    return None
+    return first(widget, lambda w: isinstance(w, Button) and w.text == text)
 
 def finish(app):
     json.dump({"seen": seen, "mode": app.privacy.mode, "frames": state["frames"],

@@ -9,12 +9,11 @@ fault and how many distinct Idempotency-Keys they carried.
 
 from __future__ import annotations
 
-import time
-
 import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -236,34 +235,33 @@ def test_an_upload_cut_mid_patch_resumes_and_arrives_complete_once(fresh_device,
 # -- rights requests ----------------------------------------------------------------------------
 
 
-def _rights_requests(privacy: PrivacySdk) -> list[Any]:
-    return [r for r in privacy.rights.requests() if r.kind == "objection"]
-
-
-def test_an_objection_under_one_503_creates_exactly_one_request(stub, make_config, bundled_policy,
-                                                                tmp_path) -> None:  # issue #8 faults: 5xx, nothing duplicated
+def _objection_under(fault: str, stub, make_config, bundled_policy) -> tuple[list[str], str]:
+    """One objection sent while *fault* is set: the ids of the objections then listed, and the
+    id of the one sent."""
     privacy, _ = open_logged_in(make_config(stub, retries=1), bundled_policy, EMAIL)
     try:
         check = privacy.rights.verify_identity(PASSWORD)
-        set_faults(stub, "POST /v1/me/rights-requests status=503 times=1")
+        set_faults(stub, fault)
         request = privacy.rights.object(check, "请停止发送营销信息", purpose="marketing")
         clear_faults(stub)
-        assert [r.request_id for r in _rights_requests(privacy)] == [request.request_id]
+        listed = [r.request_id for r in privacy.rights.requests() if r.kind == "objection"]
+        return listed, request.request_id
     finally:
         privacy.close()
 
 
-def test_an_objection_whose_answer_is_cut_creates_exactly_one_request(stub, make_config, bundled_policy,
-                                                                      tmp_path) -> None:  # issue #8 faults: dropped connection mid-body, nothing duplicated
-    privacy, _ = open_logged_in(make_config(stub, retries=1), bundled_policy, EMAIL)
-    try:
-        check = privacy.rights.verify_identity(PASSWORD)
-        set_faults(stub, "POST /v1/me/rights-requests drop after=30 times=1")
-        request = privacy.rights.object(check, "请停止发送营销信息", purpose="marketing")
-        clear_faults(stub)
-        assert [r.request_id for r in _rights_requests(privacy)] == [request.request_id]
-    finally:
-        privacy.close()
+def test_an_objection_under_one_503_creates_exactly_one_request(
+        stub, make_config, bundled_policy) -> None:  # issue #8 faults: 5xx, nothing duplicated
+    listed, sent = _objection_under("POST /v1/me/rights-requests status=503 times=1", stub,
+                                    make_config, bundled_policy)
+    assert listed == [sent]
+
+
+def test_an_objection_whose_answer_is_cut_creates_exactly_one_request(
+        stub, make_config, bundled_policy) -> None:  # issue #8 faults: dropped connection mid-body, nothing duplicated
+    listed, sent = _objection_under("POST /v1/me/rights-requests drop after=30 times=1", stub,
+                                    make_config, bundled_policy)
+    assert listed == [sent]
 
 
 def test_a_read_timeout_says_the_server_did_not_answer_in_time(fresh_device, stub) -> None:  # QA 4: read timeout misreported as unreachable

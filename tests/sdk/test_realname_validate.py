@@ -31,6 +31,8 @@ from sdk.realname import (
     validate_phone,
 )
 
+from .ids import with_check_digit
+
 RESIDENT_ID = "11010519491231002X"  # the worked example of GB 11643-1999
 HK_PERMIT = "810000198506150020"  # born before 1997: stdnum refuses 810000 for that year
 MACAO_PERMIT = "820000199202290020"
@@ -52,11 +54,6 @@ INVALID_ID_NUMBERS = [
     ("1101051949A231002X", "format"),
     ("   ", "empty"),
 ]
-
-
-def _made(prefix17: str) -> str:
-    """A number with the right check digit, computed by stdnum (the library the SDK uses)."""
-    return prefix17 + ric.calc_check_digit(prefix17 + "0")
 
 
 # --- ID numbers ----------------------------------------------------------------------------
@@ -82,7 +79,7 @@ def test_full_width_characters_and_spaces_from_an_ime_are_accepted() -> None:  #
         (HK_PERMIT, "hk_macao_residence_permit"),
         (MACAO_PERMIT, "hk_macao_residence_permit"),
         (TAIWAN_PERMIT, "taiwan_residence_permit"),
-        (_made("81000020010101004"), "hk_macao_residence_permit"),  # one stdnum accepts
+        (with_check_digit("81000020010101004"), "hk_macao_residence_permit"),  # one stdnum accepts
     ],
 )
 def test_residence_permits_for_hk_macao_taiwan_residents_are_valid(number: str, kind: str) -> None:  # OBL-RN-1
@@ -99,13 +96,13 @@ def test_stdnum_alone_refuses_the_residence_permits_the_wrapper_accepts() -> Non
 def test_a_historic_address_code_is_accepted() -> None:  # OBL-RN-1
     # 440305 did not exist in 1950; a code is where the number was registered and stays on
     # valid cards, stdnum's list misses such cases (python-stdnum#442).
-    number = _made("44030519500101123")
+    number = with_check_digit("44030519500101123")
     assert not ric.is_valid(number)
     assert validate_id_number(number).kind == "resident_id"
 
 
 def test_the_birth_date_is_checked_against_the_given_day() -> None:
-    number = _made("11010120250616123")
+    number = with_check_digit("11010120250616123")
     with pytest.raises(RealnameValidationError) as info:
         validate_id_number(number, today=datetime.date(2025, 6, 15))
     assert info.value.reason == "birth_date_future"

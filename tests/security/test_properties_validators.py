@@ -31,6 +31,7 @@ from sdk.realname.validate import (
     validate_name,
     validate_phone,
 )
+from tests.sdk.ids import with_check_digit
 
 from .conftest import BOUNDED
 
@@ -65,12 +66,6 @@ class _Messages:
 MESSAGES = _Messages()
 
 
-def _digits_with_check(body: str) -> str:
-    from stdnum.cn import ric
-
-    return body + ric.calc_check_digit(body + "0")  # stdnum wants a placeholder check digit
-
-
 @st.composite
 def id_numbers(draw: st.DrawFn) -> str:
     """A valid 18-character number: address code, birth date (not in the future, under 150
@@ -78,7 +73,7 @@ def id_numbers(draw: st.DrawFn) -> str:
     address = draw(st.from_regex(r"[1-8][0-9]{5}", fullmatch=True))
     born = draw(st.dates(min_value=TODAY.replace(year=TODAY.year - 120), max_value=TODAY))
     sequence = draw(st.from_regex(r"[0-9]{3}", fullmatch=True))
-    return _digits_with_check(f"{address}{born:%Y%m%d}{sequence}")
+    return with_check_digit(f"{address}{born:%Y%m%d}{sequence}")
 
 
 CN_MOBILE = st.builds(
@@ -100,7 +95,7 @@ def test_an_id_number_whose_address_stdnum_knows_only_by_province_is_accepted() 
     'county'`` for a code whose province it knows and county it does not (119900), so the
     validator (and the stub, which runs it on what it receives) raised a KeyError instead of
     accepting the number or refusing it with a RealnameValidationError."""
-    number = _digits_with_check("11990019900101123")
+    number = with_check_digit("11990019900101123")
     assert validate_id_number(number, today=TODAY).value == number
 
 

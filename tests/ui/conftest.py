@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from demo_app.autopilot import DEMO_PASSWORD, DEMO_PHONE
+from demo_app.autopilot import LOG_IN
 from demo_app.xvfb import has_display, virtual_display
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,10 +50,7 @@ PASSPHRASE = "ui-test-throwaway-passphrase-0123456789"
 #: be logged in, back on the home screen.
 REGISTERED = [
     {"wait_screen": "prompt"}, {"sleep": 0.3}, {"press": "agree"}, {"wait_screen": "home"},
-    {"wait_text": ["account", "未登录"]}, {"press": "login"}, {"wait_screen": "account"},
-    {"press": "switch_mode"}, {"type": ["identifier", DEMO_PHONE]},
-    {"type": ["password", DEMO_PASSWORD]}, {"press": "submit"}, {"wait_screen": "home"},
-    {"wait_text": ["account", "已登录"]}]
+    *LOG_IN]
 
 
 @pytest.fixture
