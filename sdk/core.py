@@ -1156,15 +1156,21 @@ class PrivacySdk(ConsentMixin):
     #: ``data_dir``, ``False`` when there is none, else the notice (set by ``privacy.notices``).
     _service_ending: Any = None
 
-    def _refuse_when_service_ended(self) -> None:
-        """Raise :class:`ServiceEnded` once a service-ending notice was received (kept in
-        ``data_dir``, read once per run; no network): collection and sharing stop (OBL-END-1)."""
+    def _kept_service_ending(self) -> Any:
+        """The service-ending notice kept in ``data_dir`` (read once per run; no network), or
+        ``None`` when none was received."""
         ending = self._service_ending
         if ending is None:
             from .rights.services import load_service_ending
 
             ending = self._service_ending = load_service_ending(self.config.data_dir) or False
-        if ending:
+        return ending or None
+
+    def _refuse_when_service_ended(self) -> None:
+        """Raise :class:`ServiceEnded` once a service-ending notice was received (kept in
+        ``data_dir``, read once per run; no network): collection and sharing stop (OBL-END-1)."""
+        ending = self._kept_service_ending()
+        if ending is not None:
             from .errors import ServiceEnded
 
             raise ServiceEnded(ending.notice_id, ending.ends_at)

@@ -580,11 +580,12 @@ def install_log_redaction(logger_name: str = "sdk") -> RedactionFilter:
         if logger_name not in _installed_prefixes:
             _installed_prefixes.add(logger_name)
             previous = logging.getLogRecordFactory()
+            children = logger_name + "."  # made once, not for every record of every logger
 
             def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
                 record = previous(*args, **kwargs)
                 name = record.name
-                if name == logger_name or name.startswith(logger_name + "."):
+                if name == logger_name or name.startswith(children):
                     _redact_record(record)
                 return record
 

@@ -38,7 +38,6 @@ from ..errors import (
     CancellationTokenInvalid,
     IdentityCheckRequired,
     InvalidInput,
-    NotLoggedIn,
     RequestNotFound,
     SdkError,
     TransportError,
@@ -130,10 +129,10 @@ class Rights:
 
     def _logged_in(self, what: str) -> ApiClient:
         """The session client; NotLoggedIn (no network) when no session cookie is held."""
-        api = self._api()
-        if not api.has_cookie():
-            raise NotLoggedIn(f"{what}: not logged in; log in first (privacy.login)")
-        return api
+        from .services import _logged_in
+
+        return _logged_in(self._privacy, what,
+                          f"{what}: not logged in; log in first (privacy.login)")
 
     def _check_identity(self, identity: Any, what: str) -> IdentityCheck:
         if not isinstance(identity, IdentityCheck):

@@ -593,11 +593,7 @@ class Notices:
     def service_ending(self) -> Notice | None:
         """The service-ending notice received (kept on the device), or ``None``. While it is
         set, collection and sharing are refused with :class:`sdk.ServiceEnded` (OBL-END-1)."""
-        ending = self._privacy._service_ending
-        if ending is None:
-            ending = load_service_ending(self._dir)
-            self._privacy._service_ending = ending or False
-        return ending or None
+        return self._privacy._kept_service_ending()  # type: ignore[no-any-return]
 
     # internals ----------------------------------------------------------------------------
 
@@ -747,12 +743,13 @@ def _contact(value: Any) -> str:
                            ) from exc
 
 
-def _logged_in(privacy: PrivacySdk, action: str) -> ApiClient:
-    """The session client; :class:`NotLoggedIn` before anything is collected when the device
-    holds no session cookie."""
+def _logged_in(privacy: PrivacySdk, action: str, message: str | None = None) -> ApiClient:
+    """The session client; :class:`NotLoggedIn` (*message*, by default "*action* needs a
+    logged-in account") before anything is collected when the device holds no session
+    cookie. :class:`sdk.rights.facade.Rights` uses it too."""
     api = privacy._session_api()
     if not api.has_cookie():
-        raise NotLoggedIn(f"{action} needs a logged-in account; log in first")
+        raise NotLoggedIn(message or f"{action} needs a logged-in account; log in first")
     return api
 
 

@@ -256,11 +256,10 @@ class ApiClient:
         """Raise :class:`RegionMismatch` (closing *response*) unless the answer declares
         ``SdkConfig.region``; remember it when it does (OBL-RES-1)."""
         declared = str(self._config.region).strip().upper()
-        value = (response.headers.get(DATA_REGION_HEADER) or "").strip() or None
-        if value is None and response.status_code in RETRY_STATUSES:
+        region = (response.headers.get(DATA_REGION_HEADER) or "").strip().upper() or None
+        if region is None and response.status_code in RETRY_STATUSES:
             return  # a gateway's 502/503/504: the endpoint did not speak
-        region = value.strip().upper() if value is not None else None
-        if region is not None and region == declared:
+        if region == declared:
             self._region = region
             return
         response.close()
