@@ -91,6 +91,8 @@ class Campaign:
     seconds: float = 0.0
     #: the parent's keystore per data dir (derives each key once, as one app process does)
     _keystores: dict[Path, Any] = field(default_factory=dict)
+    #: seconds from a fresh worker's start to its first acknowledged write (last measured)
+    _first_use: float | None = None
 
     def problem(self, kind: str, rnd: Round, text: str) -> None:
         self.problems[kind].append(f"seed={self.seed} run={rnd.run} dir={rnd.data_dir.name}: "
@@ -124,8 +126,12 @@ class Campaign:
                             daemon=True)
         child.start()
         writer.close()
-        if rnd.fresh:  # anywhere in the first open and the first writes
-            wanted, deadline = None, time.monotonic() + rng.uniform(0.0, 0.5)
+        begun = time.monotonic()
+        if rnd.fresh:  # anywhere in the first open and the first writes: the window scales
+            # with how long the first use took on this machine (about two kills in three land
+            # before the first write returns, on a fast machine as on a loaded one)
+            span = 1.5 * (self._first_use if self._first_use is not None else 0.35)
+            wanted, deadline = None, begun + rng.uniform(0.0, span)
         else:  # a few writes in, then a fraction of a write later
             wanted, deadline = rng.randint(0, 8), None
         acks = 0
@@ -141,6 +147,8 @@ class Campaign:
                     break
                 message = reader.recv()
                 self._note(rnd, message)
+                if rnd.fresh and message[0] == "ack" and len(rnd.acked) == 1:
+                    self._first_use = time.monotonic() - begun
                 if message[0] == "ack" or (message[0] == "opened" and wanted == 0):
                     acks += message[0] == "ack"
                     if wanted is not None and acks >= wanted:
