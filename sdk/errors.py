@@ -406,7 +406,9 @@ class EnvelopeError(TransportError):
 
     Attributes:
         code: what went wrong, e.g. ``"no_pins"``, ``"not_pinned"``, ``"bad_key"``,
-            ``"unknown_key"``, ``"open_failed"``, ``"wrong_length"``, ``"bad_suite"``.
+            ``"unknown_key"``, ``"open_failed"``, ``"wrong_length"``, ``"bad_suite"``,
+            ``"suite_unavailable"`` (this build of cryptography cannot do the key's KEM, e.g.
+            no ML-KEM: see ``sdk.transport.envelope.supported_kems``).
     """
 
     def __init__(self, code: str, message: str) -> None:

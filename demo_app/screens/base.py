@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 from kivy.app import App
@@ -97,6 +98,12 @@ def describe_error(exc: BaseException) -> str:
         return service_ended_text(exc.ends_at)
     if isinstance(exc, e.RequestNotFound):
         return "找不到这项请求，请刷新请求列表"
+    if isinstance(exc, e.EnvelopeError) and exc.code == "suite_unavailable":
+        # the build's cryptography lacks the server key's KEM (e.g. ML-KEM); the English message
+        # names the versions found and the fix (no personal data): logged for the developer
+        logging.getLogger("demo_app").warning("%s", exc)
+        return ("本应用的加密组件不支持服务器当前的加密方式，为保护您的信息，未发送任何内容；"
+                "请更新应用，或联系客服")
     if isinstance(exc, e.ServerError):
         return f"服务器未能处理请求（{exc.code}），请稍后再试"
     fixed = (  # most specific first

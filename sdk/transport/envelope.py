@@ -25,6 +25,13 @@ upload spools never hold it in clear (docs/protocol.md, "End-to-end encryption")
 The device (:func:`seal_chunk`, :func:`seal_field`) and the server (:func:`open_chunk`,
 :func:`open_field`) build the info with the same two functions of this module.
 
+*Availability*: a build can only seal to a KEM its ``cryptography`` can compute. HPKE needs
+``cryptography`` >= 47 (``hazmat.primitives.hpke``); MLKEM768-X25519 also needs ML-KEM from the
+backend (``cryptography`` >= 48 built against OpenSSL >= 3.5, or AWS-LC / BoringSSL).
+:func:`supported_kems` says which KEMs this build can use; sealing to any other raises
+``EnvelopeError("suite_unavailable")`` before anything is sent (docs/permissions.md, "Packaging
+for Android and iOS").
+
 ``cryptography`` and ``rfc8785`` are imported on first use, so importing this module is cheap.
 """
 
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 import os
@@ -78,6 +86,7 @@ __all__ = [
     "sealed_size",
     "sealed_stream_length",
     "select_current_key",
+    "supported_kems",
 ]
 
 #: ``"v"`` of every info object; a new envelope format gets a new number.
@@ -217,6 +226,11 @@ class EnvelopeKey:
         status: ``"current"`` (seal new data to it) or ``"retired"`` (the server still opens
             what was sealed to it, e.g. an upload in flight).
 
+    On a build that cannot use the suite's KEM (not in :func:`supported_kems`) only the kid,
+    the length and the status are checked, so a key list that still names such a key (e.g. a
+    retired MLKEM768-X25519 key next to a current X25519 one) can be read; sealing to the key
+    raises ``EnvelopeError("suite_unavailable")``.
+
     Raises:
         EnvelopeError: ``code == "bad_key"`` when the kid or the key length is wrong, or the
             bytes are not a valid key of the suite.
@@ -239,7 +253,8 @@ class EnvelopeKey:
         object.__setattr__(self, "public_key", bytes(self.public_key))
         if self.status not in ("current", "retired"):
             raise EnvelopeError("bad_key", "an HPKE key's status must be 'current' or 'retired'")
-        self._hpke_public  # noqa: B018 - parse now: a bad key fails here, not when sealing
+        if self.suite.kem in supported_kems():
+            self._hpke_public  # noqa: B018 - parse now: a bad key fails here, not when sealing
 
     @property
     def fingerprint(self) -> str:
@@ -248,16 +263,9 @@ class EnvelopeKey:
 
     @cached_property
     def _hpke_public(self) -> Any:
-        from cryptography.hazmat.primitives import hpke
-        from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
-
+        _require_kem(self.suite.kem)
         try:
-            if self.suite.kem == KEM_X25519:
-                return x25519.X25519PublicKey.from_public_bytes(self.public_key)
-            return hpke.MLKEM768X25519PublicKey(
-                mlkem.MLKEM768PublicKey.from_public_bytes(self.public_key[:_MLKEM768_PUBLIC]),
-                x25519.X25519PublicKey.from_public_bytes(self.public_key[_MLKEM768_PUBLIC:]),
-            )
+            return _public_from_bytes(self.suite.kem, self.public_key)
         except ValueError as exc:
             raise EnvelopeError("bad_key", "the HPKE public key is not a valid key of its suite") from exc
 
@@ -316,12 +324,15 @@ class EnvelopePrivateKey:
         status: ``"current"`` or ``"retired"``.
 
     Raises:
-        EnvelopeError: ``code == "bad_key"`` when the secret is not 32 bytes or the kid is bad.
+        EnvelopeError: ``code == "bad_key"`` when the secret is not 32 bytes or the kid is bad;
+            ``"suite_unavailable"`` when this build cannot use the suite's KEM
+            (:func:`supported_kems`).
     """
 
     def __init__(self, kid: str, suite: HpkeSuite, secret: bytes, status: str = "current") -> None:
         if not isinstance(secret, (bytes, bytearray)) or len(secret) != _SECRET_LENGTH:
             raise EnvelopeError("bad_key", f"an HPKE private key secret must be {_SECRET_LENGTH} bytes")
+        _require_kem(suite.kem)
         self.kid = kid
         self.suite = suite
         self.status = status
@@ -358,18 +369,145 @@ class EnvelopePrivateKey:
 
 
 def _expand(suite: HpkeSuite, secret: bytes) -> tuple[Any, bytes]:
-    """(cryptography private key for HPKE, encoded public key) from a 32-byte secret."""
-    from cryptography.hazmat.primitives import hpke
-    from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+    """(cryptography private key for HPKE, encoded public key) from a 32-byte secret.
+
+    ML-KEM is imported only for MLKEM768-X25519, so X25519 works on a build without it."""
+    from cryptography.hazmat.primitives.asymmetric import x25519
 
     if suite.kem == KEM_X25519:
         private = x25519.X25519PrivateKey.from_private_bytes(secret)
         return private, private.public_key().public_bytes_raw()
+    from cryptography.hazmat.primitives import hpke
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+
     expanded = hashlib.shake_256(secret).digest(96)
     mlkem_key = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64])
     x25519_key = x25519.X25519PrivateKey.from_private_bytes(expanded[64:])
     public = mlkem_key.public_key().public_bytes_raw() + x25519_key.public_key().public_bytes_raw()
     return hpke.MLKEM768X25519PrivateKey(mlkem_key, x25519_key), public
+
+
+def _public_from_bytes(kem: int, data: bytes) -> Any:
+    """The cryptography public key for HPKE of an encoded public key (see :class:`EnvelopeKey`).
+
+    Raises:
+        ValueError: the bytes are not a valid key of the KEM.
+    """
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    if kem == KEM_X25519:
+        return x25519.X25519PublicKey.from_public_bytes(data)
+    from cryptography.hazmat.primitives import hpke
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+
+    return hpke.MLKEM768X25519PublicKey(
+        mlkem.MLKEM768PublicKey.from_public_bytes(data[:_MLKEM768_PUBLIC]),
+        x25519.X25519PublicKey.from_public_bytes(data[_MLKEM768_PUBLIC:]),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# What this build can do
+# --------------------------------------------------------------------------------------
+
+
+def supported_kems() -> frozenset[int]:
+    """The HPKE KEMs this build can seal to and open with.
+
+    Each KEM of the accepted suites is tried once per process, with the SDK's own code: a
+    throwaway key is made, its public key parsed from its encoding, and a few bytes are sealed
+    and opened (RFC 9180 §6.1 ``SealBase`` / ``OpenBase``, the suite's HKDF-SHA256 and
+    AES-256-GCM). The answer is cached for the life of the process (a few milliseconds, on the
+    first envelope use).
+
+    What a build can do depends on its ``cryptography``: HPKE
+    (``cryptography.hazmat.primitives.hpke``) is in 47.0.0 and later; MLKEM768-X25519 also needs
+    ML-KEM-768 (FIPS 203) from the backend: ``cryptography`` 48.0.0 or later built against
+    OpenSSL 3.5 or later (or AWS-LC / BoringSSL). The PyPI wheels of 48+ have both; a
+    python-for-android build has what its ``cryptography`` and ``openssl`` recipes give
+    (docs/permissions.md, "Packaging for Android and iOS").
+
+    Returns:
+        IANA HPKE KEM ids out of ``{KEM_MLKEM768_X25519 (0x647A), KEM_X25519 (0x0020)}``, e.g.
+        ``frozenset({0x647A, 0x0020})`` on a full build, ``frozenset({0x0020})`` without
+        ML-KEM, empty without HPKE.
+
+    Raises:
+        nothing: a KEM the build cannot compute is left out. Sealing to it, or loading a
+        private key of it, raises ``EnvelopeError("suite_unavailable")`` naming the suite, the
+        ``cryptography`` and OpenSSL versions found and the fix; nothing is sealed or sent.
+    """
+    return frozenset(kem for kem, why in _kem_support().items() if why is None)
+
+
+@functools.cache
+def _kem_support() -> dict[int, str | None]:
+    """KEM id -> ``None`` when this build seals and opens with it, else why not (probed once)."""
+    return {kem: _probe(kem) for kem in _KEMS}
+
+
+def _probe(kem: int) -> str | None:
+    """``None`` when a throwaway key of *kem* seals and opens a few bytes; else the reason."""
+    try:
+        from cryptography.exceptions import UnsupportedAlgorithm
+    except ImportError as exc:
+        return f"ImportError: {_first_clause(exc)}"
+    suite = HpkeSuite(kem)
+    try:
+        private, public_bytes = _expand(suite, os.urandom(_SECRET_LENGTH))
+        hpke_suite = suite._hpke()
+        sealed = hpke_suite.encrypt(b"probe", _public_from_bytes(kem, public_bytes),
+                                    info=b"supported_kems")
+        if hpke_suite.decrypt(sealed, private, info=b"supported_kems") != b"probe":
+            return "a sealed probe did not open to what was sealed"
+    except UnsupportedAlgorithm as exc:
+        return f"UnsupportedAlgorithm: {_first_clause(exc)}"
+    except (ImportError, AttributeError) as exc:  # a cryptography without hpke / mlkem
+        return f"{type(exc).__name__}: {_first_clause(exc)}"
+    return None
+
+
+def _first_clause(exc: BaseException) -> str:
+    """The exception's text up to a parenthesised file path, without a trailing full stop."""
+    return str(exc).split(" (/")[0].strip().rstrip(".")
+
+
+def _crypto_versions() -> str:
+    """E.g. ``"cryptography 50.0.2 with OpenSSL 3.5.4 30 Sep 2025"``."""
+    try:
+        import cryptography
+    except ImportError:
+        return "cryptography is not installed"
+    try:
+        from cryptography.hazmat.backends.openssl.backend import backend
+
+        library = backend.openssl_version_text()
+    except (ImportError, AttributeError):
+        library = "an unknown OpenSSL"
+    return f"cryptography {cryptography.__version__} with {library}"
+
+
+def _require_kem(kem: int) -> None:
+    """Raise ``EnvelopeError("suite_unavailable")`` unless this build can use *kem*."""
+    why = _kem_support().get(kem)
+    if why is None:
+        return
+    name = _KEMS[kem][0]
+    if _kem_support().get(KEM_X25519) is not None:  # no HPKE at all (cryptography < 47)
+        lacks = "has no HPKE"
+        fix = ("use cryptography >= 48 built against OpenSSL >= 3.5 (HPKE came in 47.0.0, "
+               "ML-KEM with OpenSSL in 48.0.0; python-for-android: raise its cryptography and "
+               "openssl recipes)")
+    else:  # HPKE, but no ML-KEM from the backend
+        lacks = "has no ML-KEM"
+        fix = ("build cryptography >= 48 against OpenSSL >= 3.5 (python-for-android: raise its "
+               "cryptography and openssl recipes), or have the server make an X25519 key "
+               "(KEM 0x0020) current (the stub: Settings(hpke_kem='X25519')) and pin it")
+    raise EnvelopeError(
+        "suite_unavailable",
+        f"this build cannot use HPKE KEM {name} (0x{kem:04X}): {_crypto_versions()} {lacks} "
+        f"({why}); nothing was sealed or sent. Fix: {fix}",
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -506,6 +644,7 @@ def sealed_stream_length(total_plaintext: int, chunk_size: int,
 def _seal(key: EnvelopeKey, plaintext: bytes, info: bytes) -> bytes:
     if not isinstance(key, EnvelopeKey):
         raise EnvelopeError("bad_key", "seal needs an EnvelopeKey (from fetch_current_key)")
+    _require_kem(key.suite.kem)
     return key.suite._hpke().encrypt(plaintext, key._hpke_public, info=info)
 
 
@@ -553,7 +692,8 @@ def seal_chunk(key: EnvelopeKey, plaintext: bytes, *, upload_id: str, index: int
 
     Raises:
         EnvelopeError: ``code == "wrong_length"`` for a chunk of the wrong size;
-            ``"bad_info"`` for a bad argument.
+            ``"bad_info"`` for a bad argument; ``"suite_unavailable"`` when this build cannot
+            use the key's KEM (:func:`supported_kems`).
     """
     data = _bytes(plaintext, "a chunk")
     if len(data) > chunk_size or (not final and len(data) != chunk_size):
@@ -600,7 +740,9 @@ def seal_field(key: EnvelopeKey, plaintext: bytes | str, *, field: str, submissi
         ``enc || ciphertext``; send it base64url (:func:`b64url_encode`) with the ``kid``.
 
     Raises:
-        EnvelopeError: ``code == "bad_info"`` / ``"bad_input"`` for a bad argument.
+        EnvelopeError: ``code == "bad_info"`` / ``"bad_input"`` for a bad argument;
+            ``"suite_unavailable"`` when this build cannot use the key's KEM
+            (:func:`supported_kems`).
     """
     info = field_info(field=field, submission=submission, kid=key.kid, purpose=purpose,
                       consent_id=consent_id)
@@ -676,10 +818,13 @@ def check_pinned(key: EnvelopeKey, pins: Iterable[str]) -> EnvelopeKey:
 
 
 def select_current_key(keys: Iterable[EnvelopeKey], pins: Iterable[str]) -> EnvelopeKey:
-    """The key marked ``current``, checked against *pins* (:func:`check_pinned`).
+    """The key marked ``current``, checked against *pins* (:func:`check_pinned`), then
+    against what this build can seal to (:func:`supported_kems`).
 
     Raises:
-        EnvelopeError: ``code == "no_current_key"`` when no key (or more than one) is current.
+        EnvelopeError: ``code == "no_current_key"`` when no key (or more than one) is current;
+            ``"suite_unavailable"`` when the current key is pinned but its KEM is one this
+            build cannot use (e.g. MLKEM768-X25519 without ML-KEM in ``cryptography``).
         KeyPinMismatch: as :func:`check_pinned`.
     """
     current = [k for k in keys if k.status == "current"]
@@ -688,7 +833,9 @@ def select_current_key(keys: Iterable[EnvelopeKey], pins: Iterable[str]) -> Enve
             "no_current_key",
             f"GET /v1/keys/hpke lists {len(current)} current keys; exactly one is expected",
         )
-    return check_pinned(current[0], pins)
+    key = check_pinned(current[0], pins)
+    _require_kem(key.suite.kem)
+    return key
 
 
 def fetch_current_key(api: ApiClient, pins: Iterable[str] | None = None) -> EnvelopeKey:
@@ -701,7 +848,9 @@ def fetch_current_key(api: ApiClient, pins: Iterable[str] | None = None) -> Enve
     Raises:
         KeyPinMismatch: no pins (raised before any request), or the current key is not
             pinned (only the key list was fetched).
-        EnvelopeError: the answer is malformed or names no single current key.
+        EnvelopeError: the answer is malformed or names no single current key; or
+            ``code == "suite_unavailable"``: this build cannot seal to the current key's KEM
+            (:func:`supported_kems`; only the key list was fetched).
         TransportError: the request failed (TLS, unreachable, error answer).
     """
     pins = api.config.hpke_pins if pins is None else tuple(pins)

@@ -302,3 +302,140 @@ def test_config_takes_pins(tmp_path: Path) -> None:
 def test_config_refuses_malformed_pins(tmp_path: Path, bad: object) -> None:
     with pytest.raises(ConfigError, match="hpke_pins"):
         SdkConfig(data_dir=tmp_path, hpke_pins=bad)  # type: ignore[arg-type]
+
+
+# -- what this build can seal to (docs/permissions.md, "Packaging for Android and iOS") --------
+#
+# A python-for-android build may have a cryptography without ML-KEM (an OpenSSL before 3.5, or a
+# cryptography before 48). These tests make the platform edge say so, as such a build would:
+# cryptography's OpenSSL backend answering "no ML-KEM" (so cryptography raises
+# UnsupportedAlgorithm), or the mlkem module missing (ImportError). The rest is real.
+
+
+@pytest.fixture
+def mlkem_private() -> e.EnvelopePrivateKey:
+    """A server's MLKEM768-X25519 key, made on the real build (before any edge is changed)."""
+    return e.EnvelopePrivateKey.generate("k-pq", e.SUITE_MLKEM768_X25519)
+
+
+@pytest.fixture(params=["backend_without_mlkem", "no_mlkem_module"])
+def without_mlkem(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                  mlkem_private: e.EnvelopePrivateKey):
+    """This process as a build without ML-KEM; the probe cache is cleared on both sides."""
+    import sys
+
+    from cryptography.hazmat.backends.openssl.backend import backend
+    from cryptography.hazmat.primitives import asymmetric
+
+    if request.param == "backend_without_mlkem":  # an OpenSSL before 3.5
+        monkeypatch.setattr(backend, "mlkem_supported", lambda: False)
+    else:  # a cryptography without the module: `from ... import mlkem` fails
+        monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.asymmetric.mlkem", None)
+        monkeypatch.delattr(asymmetric, "mlkem", raising=False)
+    e._kem_support.cache_clear()
+    yield request.param
+    e._kem_support.cache_clear()
+
+
+def test_the_real_build_supports_both_kems() -> None:
+    assert e.supported_kems() == frozenset({e.KEM_MLKEM768_X25519, e.KEM_X25519})
+
+
+def test_without_mlkem_only_x25519_is_supported(without_mlkem: str) -> None:
+    assert e.supported_kems() == frozenset({e.KEM_X25519})
+
+
+def test_without_mlkem_sealing_to_an_mlkem_key_names_the_suite_the_versions_and_the_fix(
+        without_mlkem: str, mlkem_private: e.EnvelopePrivateKey) -> None:
+    import cryptography
+    from cryptography.hazmat.backends.openssl.backend import backend
+
+    key = e.EnvelopeKey.from_json(mlkem_private.public_key().to_json())  # the list still reads
+    with pytest.raises(EnvelopeError) as caught:
+        e.seal_field(key, "张三", **FIELD)
+    message = str(caught.value)
+    assert caught.value.code == "suite_unavailable"
+    assert "MLKEM768-X25519 (0x647A)" in message
+    assert f"cryptography {cryptography.__version__} with {backend.openssl_version_text()}" in message
+    assert "OpenSSL >= 3.5" in message and "Settings(hpke_kem='X25519')" in message
+    assert "\n" not in message and "张三" not in message
+
+
+def test_without_mlkem_an_x25519_key_still_seals_and_opens(without_mlkem: str) -> None:
+    private = e.EnvelopePrivateKey.generate("k-x", e.SUITE_X25519)
+    key = e.EnvelopeKey.from_json(private.public_key().to_json())
+    sealed = e.seal_field(key, "张三", **FIELD)
+    assert e.open_field(lookup_of(private), sealed, kid="k-x", **FIELD) == "张三".encode()
+
+
+def test_without_mlkem_a_pinned_current_mlkem_key_is_refused_when_selected(
+        without_mlkem: str, mlkem_private: e.EnvelopePrivateKey) -> None:
+    key = e.EnvelopeKey.from_json(mlkem_private.public_key().to_json())
+    with pytest.raises(EnvelopeError) as caught:
+        e.select_current_key([key], [key.fingerprint])
+    assert caught.value.code == "suite_unavailable"
+
+
+def test_without_mlkem_a_retired_mlkem_key_does_not_stop_a_current_x25519_one(
+        without_mlkem: str, mlkem_private: e.EnvelopePrivateKey) -> None:
+    """The documented fix: the server makes an X25519 key current and keeps the old one."""
+    retired = {**mlkem_private.public_key().to_json(), "status": "retired"}
+    current = e.EnvelopePrivateKey.generate("k-x", e.SUITE_X25519).public_key()
+    keys = e.parse_key_list({"keys": [retired, current.to_json()]})
+    assert e.select_current_key(keys, [current.fingerprint]) == current
+
+
+def test_without_mlkem_an_mlkem_private_key_cannot_be_loaded(
+        without_mlkem: str, mlkem_private: e.EnvelopePrivateKey) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        e.EnvelopePrivateKey("k-pq", e.SUITE_MLKEM768_X25519, mlkem_private.secret)
+    assert caught.value.code == "suite_unavailable"
+
+
+@pytest.fixture
+def stub_process(tmp_path: Path):
+    """A real stub in its own process (the server runs elsewhere, with ML-KEM), serving its
+    default MLKEM768-X25519 key: yields (url, CA file, pins); stopped with SIGTERM after."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "stub-data"
+    log = tmp_path / "stub.out"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server_stub", "--data-dir", str(data),
+                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"listening on (https://\S+)", log.read_text(errors="replace"))):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        pins = tuple(line for line in (data / "hpke-pins.txt").read_text(encoding="utf-8").split()
+                     if line.startswith("sha256:"))
+        yield found.group(1), data / "ca.pem", pins
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_without_mlkem_an_upload_to_an_mlkem_server_stops_before_anything_is_sent(
+        stub_process, tmp_path: Path, without_mlkem: str) -> None:
+    from demo_app.policy import load_demo_policy
+    from sdk.storage.store import EncryptedStore
+    from sdk.testing.keystore import MemoryKeystore
+    from sdk.transport import ApiClient, tus
+
+    url, ca, pins = stub_process
+    config = SdkConfig(data_dir=tmp_path / "device", endpoint=url, ca_bundle=ca,
+                       hpke_pins=pins, retries=0, backoff=0.0)
+    store = EncryptedStore(tmp_path / "store.db", MemoryKeystore(), load_demo_policy().manifest)
+    try:
+        uploader = tus.TusUploader(ApiClient(config), store, chunk_size=4096)
+        with pytest.raises(EnvelopeError) as caught:  # not NotLoggedIn: no upload was created
+            uploader.upload(b"face video", item="face_video", purpose="realname_verification",
+                            consent_id="c")
+        assert caught.value.code == "suite_unavailable"
+        assert store.entries("uploads") == []  # no upload state either: nothing to resume
+    finally:
+        store.close()
