@@ -665,8 +665,9 @@ class Autopilot:
         return True
 
     def _step_resume(self, _seconds: float) -> bool:
-        self.app.on_pause()
-        self.app.on_resume()
+        # dispatched as Kivy does, so handlers bound to the events (the SDK's screen cover) run
+        self.app.dispatch("on_pause")
+        self.app.dispatch("on_resume")
         return True
 
     def _step_probe(self, name: str) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, StringProperty
 
 from sdk.ui.kivy.common import format_time, run_off_ui, scope_name
+from sdk.ui.kivy.secure import SecureWindow, SensitiveContent
 
 from .base import BaseScreen, confirm, describe_error
 
@@ -62,7 +63,10 @@ def scope_names(privacy: Any, scopes) -> str:
     return "、".join(f"「{scope_name(privacy, s)}」" for s in scopes)
 
 
-class CertificateScreen(BaseScreen):
+class CertificateScreen(SensitiveContent, BaseScreen):
+    """Shows the certificate's subject (the real name): kept out of screenshots and the recents
+    thumbnail while shown (:class:`sdk.ui.kivy.secure.SensitiveContent`; MASVS-PLATFORM-3)."""
+
     state = StringProperty("loading")   # loading | not_verified | consent | none | shown
     message = StringProperty("")
     message_ok = BooleanProperty(False)
@@ -253,4 +257,5 @@ class CertificateScreen(BaseScreen):
             "certificate_status": self.cert_status,
             "certificate_status_text": self.cert_status_text,
             "missing_consents": list(self.missing),
+            "screen_protection": SecureWindow.get().status().as_dict(),
         }

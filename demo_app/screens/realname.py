@@ -37,6 +37,7 @@ from kivy.clock import Clock, mainthread
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from sdk.ui.kivy.common import run_off_ui
+from sdk.ui.kivy.secure import SecureWindow, SensitiveContent
 
 from .base import BaseScreen, describe_error, format_size
 from .capture import SamplePicker, camera_rationale, refusal_text
@@ -145,7 +146,10 @@ def mask_phone(e164: str) -> str:
     return e164[:4] + "*" * max(len(e164) - 8, 1) + e164[-4:]
 
 
-class RealnameScreen(BaseScreen):
+class RealnameScreen(SensitiveContent, BaseScreen):
+    """Shows the typed real name and ID number: kept out of screenshots and the recents
+    thumbnail while shown (:class:`sdk.ui.kivy.secure.SensitiveContent`; MASVS-PLATFORM-3)."""
+
     stage = StringProperty("consent")   # consent | form | capture | upload | result | review
     busy = BooleanProperty(False)       # a step runs (a request, the camera, an upload)
     consent_text = StringProperty("")
@@ -554,6 +558,8 @@ class RealnameScreen(BaseScreen):
         elif isinstance(exc, KeyPinMismatch):
             self.form_status = ("服务器的加密公钥不在应用信任的指纹列表中，为保护您的信息，未发送任何内容。"
                                 "请确认连接的是正确的服务器。")
+        elif isinstance(exc, EnvelopeError) and exc.code == "suite_unavailable":
+            self.form_status = f"{describe_error(exc)}。"  # retrying would not help
         elif isinstance(exc, EnvelopeError):
             self.form_status = f"端到端加密失败（{exc.code}），未发送任何个人信息，请稍后重试。"
         elif isinstance(exc, UploadRejected):
@@ -856,4 +862,5 @@ class RealnameScreen(BaseScreen):
             "review_status": self.review_status,
             "review_image": self.review_image_text,
             "results": dict(self.results),
+            "screen_protection": SecureWindow.get().status().as_dict(),
         }

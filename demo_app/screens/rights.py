@@ -39,6 +39,7 @@ from kivy.metrics import dp
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from sdk.ui.kivy.common import format_time, run_off_ui
+from sdk.ui.kivy.secure import SecureWindow, SensitiveContent
 
 from .base import BaseScreen, confirm, describe_error, format_size
 
@@ -289,7 +290,11 @@ def _made(cls: Any, **values: Any) -> Any:
     return widget
 
 
-class RightsScreen(BaseScreen):
+class RightsScreen(SensitiveContent, BaseScreen):
+    """Shows the access report (the account's personal information) and takes a real name and
+    an ID number (更正, 申请出证): kept out of screenshots and the recents thumbnail while shown
+    (:class:`sdk.ui.kivy.secure.SensitiveContent`; MASVS-PLATFORM-3)."""
+
     page = StringProperty("main")        # main | cancel
     panel = StringProperty("")           # "" | access | export | correct | delete | object | evidence
     busy = BooleanProperty(False)
@@ -778,4 +783,5 @@ class RightsScreen(BaseScreen):
             "cancel_wait": self.cancel_wait,
             "cancel_confirm_enabled": not self.ids.cancel_confirm.disabled,
             "cancel_status": self.cancel_status,
+            "screen_protection": SecureWindow.get().status().as_dict(),
         }

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.machinery
 import json
 import os
-import queue
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ import pytest
 from sdk.capture import CameraUnavailable, CaptureInterrupted, select_backend
 from sdk.capture.backend import ENV_VAR, CaptureRequest, StopSignal
 
-from .jnius_fakes import JavaException
+from .jnius_fakes import JavaException, UiThread
 
 PACKAGE = "org.example.app"
 AUTHORITY = PACKAGE + ".fileprovider"
@@ -42,35 +41,6 @@ MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(200)
 
 
 # -- the OS, played by fakes -----------------------------------------------------------------------
-
-
-class UiThread:
-    """The activity's UI thread: runs what ``runOnUiThread`` posts, in order."""
-
-    def __init__(self) -> None:
-        self.jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self.thread = threading.Thread(target=self._run, name="android-ui", daemon=True)
-        self.errors: list[BaseException] = []
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (job := self.jobs.get()) is not None:
-            try:
-                job()
-            except BaseException as exc:  # noqa: BLE001 - recorded for the test
-                self.errors.append(exc)
-
-    def post(self, job: Callable[[], None]) -> None:
-        self.jobs.put(job)
-
-    def drain(self) -> None:
-        done = threading.Event()
-        self.post(done.set)
-        assert done.wait(5)
-
-    def stop(self) -> None:
-        self.jobs.put(None)
-        self.thread.join(5)
 
 
 class Uri:

@@ -14,6 +14,9 @@
 - :class:`NoticeDialog` and :func:`show_notices`: a breach notice with its five parts, or the
   service-ending notice, and 我已知悉 (``privacy.notices.acknowledge``).
 - :func:`install_cjk_font`: make a Chinese-capable font Kivy's default.
+- :func:`secure_content`, :class:`SensitiveContent` and :class:`SecureWindow`: keep screens
+  that show a real name or an ID number out of screenshots and the app-switcher thumbnail
+  (``FLAG_SECURE`` on Android, a cover while paused everywhere; MASVS-PLATFORM-3).
 """
 
 from .fonts import find_cjk_font, install_cjk_font
@@ -23,6 +26,7 @@ from .policy_view import PolicyView
 from .privacy_centre import PrivacyCentre
 from .privacy_prompt import PrivacyPrompt
 from .rationale import RationaleDialog, rationale_dialog, show_rationale
+from .secure import ProtectionStatus, SecureWindow, SensitiveContent, secure_content
 from .separate_consent import SeparateConsentDialog, ask_for_feature
 
 __all__ = [
@@ -31,12 +35,16 @@ __all__ = [
     "PolicyView",
     "PrivacyCentre",
     "PrivacyPrompt",
+    "ProtectionStatus",
     "RationaleDialog",
+    "SecureWindow",
+    "SensitiveContent",
     "SeparateConsentDialog",
     "ask_for_feature",
     "find_cjk_font",
     "install_cjk_font",
     "rationale_dialog",
+    "secure_content",
     "show_notices",
     "show_policy_update",
     "show_rationale",
