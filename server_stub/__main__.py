@@ -77,6 +77,16 @@ def _region(text: str) -> str:
     return region
 
 
+def _cert_name(text: str) -> str:
+    from .ca import parse_cert_name
+
+    try:
+        parse_cert_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 def _fault(text: str) -> str:
     from .faults import FaultRuleError, parse_rule
 
@@ -139,6 +149,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--cert-name",
+        action="append",
+        type=_cert_name,
+        default=[],
+        metavar="NAME",
+        help="another name for the server's TLS certificate besides localhost, 127.0.0.1 and "
+        "::1: an IP address or a DNS name, e.g. this computer's address on the local network "
+        "so that a phone can connect over Wi-Fi (with --host 0.0.0.0); may be repeated",
+    )
+    parser.add_argument(
+        "--hpke-kem",
+        choices=("MLKEM768-X25519", "X25519"),
+        default="MLKEM768-X25519",
+        help="KEM of the end-to-end encryption key made when the data dir has none: "
+        "MLKEM768-X25519 (default) or X25519, for devices whose cryptography build has no "
+        "ML-KEM; an existing key is kept",
     )
     parser.add_argument(
         "--policy-dir",
@@ -261,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings(
             data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port,
+            cert_names=tuple(args.cert_name), hpke_kem=args.hpke_kem,
             dev_mode=args.dev, realname_outcome=args.realname_outcome,
             realname_agency_deadline_seconds=args.realname_deadline,
             data_region=args.data_region, faults=tuple(args.fault), fault_seed=args.fault_seed,

@@ -19,8 +19,10 @@ import datetime as _dt
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DevCa", "CaSigner", "DevCaError", "ensure_dev_ca", "load_ca_signer"]
+__all__ = ["DevCa", "CaSigner", "DevCaError", "ensure_dev_ca", "load_ca_signer", "parse_cert_name"]
 
 logger = logging.getLogger("server_stub")
 
@@ -45,6 +47,47 @@ RENEW_BEFORE = _dt.timedelta(days=1)
 _BACKDATE = _dt.timedelta(minutes=5)  # tolerate small clock differences with clients
 SERVER_NAMES = ("localhost",)
 SERVER_IPS = ("127.0.0.1", "::1")
+# a DNS name of the server certificate: LDH labels of 1-63 characters (RFC 1123 section 2.1,
+# RFC 5280 section 4.2.1.6: an ASCII name; IDNs go in as their xn-- A-label), 253 at most
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def parse_cert_name(name: str) -> x509.GeneralName:
+    """One extra name of the server certificate: an IP address (v4 or v6) or a DNS name.
+
+    Used so that a phone on the local network can reach the stub over HTTPS at the computer's
+    address (``--cert-name 192.168.1.20``) or name (``--cert-name devbox.local``).
+
+    Returns:
+        ``x509.IPAddress`` or ``x509.DNSName`` (lower case).
+
+    Raises:
+        ValueError: neither an IP address nor a DNS name of letters, digits, ``-`` and dots;
+            the message says what is accepted.
+    """
+    text = str(name).strip()
+    try:
+        return x509.IPAddress(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    host = text.lower().rstrip(".")
+    labels = host.split(".")
+    if not host or len(host) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"certificate name {text!r} is neither an IP address nor a DNS name; give e.g. "
+            "192.168.1.20 or devbox.local (letters, digits, '-' and dots; an IDN as its xn-- form)"
+        )
+    return x509.DNSName(host)
+
+
+def _wanted_sans(extra_names: Iterable[str]) -> list[x509.GeneralName]:
+    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in SERVER_NAMES]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
+    for name in extra_names:
+        general = parse_cert_name(name)
+        if general not in sans:
+            sans.append(general)
+    return sans
 
 
 class DevCaError(RuntimeError):
@@ -244,7 +287,8 @@ def load_ca_signer(data_dir: Path) -> CaSigner:
     return CaSigner(cert=cert, key=key)
 
 
-def _server_cert_usable(cert_path: Path, key_path: Path, ca: CaSigner, now: _dt.datetime) -> bool:
+def _server_cert_usable(cert_path: Path, key_path: Path, ca: CaSigner, now: _dt.datetime,
+                        sans: list[x509.GeneralName]) -> bool:
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
@@ -254,15 +298,15 @@ def _server_cert_usable(cert_path: Path, key_path: Path, ca: CaSigner, now: _dt.
         return False
     try:
         cert.verify_directly_issued_by(ca.cert)
-    except (ValueError, TypeError, InvalidSignature):
+        have = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
         return False
-    return True
+    return set(have) == set(sans)  # a name added or dropped: a new certificate
 
 
-def _create_server_cert(data_dir: Path, ca: CaSigner, now: _dt.datetime) -> None:
+def _create_server_cert(data_dir: Path, ca: CaSigner, now: _dt.datetime,
+                        sans: list[x509.GeneralName]) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(name) for name in SERVER_NAMES]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
     cert = ca.issue(
         subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
         public_key=key.public_key(),
@@ -292,17 +336,26 @@ def _create_server_cert(data_dir: Path, ca: CaSigner, now: _dt.datetime) -> None
     logger.info("created TLS certificate %s", data_dir / SERVER_CERT)
 
 
-def ensure_dev_ca(data_dir: Path) -> DevCa:
+def ensure_dev_ca(data_dir: Path, extra_names: Iterable[str] = ()) -> DevCa:
     """Make sure ``data_dir`` holds a dev CA and a valid server certificate; return their paths.
 
     Creates ``data_dir`` (mode 0700) when missing. Reuses an existing CA; makes a new server
-    certificate when it is missing, expires within a day, or is not signed by the CA.
+    certificate when it is missing, expires within a day, is not signed by the CA, or does not
+    name exactly ``localhost``, ``127.0.0.1``, ``::1`` and ``extra_names`` (subject alternative
+    names, RFC 5280 section 4.2.1.6; clients check the address they connect to against them).
     Not safe against two processes initialising the same empty data dir at the same moment.
 
+    Args:
+        data_dir: the stub's data dir.
+        extra_names: more names for the server certificate, each an IP address or a DNS name
+            (:func:`parse_cert_name`), e.g. the computer's address on the local network.
+
     Raises:
+        ValueError: a name of ``extra_names`` is not an IP address or a DNS name.
         DevCaError: only one of ``ca.pem``/``ca-key.pem`` exists, or they are unusable.
         OSError: ``data_dir`` cannot be created or written.
     """
+    sans = _wanted_sans(extra_names)  # checked before anything is written
     data_dir = Path(data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = _dt.datetime.now(_dt.timezone.utc)
@@ -319,6 +372,6 @@ def ensure_dev_ca(data_dir: Path) -> DevCa:
         cert_path=data_dir / SERVER_CERT,
         key_path=data_dir / SERVER_KEY,
     )
-    if not _server_cert_usable(dev_ca.cert_path, dev_ca.key_path, ca, now):
-        _create_server_cert(data_dir, ca, now)
+    if not _server_cert_usable(dev_ca.cert_path, dev_ca.key_path, ca, now, sans):
+        _create_server_cert(data_dir, ca, now, sans)
     return dev_ca

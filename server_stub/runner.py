@@ -200,7 +200,7 @@ def start_in_thread(settings: Settings, startup_timeout: float = STARTUP_TIMEOUT
             server did not start within ``startup_timeout`` seconds.
     """
     try:
-        dev_ca = ensure_dev_ca(settings.data_dir)
+        dev_ca = ensure_dev_ca(settings.data_dir, settings.cert_names)
         app = create_app(settings)
     except OSError as exc:
         raise ServerStartError(

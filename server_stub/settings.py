@@ -43,6 +43,10 @@ class Settings:
         policy_dir: folder holding ``policy.md`` and ``manifest.toml`` served by
             ``GET /v1/policy``; ``None`` means the demo app's bundled policy.
         host: address to listen on; loopback by default.
+        cert_names: more names of the server's TLS certificate besides ``localhost``,
+            ``127.0.0.1`` and ``::1``: IP addresses or DNS names (``--cert-name``), e.g. the
+            computer's address on the local network for a phone that connects over Wi-Fi
+            (with ``host="0.0.0.0"``). A certificate naming other names is made anew at start.
         port: TCP port; 0 picks a free one.
         login_max_failures_per_account: failed logins per identifier within
             ``login_window_seconds`` before ``POST /v1/sessions`` answers 429 (known and
@@ -87,6 +91,7 @@ class Settings:
     policy_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 0
+    cert_names: tuple[str, ...] = ()
     # -- accounts (docs/protocol.md, "Accounts") --
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
@@ -111,6 +116,11 @@ class Settings:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
         if self.policy_dir is not None:
             object.__setattr__(self, "policy_dir", Path(self.policy_dir))
+        object.__setattr__(self, "cert_names", tuple(self.cert_names))
+        from .ca import parse_cert_name
+
+        for name in self.cert_names:
+            parse_cert_name(name)  # ValueError with the name and what is accepted
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
         for name in (

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from ..errors import (
     AccountExists,
@@ -79,11 +79,9 @@ _REGION_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,15}$")
 _SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-def connection_cut(exc: BaseException) -> bool:
-    """True when *exc* (or what caused it) is a connection that ended mid-stream
-    (``SSLEOFError``, a reset, a broken pipe) rather than a failed certificate check."""
-    import ssl
-
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """*exc* and everything that caused it (``__cause__``, ``__context__``, exceptions in
+    ``args`` as urllib3 wraps them), each once, depth first."""
     seen: set[int] = set()
     todo: list[BaseException] = [exc]
     while todo:
@@ -91,14 +89,35 @@ def connection_cut(exc: BaseException) -> bool:
         if id(current) in seen:
             continue
         seen.add(id(current))
+        yield current
+        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+
+
+def connection_cut(exc: BaseException) -> bool:
+    """True when *exc* (or what caused it) is a connection that ended mid-stream
+    (``SSLEOFError``, a reset, a broken pipe) rather than a failed certificate check."""
+    import ssl
+
+    for current in _causes(exc):
         if isinstance(current, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError,
                                 BrokenPipeError, ConnectionAbortedError)):
             return True
         if isinstance(current, ssl.SSLCertVerificationError):
             return False
-        todo += [c for c in (current.__cause__, current.__context__) if c is not None]
-        todo += [a for a in current.args if isinstance(a, BaseException)]
     return False
+
+
+#: OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: the certificate
+#: is trusted but names another host than the one connected to (RFC 6125, RFC 2818 3.1).
+_NAME_MISMATCH_CODES = frozenset({62, 64})
+
+
+def _names_another_host(exc: BaseException) -> bool:
+    import ssl
+
+    return any(isinstance(c, ssl.SSLCertVerificationError)
+               and getattr(c, "verify_code", None) in _NAME_MISMATCH_CODES for c in _causes(exc))
 
 
 @contextmanager
@@ -115,6 +134,14 @@ def _converting(what: str, config: SdkConfig) -> Iterator[None]:
             raise ServerUnavailable(
                 f"{what}: the connection to {config.base_url} was cut in the middle of the "
                 "answer; try again"
+            ) from exc
+        if _names_another_host(exc):
+            host = urlsplit(config.base_url).hostname
+            raise TlsError(
+                f"{what}: the server's TLS certificate does not name {host}, the host of "
+                "SdkConfig.endpoint; connect by a name the certificate has, or give the "
+                "certificate this one (the stub: python -m server_stub --cert-name "
+                f"{host})"
             ) from exc
         where = f"'{config.ca_bundle}'" if config.ca_bundle is not None else "the system trust store"
         raise TlsError(
@@ -217,7 +244,6 @@ class ApiClient:
 
         ``http.cookiejar`` files a dotless host such as ``localhost`` under ``localhost.local``.
         """
-        from urllib.parse import urlsplit
 
         host = (urlsplit(self._base).hostname or "").lower()
         hosts = {host, f"{host}.local"}
@@ -292,7 +318,7 @@ class ApiClient:
         """The URL of *path*: a path under ``/v1`` (``"/templates"``), or an absolute path or
         URL on the endpoint's own origin (a ``Location`` the server gave); another origin
         raises :class:`TransportError`."""
-        from urllib.parse import urljoin, urlsplit
+        from urllib.parse import urljoin
 
         if not path.startswith("/v1/") and "://" not in path:
             return self._base + path

@@ -63,6 +63,10 @@ NOT_RUN: dict[str, tuple[str, str | None]] = {
         "needs the Android SDK and NDK (and a device for deploy): not run on this project's "
         "machines, see docs/permissions.md 'Packaging for Android and iOS'",
         "tests/sdk/test_buildozer_spec.py::test_android_permissions_are_exactly_what_the_manifest_needs"),
+    r"^adb reverse ": (
+        "needs an Android device or emulator connected over adb; the staged app is run against "
+        "a stub on the desktop instead",
+        "tests/ui/test_device_bundle.py::test_the_staged_app_records_the_consent_on_the_server"),
     r"^python3 -m venv \.venv$": (
         "makes the virtual environment the tests already run in (make venv makes it)", None),
     r"^\.venv/bin/python -m pip install -e '\.\[demo\]'$": (
@@ -160,7 +164,7 @@ def kind(command: str) -> str:
         return "plain"
     if re.search(r"(^|\s|/)python3? -m server_stub\b", command):
         return "server"
-    if re.search(r"(^|\s|/)python3? -m demo_app\b", command):
+    if re.search(r"(^|\s|/)python3? -m demo_app(\s|$)", command):  # not demo_app.bundle
         return "app"
     if words and words[0] == "curl":
         return "curl"

@@ -1,6 +1,7 @@
 """buildozer.spec (issue #8): the demo app declares exactly the Android permissions its policy
 manifest needs, derived through the SDK's own mapping, and the camera's FileProvider lines
-that ``python -m sdk.capture.android`` prints. Nothing is built here (docs/permissions.md,
+that ``python -m sdk.capture.android`` prints; it packages the folder ``python -m
+demo_app.bundle`` stages, every file of it. Nothing is built here (docs/permissions.md,
 "Packaging for Android and iOS")."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from demo_app import bundle
 from demo_app.policy import load_demo_policy
 from sdk.capture.android import buildozer_lines
 from sdk.capture.android.__main__ import main as capture_android_main
@@ -143,14 +145,47 @@ def test_requirements_cover_the_runtime_dependencies():
         assert server_only not in have
 
 
-@pytest.mark.parametrize("ext", ["py", "kv", "toml", "md", "png", "xml"])
-def test_source_includes_the_files_the_app_reads(ext):
-    assert ext in _list(_spec()["app"]["source.include_exts"])
+def test_source_dir_is_the_folder_the_bundle_writes_by_default():
+    assert _spec()["app"]["source.dir"] == bundle.DEFAULT_OUT.as_posix()
+
+
+@pytest.fixture(scope="module")
+def server_files(tmp_path_factory) -> dict[str, Path]:
+    """A stub's dev CA and HPKE pins, made by the stub's own code (the bundle's inputs)."""
+    from server_stub.ca import ensure_dev_ca
+    from server_stub.hpke import ensure_hpke_keys
+
+    folder = tmp_path_factory.mktemp("server-files")
+    ensure_hpke_keys(folder)
+    return {"ca": ensure_dev_ca(folder).ca_path, "pins": folder / "hpke-pins.txt"}
+
+
+#: First bytes of each kind of font file --font takes (the bundle names the copy by them).
+FONT_KINDS = {"ttf": b"\x00\x01\x00\x00", "otf": b"OTTO", "ttc": b"ttcf"}
+
+
+@pytest.mark.parametrize("kind", sorted(FONT_KINDS))
+def test_source_includes_every_file_the_bundle_stages(kind, tmp_path, server_files):
+    """buildozer packages only the files whose extension is in source.include_exts: every
+    file the bundle writes (code, screens, policies, data, device/ with a font of each kind)
+    has one."""
+    font = tmp_path / "font-file"
+    font.write_bytes(FONT_KINDS[kind] + bytes(60))  # the bundle checks the first bytes only
+    out = tmp_path / "app-src"
+    assert bundle.main(["--server", "https://127.0.0.1:8443", "--ca", str(server_files["ca"]),
+                        "--hpke-pins", str(server_files["pins"]), "--font", str(font),
+                        "--out", str(out)]) == 0
+    included = set(_list(_spec()["app"]["source.include_exts"]))
+    staged = [p.relative_to(out) for p in out.rglob("*") if p.is_file()]
+    assert Path("device", f"font.{kind}") in staged
+    left_out = sorted(str(p) for p in staged if p.suffix.lstrip(".") not in included)
+    assert not left_out, f"buildozer would leave these out: {left_out}"
+    # and nothing is included that the bundle cannot write (a stale type would hide a change)
+    assert included == {p.suffix.lstrip(".") for p in staged} | set(FONT_KINDS)
 
 
 def test_app_identity():
     app = _spec()["app"]
     assert app["title"] == "示例电子签"
-    assert app["source.dir"] == "."
     assert re.fullmatch(r"[a-z][a-z0-9]*", app["package.name"])
     assert re.fullmatch(r"[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)+", app["package.domain"])

@@ -110,3 +110,32 @@ def test_ca_cert_without_its_key_is_an_error_not_a_new_ca(tmp_path: Path) -> Non
     dev_ca.ca_key_path.unlink()
     with pytest.raises(DevCaError, match="ca.pem but no ca-key.pem"):
         ensure_dev_ca(tmp_path)
+
+
+def _sans(path: Path) -> set[x509.GeneralName]:
+    return set(_cert(path).extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+
+
+def test_an_extra_name_goes_into_the_server_certificate(tmp_path: Path) -> None:
+    dev_ca = ensure_dev_ca(tmp_path, ["192.168.1.20", "DevBox.local."])
+    sans = _sans(dev_ca.cert_path)
+    assert x509.IPAddress(ipaddress.ip_address("192.168.1.20")) in sans
+    assert x509.DNSName("devbox.local") in sans
+    assert x509.DNSName("localhost") in sans  # the loopback names stay
+
+
+def test_a_changed_extra_name_makes_a_new_server_certificate_by_the_same_ca(tmp_path: Path) -> None:
+    ensure_dev_ca(tmp_path, ["192.168.1.20"])
+    ca_before = (tmp_path / "ca.pem").read_bytes()
+    dev_ca = ensure_dev_ca(tmp_path, ["10.0.0.5"])
+    sans = _sans(dev_ca.cert_path)
+    assert x509.IPAddress(ipaddress.ip_address("10.0.0.5")) in sans
+    assert x509.IPAddress(ipaddress.ip_address("192.168.1.20")) not in sans
+    assert (tmp_path / "ca.pem").read_bytes() == ca_before  # clients keep trusting it
+
+
+@pytest.mark.parametrize("name", ["bad name", "-devbox", "a..b", "x" * 64 + ".local", "http://h"])
+def test_a_bad_extra_name_is_refused_before_anything_is_written(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="neither an IP address nor a DNS name"):
+        ensure_dev_ca(tmp_path / "data", [name])
+    assert not (tmp_path / "data").exists()

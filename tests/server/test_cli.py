@@ -104,3 +104,44 @@ def test_bad_port_argument_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "--port" in done.stderr
+
+
+def _serve_with(tmp_path: Path, policy_dir: Path, *extra: str) -> Iterator[tuple[str, Path]]:
+    proc = subprocess.Popen(
+        [*CMD, "--data-dir", str(tmp_path / "d"), "--port", "0", "--policy-dir", str(policy_dir),
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        match = LISTENING.match(_first_line(proc))
+        assert match, "listening line missing or malformed"
+        yield match.group(1), Path(match.group(3))
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+
+
+def test_hpke_kem_x25519_makes_an_x25519_key(tmp_path: Path, policy_dir: Path) -> None:
+    for url, ca in _serve_with(tmp_path, policy_dir, "--hpke-kem", "X25519"):
+        keys = requests.get(f"{url}/v1/keys/hpke", verify=ca, timeout=10).json()["keys"]
+        assert [key["kem"] for key in keys] == [0x0020]
+
+
+def test_cert_name_is_served_in_the_certificate(tmp_path: Path, policy_dir: Path) -> None:
+    import ipaddress
+    import ssl
+
+    from cryptography import x509
+
+    for url, _ca in _serve_with(tmp_path, policy_dir, "--cert-name", "192.168.1.20"):
+        port = int(url.rsplit(":", 1)[1])
+        served = x509.load_pem_x509_certificate(
+            ssl.get_server_certificate(("127.0.0.1", port)).encode())
+        sans = served.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert ipaddress.ip_address("192.168.1.20") in sans.get_values_for_type(x509.IPAddress)
+
+
+def test_a_bad_cert_name_exits_2_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run([*CMD, "--data-dir", str(tmp_path / "d"), "--cert-name", "not a name"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--cert-name" in done.stderr and "neither an IP address nor a DNS name" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "d").exists()

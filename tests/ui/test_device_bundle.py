@@ -1,0 +1,361 @@
+"""The phone build's source folder (issue #8, "Android and iOS"): ``python -m demo_app.bundle``
+stages ``main.py``, copies of ``sdk/`` and ``demo_app/`` and ``device/`` (the server settings,
+since Android passes no command line and a phone has no embedded stub); the staged ``main.py``
+starts the demo through ``demo_app.device.run``.
+
+The staged app runs as buildozer would start it (``python main.py`` in the staged folder, here
+with ``--data-dir``, ``--script`` and ``--report`` added) in a real window under Xvfb, against a
+real stub over HTTPS, on a PATH without fontconfig (as on a phone). What it imported is
+recorded at exit by a ``sitecustomize`` on ``PYTHONPATH``, which changes nothing in the run.
+Each test checks one behaviour.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+from demo_app import bundle
+from demo_app.bundle import DEFAULT_OUT
+
+from .conftest import REPO, db_rows, script_and_report
+
+VENV_BIN = Path(sys.executable).parent
+
+#: Run at interpreter start by the staged app's Python (PYTHONPATH): at exit, where sdk and
+#: demo_app came from and which modules of the stub's stack were imported.
+OBSERVER = """\
+import atexit, json, os, sys
+
+def _record():
+    files = {name: getattr(sys.modules.get(name), "__file__", None)
+             for name in ("sdk", "sdk.core", "demo_app", "demo_app.device", "demo_app.main")}
+    stub = sorted(m for m in sys.modules
+                  if m.split(".")[0] in ("server_stub", "fastapi", "uvicorn", "argon2"))
+    with open(os.environ["BUNDLE_TEST_IMPORTS"], "w", encoding="utf-8") as f:
+        json.dump({"files": files, "stub_modules": stub}, f)
+
+atexit.register(_record)
+"""
+
+
+@pytest.fixture(scope="module")
+def server_files(tmp_path_factory) -> dict[str, Path]:
+    """A stub's dev CA (``ca.pem``) and HPKE pins (``hpke-pins.txt``), made by the stub's own
+    code; the inputs of the bundle tests that need no running server."""
+    from server_stub.ca import ensure_dev_ca
+    from server_stub.hpke import ensure_hpke_keys
+
+    folder = tmp_path_factory.mktemp("server-files")
+    ensure_hpke_keys(folder)
+    return {"ca": ensure_dev_ca(folder).ca_path, "pins": folder / "hpke-pins.txt"}
+
+
+@pytest.fixture(scope="module")
+def cjk_font() -> Path:
+    """The CJK font this machine has (found by the SDK, in a subprocess: Kivy stays out of
+    the test process)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sdk.ui.kivy.fonts import find_cjk_font; print(find_cjk_font())"],
+        env=dict(os.environ, KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON"), capture_output=True,
+        text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def run_bundle(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m demo_app.bundle ARGS`` in *cwd*."""
+    return subprocess.run([sys.executable, "-m", "demo_app.bundle", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def stage(tmp_path: Path, server: str, ca: Path, pins: Path, *extra: str) -> Path:
+    """Stage the app into ``tmp_path/app-src``; the staged folder."""
+    out = tmp_path / "app-src"
+    proc = run_bundle(tmp_path, "--server", server, "--ca", str(ca), "--hpke-pins", str(pins),
+                      "--out", str(out), *extra)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def run_staged(staged: Path, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 60) -> subprocess.CompletedProcess:
+    """``python main.py ARGS`` in the staged folder, as buildozer starts it."""
+    return subprocess.run([sys.executable, "main.py", *args], cwd=staged,
+                          env=env or dict(os.environ), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def phone_env(display: str, **more: str) -> dict[str, str]:
+    """The environment of a staged run on *display* as on a phone: no fontconfig (``fc-list``
+    is not on PATH), no font forced from outside, the synthetic camera."""
+    env = dict(os.environ, DISPLAY=display, PATH=str(VENV_BIN), PRIVACY_SDK_CAMERA="synthetic",
+               **more)
+    env.pop("PRIVACY_SDK_CJK_FONT", None)
+    return env
+
+
+def one_line(stderr: str, prefix: str) -> str:
+    """The only line of *stderr*, which starts with *prefix* and is no traceback."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(prefix) and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+# ------------------------------------------------------------------ the bundle's arguments
+
+
+def _bad_args(tmp: Path, files: dict[str, Path]) -> dict[str, tuple[list[str], str]]:
+    """Each bad argument: (the command's arguments, what the message must say)."""
+    fake_pem = tmp / "fake.pem"  # has the PEM marker, but no certificate parses
+    fake_pem.write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+                        "-----END CERTIFICATE-----\n", encoding="utf-8")
+    bad_pins = tmp / "bad-pins.txt"
+    first = next(line for line in files["pins"].read_text(encoding="utf-8").splitlines()
+                 if line.startswith("sha256:"))
+    bad_pins.write_text(f"{first}\nsha256:1234\n", encoding="utf-8")  # line 2 is short
+    not_font = tmp / "font.ttf"
+    not_font.write_bytes(b"<html>not a font</html>")
+    good = {"--server": "https://127.0.0.1:8443", "--ca": str(files["ca"]),
+            "--hpke-pins": str(files["pins"])}
+
+    def args(**changed: str) -> list[str]:
+        merged = {**good, **{f"--{k.replace('_', '-')}": v for k, v in changed.items()}}
+        return [part for item in merged.items() for part in item]
+
+    return {
+        "http-url": (args(server="http://127.0.0.1:8443"), "--server: the server URL must start with https://"),
+        "missing-ca": (args(ca=str(tmp / "nowhere.pem")), "--ca: CA file"),
+        "ca-not-pem": (args(ca=str(fake_pem)), "holds no valid PEM certificate"),
+        "bad-pin-line": (args(hpke_pins=str(bad_pins)), "line 2 is not a fingerprint"),
+        "not-a-font": (args(font=str(not_font)), "is not a font file"),
+    }
+
+
+@pytest.mark.parametrize("case", ["http-url", "missing-ca", "ca-not-pem", "bad-pin-line",
+                                  "not-a-font"])
+def test_a_bad_argument_is_refused_in_one_line_and_nothing_is_written(case, tmp_path, server_files):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    arguments, says = _bad_args(inputs, server_files)[case]
+    proc = run_bundle(tmp_path, *arguments, "--out", str(tmp_path / "app-src"))
+    assert proc.returncode == 2
+    assert says in one_line(proc.stderr, "demo_app.bundle: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]  # no folder, no leftovers
+
+
+# ------------------------------------------------------------------------- the staged tree
+
+
+def test_the_staged_folder_holds_main_py_the_packages_and_the_device_settings(
+        tmp_path, server_files, cjk_font):
+    staged = stage(tmp_path, "https://127.0.0.1:8443/", server_files["ca"], server_files["pins"],
+                   "--font", str(cjk_font))
+    assert sorted(p.name for p in staged.iterdir()) == ["demo_app", "device", "main.py", "sdk"]
+    device = staged / "device"
+    suffix = {b"ttcf": ".ttc", b"OTTO": ".otf"}.get(cjk_font.read_bytes()[:4], ".ttf")
+    assert sorted(p.name for p in device.iterdir()) == sorted(
+        ["server.toml", "ca.pem", "hpke-pins.txt", f"font{suffix}"])
+    assert (device / "ca.pem").read_bytes() == server_files["ca"].read_bytes()
+    assert (device / f"font{suffix}").read_bytes() == cjk_font.read_bytes()
+    pins = [line for line in server_files["pins"].read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert (device / "hpke-pins.txt").read_text(encoding="utf-8").split() == pins
+    assert tomllib.loads((device / "server.toml").read_text(encoding="utf-8")) == {
+        "server": "https://127.0.0.1:8443", "ca": "ca.pem", "hpke_pins": "hpke-pins.txt",
+        "font": f"font{suffix}"}
+    assert "demo_app.device import run" in (staged / "main.py").read_text(encoding="utf-8")
+
+
+def _files(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_copies_leave_out_server_stub_caches_and_test_code(tmp_path, server_files):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    copied = _files(staged)
+    assert not [f for f in copied if "server_stub" in f or "__pycache__" in f
+                or f.endswith(".pyc") or "/tests/" in f or f.startswith("sdk/testing/")]
+    # everything else of the two packages is there, data files included (policy, kv, xml, png)
+    wanted = {f"{name}/{f}" for name in ("sdk", "demo_app") for f in _files(REPO / name)
+              if "__pycache__" not in f and not f.endswith(".pyc")
+              and not any(part.startswith(".") for part in f.split("/"))
+              and not (name == "sdk" and f.startswith("testing/"))}
+    assert wanted <= copied
+    assert {"demo_app/policy/policy.md", "demo_app/policy/manifest.toml",
+            "sdk/capture/android/file_paths.xml"} <= copied
+
+
+def test_without_out_the_bundle_writes_build_app_src(tmp_path, server_files):
+    proc = run_bundle(tmp_path, "--server", "https://127.0.0.1:8443", "--ca",
+                      str(server_files["ca"]), "--hpke-pins", str(server_files["pins"]))
+    assert proc.returncode == 0, proc.stderr
+    assert DEFAULT_OUT == Path("build/app-src")
+    assert (tmp_path / DEFAULT_OUT / "main.py").is_file()
+
+
+def test_staging_again_replaces_the_earlier_folder(tmp_path, server_files):
+    first = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    (first / "sdk" / "stale.py").write_text("# left from an earlier bundle\n", encoding="utf-8")
+    second = stage(tmp_path, "https://127.0.0.1:9443", server_files["ca"], server_files["pins"])
+    assert second == first and not (second / "sdk" / "stale.py").exists()
+    assert '"https://127.0.0.1:9443"' in (second / "device" / "server.toml").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app-src"]
+
+
+def test_a_folder_the_bundle_did_not_write_is_left_alone(tmp_path, server_files):
+    mine = tmp_path / "app-src"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n", encoding="utf-8")
+    proc = run_bundle(tmp_path, "--server", "https://127.0.0.1:8443", "--ca",
+                      str(server_files["ca"]), "--hpke-pins", str(server_files["pins"]),
+                      "--out", str(mine))
+    assert proc.returncode == 2
+    assert "was not written by this command" in one_line(proc.stderr, "demo_app.bundle: ")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_failed_write_keeps_the_earlier_folder_and_leaves_no_partial_one(
+        tmp_path, server_files, monkeypatch, capsys):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    before = _files(staged)
+
+    def disk_full(*_args, **_kwargs):  # the OS edge: the disk fills up while copying
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(bundle.shutil, "copyfile", disk_full)
+    code = bundle.main(["--server", "https://127.0.0.1:9443", "--ca", str(server_files["ca"]),
+                        "--hpke-pins", str(server_files["pins"]), "--out", str(staged)])
+    assert code == 1
+    assert "No space left on device" in one_line(capsys.readouterr().err, "demo_app.bundle: ")
+    assert _files(staged) == before
+    assert '"https://127.0.0.1:8443"' in (staged / "device" / "server.toml").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app-src"]
+
+
+# --------------------------------------------------------- the staged app, end to end
+
+
+@pytest.fixture(scope="module")
+def staged_run(display, tmp_path_factory, cjk_font):
+    """Stage the app against a running stub (with the machine's CJK font), then run the staged
+    ``main.py`` once: agree at the prompt and wait until the record reached the server.
+    The outcome: ``code``, ``report``, ``stderr``, ``imports`` (what the observer recorded),
+    ``db`` (the stub's rows), ``staged`` and ``shot``."""
+    from server_stub.testing import running_stub
+
+    tmp = tmp_path_factory.mktemp("staged-run")
+    observer = tmp / "observer"
+    observer.mkdir()
+    (observer / "sitecustomize.py").write_text(OBSERVER, encoding="utf-8")
+    shot = tmp / "staged-prompt.png"
+    script, report = script_and_report(tmp, "staged", [
+        {"wait_screen": "prompt"}, {"sleep": 0.3}, {"screenshot": str(shot)}, {"press": "agree"},
+        {"wait_screen": "home"}, {"wait_status": "已同步到服务器"}, {"quit": 0}])
+    imports = tmp / "imports.json"
+    with running_stub(tmp / "stub") as stub:
+        staged = stage(tmp, stub.url, stub.ca_path, Path(stub.data_dir) / "hpke-pins.txt",
+                       "--font", str(cjk_font))
+        env = phone_env(display, PYTHONPATH=str(observer), BUNDLE_TEST_IMPORTS=str(imports))
+        proc = run_staged(staged, "--data-dir", str(tmp / "data"), "--script", str(script),
+                          "--report", str(report), env=env, timeout=120)
+        rows = db_rows(Path(stub.data_dir) / "stub.db", "SELECT record FROM consent_records")
+    return {"code": proc.returncode, "stderr": proc.stderr[-4000:], "staged": staged,
+            "report": json.loads(report.read_text(encoding="utf-8")) if report.exists() else {},
+            "imports": json.loads(imports.read_text(encoding="utf-8")) if imports.exists() else {},
+            "db": [json.loads(record) for (record,) in rows], "shot": shot}
+
+
+def test_the_staged_app_records_the_consent_on_the_server(staged_run):
+    assert staged_run["code"] == 0, staged_run["stderr"]
+    assert staged_run["report"]["screens"] == ["prompt", "home"]
+    assert [r["decision"] for r in staged_run["db"]] == ["granted"]
+
+
+def test_the_staged_app_runs_the_staged_sdk_and_demo_app(staged_run):
+    assert staged_run["code"] == 0, staged_run["stderr"]
+    staged = staged_run["staged"].resolve()
+    files = staged_run["imports"]["files"]
+    assert set(files) == {"sdk", "sdk.core", "demo_app", "demo_app.device", "demo_app.main"}
+    for name, file in files.items():
+        assert file is not None and staged in Path(file).resolve().parents, (name, file)
+
+
+def test_the_staged_app_never_imports_server_stub(staged_run):
+    assert staged_run["code"] == 0, staged_run["stderr"]
+    assert staged_run["imports"]["stub_modules"] == []
+
+
+def test_the_staged_app_draws_chinese_with_the_bundled_font(staged_run):
+    """No fontconfig on PATH and no phone's /system/fonts here: the prompt was drawn (and
+    saved) only because device/ holds a CJK font. The screenshot was looked at by eye too."""
+    assert staged_run["code"] == 0, staged_run["stderr"]
+    assert staged_run["shot"].stat().st_size > 10_000
+    assert "font" in (staged_run["staged"] / "device" / "server.toml").read_text(encoding="utf-8")
+
+
+def test_without_a_bundled_or_system_font_the_staged_app_says_what_to_do(display, tmp_path,
+                                                                         server_files):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    proc = run_staged(staged, "--data-dir", str(tmp_path / "data"), env=phone_env(display))
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("demo_app: no font that can draw Chinese was found"), proc.stderr
+    assert "fontconfig is not installed" in last and "/system/fonts/" in last
+
+
+# ----------------------------------------------------- device/ settings missing or wrong
+
+
+def _break_missing(device: Path) -> None:
+    (device / "server.toml").unlink()
+
+
+def _break_not_toml(device: Path) -> None:
+    (device / "server.toml").write_text("server = https://no-quotes\n", encoding="utf-8")
+
+
+def _break_http(device: Path) -> None:
+    text = (device / "server.toml").read_text(encoding="utf-8")
+    (device / "server.toml").write_text(text.replace("https://", "http://"), encoding="utf-8")
+
+
+def _break_ca_gone(device: Path) -> None:
+    (device / "ca.pem").unlink()
+
+
+@pytest.mark.parametrize("damage, says", [
+    (_break_missing, "device/server.toml is missing"),
+    (_break_not_toml, "is not valid TOML"),
+    (_break_http, "must start with https://"),
+    (_break_ca_gone, "does not exist"),
+], ids=["missing", "not-toml", "http-url", "ca-file-gone"])
+def test_bad_device_settings_stop_the_app_with_one_line_and_exit_2(damage, says, tmp_path,
+                                                                    server_files):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    damage(staged / "device")
+    proc = run_staged(staged, "--data-dir", str(tmp_path / "data"))
+    assert proc.returncode == 2
+    line = one_line(proc.stderr, "demo_app: ")
+    assert says in line and "python -m demo_app.bundle" in line
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_command_line_cannot_override_the_device_settings(tmp_path, server_files):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    proc = run_staged(staged, "--data-dir", str(tmp_path / "data"), "--server",
+                      "https://127.0.0.1:9443")
+    assert proc.returncode == 2
+    assert "--server is set by device/server.toml" in one_line(proc.stderr, "demo_app: ")
