@@ -56,6 +56,10 @@ NOT_RUN: dict[str, tuple[str, str | None]] = {
     r"^make bench$": (
         "runs every benchmark for minutes; the suites' structure is tested",
         "tests/bench/test_bench_structure.py::test_every_bench_file_is_a_discovered_suite_with_declared_figures"),
+    r"^make audit$": (
+        "asks PyPI's vulnerability data about every shipped package (seconds, network); .ci/run "
+        "runs it before the tests",
+        "tests/security/test_dependency_audit.py::test_ci_runs_the_audit_before_the_tests_and_fails_on_its_status"),
     r"^pip install buildozer cython$": (
         "installs from PyPI, only needed on a build machine",
         "tests/sdk/test_buildozer_spec.py::test_requirements_cover_the_runtime_dependencies"),
