@@ -61,7 +61,6 @@ _READ_MEDIA_SELECTED = "android.permission.READ_MEDIA_VISUAL_USER_SELECTED"
 _READ_EXTERNAL_STORAGE = "android.permission.READ_EXTERNAL_STORAGE"
 _READ_PHONE_STATE = "android.permission.READ_PHONE_STATE"
 _CAMERA_FEATURE = "android.hardware.camera.any"
-_DEFAULT_ACTIVITY = "org.kivy.android.PythonActivity"
 
 
 class _Android:
@@ -78,11 +77,9 @@ class _Android:
                 from android import permissions as p4a
                 from jnius import autoclass
 
-                try:
-                    from android.config import ACTIVITY_CLASS_NAME as activity_name
-                except ImportError:
-                    activity_name = _DEFAULT_ACTIVITY
-                activity = autoclass(activity_name).mActivity
+                from .._android import current_activity
+
+                activity = current_activity(autoclass)
                 cls._loaded.update(
                     p4a=p4a,
                     activity=activity,

@@ -99,7 +99,6 @@ __all__ = ["AndroidCamera"]
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_ACTIVITY = "org.kivy.android.PythonActivity"
 #: ``android.app.Activity`` result codes (documented constant values).
 RESULT_OK = -1
 RESULT_CANCELED = 0
@@ -146,11 +145,9 @@ class _Android:
         except ImportError as exc:
             raise CameraUnavailable("python-for-android's 'android' module is not in the app: "
                                     "add 'android' to the buildozer requirements") from exc
-        try:
-            from android.config import ACTIVITY_CLASS_NAME as activity_name
-        except ImportError:
-            activity_name = _DEFAULT_ACTIVITY
-        activity = autoclass(activity_name).mActivity
+        from ..._android import current_activity
+
+        activity = current_activity(autoclass)
         if activity is None:
             raise CameraUnavailable("the app's activity is not running (a service has no "
                                     "camera app to start)")

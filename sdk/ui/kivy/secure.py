@@ -92,7 +92,6 @@ log = logging.getLogger("sdk.ui.secure")
 #: ``android.view.WindowManager.LayoutParams.FLAG_SECURE`` (documented constant value).
 FLAG_SECURE = 0x2000
 #: The activity of a python-for-android app when ``android.config`` does not name one.
-_DEFAULT_ACTIVITY = "org.kivy.android.PythonActivity"
 
 #: Mechanism names in :attr:`ProtectionStatus.mechanisms`.
 FLAG = "flag_secure"
@@ -211,11 +210,9 @@ class _FlagSecure:
             raise _Unavailable("python-for-android's 'android' module is not in the app: add "
                                "'android' to the buildozer requirements so that FLAG_SECURE "
                                "can be set", "ImportError") from None
-        try:
-            from android.config import ACTIVITY_CLASS_NAME as activity_name
-        except ImportError:
-            activity_name = _DEFAULT_ACTIVITY
-        activity = autoclass(activity_name).mActivity
+        from ..._android import current_activity
+
+        activity = current_activity(autoclass)
         if activity is None:
             raise _Unavailable("the app's activity is not running (a service has no window "
                                "to keep out of screenshots)", "NoActivity")
