@@ -67,9 +67,15 @@ def parse_cert_name(name: str) -> x509.GeneralName:
     """
     text = str(name).strip()
     try:
-        return x509.IPAddress(ipaddress.ip_address(text))
+        address = ipaddress.ip_address(text)
     except ValueError:
         pass
+    else:
+        if address.is_unspecified or address.is_multicast:
+            raise ValueError(
+                f"certificate name {text!r} is not an address a client can connect to; give this "
+                "computer's address on the network, e.g. 192.168.1.20")
+        return x509.IPAddress(address)
     host = text.lower().rstrip(".")
     labels = host.split(".")
     if not host or len(host) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in labels):

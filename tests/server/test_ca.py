@@ -139,3 +139,10 @@ def test_a_bad_extra_name_is_refused_before_anything_is_written(tmp_path: Path, 
     with pytest.raises(ValueError, match="neither an IP address nor a DNS name"):
         ensure_dev_ca(tmp_path / "data", [name])
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("name", ["0.0.0.0", "::", "224.0.0.1"])
+def test_an_address_no_client_can_connect_to_is_refused_as_a_name(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="not an address a client can connect to"):
+        ensure_dev_ca(tmp_path / "data", [name])
+    assert not (tmp_path / "data").exists()
