@@ -28,9 +28,12 @@ test: sysdeps venv
 	$(PY) -m pytest
 
 # Checks the packages the SDK ships (pyproject's runtime dependencies and kivy extra as installed,
-# buildozer.spec's pins) for known vulnerabilities with pip-audit. Exit status 1: a finding,
-# 2: not a pass (not audited); docs/security.md, MASVS-CODE-3. .ci/run passes
-# AUDIT_FLAGS=--allow-not-audited.
+# buildozer.spec's pins at the pinned versions) for known vulnerabilities with pip-audit; the
+# reviewed exceptions are in scripts/audit-ignore.toml (docs/security.md, MASVS-CODE-3). The
+# script exits 1 on a finding and 2 when it is not a pass (a package not audited without an
+# entry, a stale entry, no answer from the service); make then exits 2 in both cases (make's
+# status for any failing recipe), and its "Error N" line shows the script's status.
+# AUDIT_FLAGS: more options for the script, e.g. AUDIT_FLAGS='--timeout 30'.
 AUDIT_FLAGS ?=
 audit: venv
 	@$(PY) scripts/dependency_audit.py $(AUDIT_FLAGS)
@@ -38,5 +41,6 @@ audit: venv
 bench: venv
 	$(PY) -m bench
 
+# build/: what python -m demo_app.bundle stages for buildozer (a copy of the server's CA and pins)
 clean:
-	rm -rf $(VENV) $(DATA) $(SHOTS) .pytest_cache
+	rm -rf $(VENV) $(DATA) $(SHOTS) build .pytest_cache

@@ -1,31 +1,39 @@
 """Dependency vulnerability audit: ``make audit`` (docs/security.md, MASVS-CODE-3).
 
-What is audited, by default: the packages the SDK ships, at the versions installed in this
-environment. That is pyproject.toml's runtime dependencies and its ``kivy`` extra (what
-buildozer.spec packages for Android), with everything they pull in (read from the installed
-packages' metadata, markers evaluated for this Python), and the exact pins of buildozer.spec's
-``requirements`` (``kivy==2.3.1``, ``uniseg==0.8.1``). Not audited: the stub's, the tests' and
-the tools' packages (never shipped), and the python-for-android recipes ``python3``,
-``pyjnius`` and ``android`` (python-for-android builds them at its own versions).
-``--requirements FILE`` audits the exact pins (``name==version``) of FILE instead.
+What is audited, by default: the packages the SDK ships, at the versions that ship. That is
+pyproject.toml's runtime dependencies and its ``kivy`` extra (what buildozer.spec packages for
+Android), with everything they pull in (read from the installed packages' metadata, markers
+evaluated for this Python), at the versions installed here, except that buildozer.spec's exact
+pins (``kivy==2.3.1``, ``uniseg==0.8.1``, ``requests==...``, ``cryptography==...``) are
+audited at the pinned version: that is what the phone gets. Not audited: the stub's, the
+tests' and the tools' packages (never shipped), and the python-for-android recipes
+``python3``, ``pyjnius``, ``android`` and ``openssl`` (not PyPI packages: PyPI's advisories do
+not cover them). ``--requirements FILE`` audits the exact pins (``name==version``) of FILE
+instead.
 
 How: pip-audit (PyPA) with its PyPI service (the advisories PyPI publishes for each release,
 from the PyPA advisory database), on a list of exact pins (``--no-deps --disable-pip``:
 nothing is resolved or installed). When PyPI gives no answer for a release (pip-audit then
-skips the package as "not found on PyPI"), a package installed at its latest release is
-checked against the advisories PyPI lists for that latest release (the project's JSON);
-any other is reported as not audited, never as clean.
+skips the package as "not found on PyPI"), a package at its latest release is checked
+against the advisories PyPI lists for that latest release (the project's JSON); any other is
+reported as not audited, never as clean.
 
-Ignored advisories: scripts/audit-ignore.toml, each with its package, reason and expiry date.
-An ignored finding is printed with both and does not fail the audit until the date has passed.
+scripts/audit-ignore.toml (``--ignore-file``; none by default with ``--requirements``) holds
+the reviewed exceptions, each with a reason and an expiry date at most 90 days ahead:
+``[[ignore]]`` an advisory (``id``, ``package``) that is reported but does not fail;
+``[[not_audited]]`` a package at one version (``package``, ``version``) that may ship
+unaudited. Without such an entry a package that cannot be audited fails the audit: when a
+pinned package gets a newer release, its pin is no longer checkable here, and the fix is to
+raise the pin or to add a dated entry. After its date an entry no longer applies. An entry
+naming a package that is not audited (a typo, a dropped dependency) is stale and fails.
 
 Exit status:
-    0: every package audited, no finding.
+    0: passed: every package audited or accepted by an entry, no finding (ignored ones listed).
     1: a finding (printed: package, version, advisory id and aliases, fixed versions).
-    2: not a pass: the vulnerability service cannot be reached, a package could not be
-       audited, or the input is bad (one line says which and what to do).
-       ``--allow-not-audited`` makes "a package could not be audited" exit 0 when nothing
-       was found (.ci/run uses it: see docs/security.md, MASVS-CODE-3).
+    2: not a pass: a package could not be audited and has no entry, an entry is stale, the
+       vulnerability service cannot be reached, or the input is bad (one line says which and
+       what to do). ``make audit`` itself exits 2 whenever the script fails (make's status
+       for any failing recipe; its "Error N" line shows the script's).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,8 +65,11 @@ PYPROJECT = REPO / "pyproject.toml"
 BUILDOZER_SPEC = REPO / "buildozer.spec"
 IGNORE_FILE = REPO / "scripts" / "audit-ignore.toml"
 
-#: buildozer.spec requirements that are python-for-android recipes, not PyPI packages as built.
-RECIPES = frozenset({"python3", "pyjnius", "android"})
+#: buildozer.spec requirements that are python-for-android recipes and not PyPI packages
+#: (``openssl`` is the C library cryptography is built against on the phone).
+RECIPES = frozenset({"python3", "pyjnius", "android", "openssl"})
+#: The longest an entry of the ignore file may run: it is reviewed again by then.
+MAX_ENTRY_DAYS = 90
 #: PyPI's JSON for a project: its latest release, with that release's known vulnerabilities.
 _PROJECT_JSON = "https://pypi.org/pypi/{name}/json"
 _OWN_NAME = "privacy-sdk"
@@ -83,10 +95,39 @@ class Vulnerability:
 
 @dataclass(frozen=True)
 class Ignore:
+    """``[[ignore]]``: an advisory reported but not failing the audit until *expires*."""
+
     id: str
     package: str
     reason: str
     expires: dt.date
+
+
+@dataclass(frozen=True)
+class Unaudited:
+    """``[[not_audited]]``: *package* at *version* may ship unaudited until *expires*."""
+
+    package: str
+    version: str
+    reason: str
+    expires: dt.date
+
+
+@dataclass(frozen=True)
+class Entries:
+    """The reviewed exceptions of an ignore file."""
+
+    path: Path | None
+    ignores: tuple[Ignore, ...] = ()
+    not_audited: tuple[Unaudited, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The file as the report names it (relative to the repository when inside it)."""
+        if self.path is None:
+            return "an ignore file (--ignore-file)"
+        path = self.path.resolve()
+        return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(self.path)
 
 
 @dataclass
@@ -94,6 +135,7 @@ class Report:
     packages: dict[str, str]                      # name -> version audited
     found: dict[str, list[Vulnerability]]         # name -> its vulnerabilities (audited only)
     not_audited: dict[str, str]                   # name -> why
+    latest: dict[str, str]                        # name -> its latest release, when known
 
 
 # -- what to audit ----------------------------------------------------------------------------
@@ -147,11 +189,12 @@ def buildozer_requirements() -> list[str]:
 
 
 def buildozer_pins() -> dict[str, str]:
-    """name -> version of buildozer.spec's ``name==version`` requirements."""
+    """name -> version of buildozer.spec's ``name==version`` requirements that are PyPI
+    packages (the python-for-android recipes of :data:`RECIPES` left out)."""
     pins = {}
     for entry in buildozer_requirements():
         name, sep, version = entry.partition("==")
-        if sep:
+        if sep and _canonical(name) not in RECIPES:
             pins[_canonical(name)] = version.strip()
     return pins
 
@@ -189,37 +232,50 @@ def read_requirements(paths: Iterable[Path]) -> dict[str, str]:
 # -- ignored advisories -----------------------------------------------------------------------
 
 
-def load_ignores(path: Path) -> list[Ignore]:
-    """The entries of *path* (``[[ignore]]`` tables); a missing file has none.
+_TABLES = {
+    "ignore": ({"id": str, "package": str, "reason": str, "expires": dt.date}, Ignore),
+    "not_audited": ({"package": str, "version": str, "reason": str, "expires": dt.date}, Unaudited),
+}
+
+
+def load_entries(path: Path | None, today: dt.date) -> Entries:
+    """The ``[[ignore]]`` and ``[[not_audited]]`` entries of *path*; None or a missing file
+    has none.
 
     Raises:
-        NotAudited: the file is not TOML, or an entry lacks a field.
+        NotAudited: the file is not TOML, has another table, an entry lacks a field, or its
+            expiry date is more than :data:`MAX_ENTRY_DAYS` days ahead.
     """
-    if not path.exists():
-        return []
+    if path is None or not path.exists():
+        return Entries(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise NotAudited(f"{path} cannot be read as TOML ({exc})") from None
-    entries = data.get("ignore", [])
-    if not isinstance(entries, list) or set(data) - {"ignore"}:
-        raise NotAudited(f"{path}: only [[ignore]] tables are allowed")
-    ignores = []
-    for number, entry in enumerate(entries, 1):
-        wanted = {"id": str, "package": str, "reason": str, "expires": dt.date}
-        for field, kind in wanted.items():
-            value = entry.get(field) if isinstance(entry, dict) else None
-            if not isinstance(value, kind) or isinstance(value, dt.datetime) or value == "":
-                raise NotAudited(
-                    f"{path}: ignore entry {number}: '{field}' is missing or not "
-                    f"{'a date' if kind is dt.date else 'text'}; every entry needs id, package, "
-                    "reason and expires (a date such as 2027-03-01)")
-        if set(entry) - set(wanted):
-            raise NotAudited(f"{path}: ignore entry {number}: unknown keys "
-                             f"{sorted(set(entry) - set(wanted))}")
-        ignores.append(Ignore(entry["id"], _canonical(entry["package"]), entry["reason"],
-                              entry["expires"]))
-    return ignores
+    if set(data) - set(_TABLES) or not all(isinstance(v, list) for v in data.values()):
+        raise NotAudited(f"{path}: only [[ignore]] and [[not_audited]] tables are allowed")
+    latest = today + dt.timedelta(days=MAX_ENTRY_DAYS)
+    loaded: dict[str, list] = {}
+    for table, (wanted, kind) in _TABLES.items():
+        loaded[table] = []
+        for number, entry in enumerate(data.get(table, []), 1):
+            where = f"{path}: {table} entry {number}"
+            for field, type_ in wanted.items():
+                value = entry.get(field) if isinstance(entry, dict) else None
+                if not isinstance(value, type_) or isinstance(value, dt.datetime) or value == "":
+                    raise NotAudited(
+                        f"{where}: '{field}' is missing or not "
+                        f"{'a date' if type_ is dt.date else 'text'}; every entry needs "
+                        f"{', '.join(list(wanted)[:-1])} and expires (a date such as {latest})")
+            if set(entry) - set(wanted):
+                raise NotAudited(f"{where}: unknown keys {sorted(set(entry) - set(wanted))}")
+            if entry["expires"] > latest:
+                raise NotAudited(f"{where}: expires {entry['expires']} is more than "
+                                 f"{MAX_ENTRY_DAYS} days ahead; give {latest} or earlier, and "
+                                 "review the entry again by then")
+            values = {**entry, "package": _canonical(entry["package"])}
+            loaded[table].append(kind(**values))
+    return Entries(path, tuple(loaded["ignore"]), tuple(loaded["not_audited"]))
 
 
 # -- asking the vulnerability service --------------------------------------------------------
@@ -262,8 +318,10 @@ def _unreachable(error: str) -> str:
             "the proxy settings (HTTPS_PROXY), then run make audit again")
 
 
-def _latest_release(name: str, version: str, timeout: int) -> tuple[list[Vulnerability] | None, str]:
-    """(the vulnerabilities of *version*, "") when it is the latest release; (None, why not)."""
+def _latest_release(name: str, version: str,
+                    timeout: int) -> tuple[list[Vulnerability] | None, str, str | None]:
+    """(the vulnerabilities of *version*, "", latest) when *version* is the latest release;
+    (None, why not, the latest release or None when unknown) otherwise."""
     import requests
     from packaging.version import InvalidVersion, Version
 
@@ -272,19 +330,19 @@ def _latest_release(name: str, version: str, timeout: int) -> tuple[list[Vulnera
     except requests.RequestException as exc:
         raise NotAudited(_unreachable(f"{type(exc).__name__}: {exc}")) from None
     if response.status_code == 404:
-        return None, "not on PyPI: nothing to check it against"
+        return None, "not on PyPI: nothing to check it against", None
     if response.status_code != 200:
-        return None, f"PyPI answered HTTP {response.status_code}"
+        return None, f"PyPI answered HTTP {response.status_code}", None
     try:
         data = response.json()
         latest = str(data["info"]["version"])
         same = Version(latest) == Version(version)
     except (ValueError, KeyError, TypeError, InvalidVersion):
-        return None, "PyPI's answer could not be read"
+        return None, "PyPI's answer could not be read", None
     if not same:
         return None, (f"PyPI gave no answer for this release here, and only the latest release "
-                      f"({latest}) can be checked another way")
-    return _from_pypi(data.get("vulnerabilities") or []), ""
+                      f"({latest}) can be checked another way"), latest
+    return _from_pypi(data.get("vulnerabilities") or []), "", latest
 
 
 def _from_pypi(entries: list[dict]) -> list[Vulnerability]:
@@ -312,7 +370,7 @@ def audit(pins: dict[str, str], timeout: int = 15, cache_dir: Path | None = None
     Raises:
         NotAudited: the vulnerability service cannot be reached (or pip-audit failed).
     """
-    report = Report(dict(pins), {}, {})
+    report = Report(dict(pins), {}, {}, {})
     skipped: list[str] = []
     for dep in _pip_audit(pins, timeout, cache_dir).get("dependencies", []):
         name = _canonical(dep["name"])
@@ -324,7 +382,9 @@ def audit(pins: dict[str, str], timeout: int = 15, cache_dir: Path | None = None
                                   for v in dep.get("vulns", [])]
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda n: _latest_release(n, pins[n], timeout), skipped))
-    for name, (vulns, why) in zip(skipped, answers):
+    for name, (vulns, why, latest) in zip(skipped, answers):
+        if latest is not None:
+            report.latest[name] = latest
         if vulns is None:
             report.not_audited[name] = why
         else:
@@ -347,15 +407,33 @@ def _fixed(vuln: Vulnerability) -> str:
     return f"fixed in {', '.join(vuln.fixed_in)}" if vuln.fixed_in else "no fixed version yet"
 
 
-def print_report(report: Report, ignores: Sequence[Ignore], what: str, seconds: float,
-                 allow_not_audited: bool, today: dt.date) -> int:
-    """Print the findings and the summary; return the exit status."""
+def _fix_not_audited(name: str, version: str, report: Report, entries: Entries,
+                     pinned_in: dict[str, str]) -> str:
+    """How to clear the NOT AUDITED line of *name*: bump it, or record the decision."""
+    latest = report.latest.get(name)
+    if latest is not None and name in pinned_in:
+        bump = f"raise its pin in {pinned_in[name]} to {name}=={latest}, or "
+    elif latest is not None:
+        bump = (f"upgrade it here to {latest} (pip install -U {name}, as CI installs the "
+                "latest allowed), or ")
+    else:
+        bump = ""
+    return (f"{bump}add a dated [[not_audited]] entry for {name} {version} to "
+            f"{entries.name}")
+
+
+def print_report(report: Report, entries: Entries, what: str, seconds: float, today: dt.date,
+                 pinned_in: dict[str, str] | None = None) -> int:
+    """Print the findings and the summary; return the exit status. *pinned_in*: the file
+    that pins a package (for the fix of a package that could not be audited)."""
+    pinned_in = pinned_in or {}
     print(f"dependency audit: {_count(len(report.packages), 'package')} ({what})")
-    findings = ignored = 0
-    used: set[Ignore] = set()
+    findings = ignored = accepted = stale = 0
+    used: set[Ignore | Unaudited] = set()
     for name, vulns in sorted(report.found.items()):
         for vuln in vulns:
-            entry = next((i for i in ignores if i.package == name and i.id in vuln.names()), None)
+            entry = next((i for i in entries.ignores
+                          if i.package == name and i.id in vuln.names()), None)
             line = f"{name} {report.packages[name]} {_ids(vuln)}: {_fixed(vuln)}"
             if entry is not None:
                 used.add(entry)
@@ -366,53 +444,122 @@ def print_report(report: Report, ignores: Sequence[Ignore], what: str, seconds: 
                 findings += 1
                 late = f" (its ignore entry expired on {entry.expires})" if entry else ""
                 print(f"  FINDING  {line}{late}")
+    unaccepted = 0
     for name, why in sorted(report.not_audited.items()):
-        print(f"  NOT AUDITED  {name} {report.packages[name]}: {why}")
-    for entry in ignores:
-        if entry not in used and entry.package in report.found:
-            print(f"  note: ignore entry {entry.id} for {entry.package} matches no finding "
-                  f"any more: remove it from {IGNORE_FILE.relative_to(REPO)}")
+        version = report.packages[name]
+        entry = next((u for u in entries.not_audited
+                      if u.package == name and u.version == version), None)
+        if entry is not None:
+            used.add(entry)
+        if entry is not None and entry.expires >= today:
+            accepted += 1
+            print(f"  NOT AUDITED (accepted)  {name} {version}: {why} "
+                  f"(until {entry.expires}: {entry.reason})")
+        else:
+            unaccepted += 1
+            late = f"; its not_audited entry expired on {entry.expires}" if entry else ""
+            print(f"  NOT AUDITED  {name} {version}: {why}{late}: "
+                  f"{_fix_not_audited(name, version, report, entries, pinned_in)}")
+    for entry in (*entries.ignores, *entries.not_audited):
+        label = (f"ignore entry {entry.id}" if isinstance(entry, Ignore)
+                 else f"not_audited entry for {entry.package} {entry.version}")
+        if entry.package not in report.packages:
+            stale += 1
+            print(f"  STALE  {label}: {entry.package} is not among the packages audited; "
+                  f"correct the package name or remove the entry from {entries.name}")
+        elif entry not in used:
+            shipped = f"{entry.package} {report.packages[entry.package]}"
+            if isinstance(entry, Ignore) and entry.package in report.not_audited:
+                continue  # not audited: whether it still matches is not known
+            if isinstance(entry, Ignore):
+                now = "it matches no finding"
+            elif entry.package in report.not_audited:
+                now = f"{shipped} ships, not {entry.version}"
+            else:
+                now = f"{shipped} is audited"
+            print(f"  note: {label} is not needed any more ({now}): remove it from "
+                  f"{entries.name}")
     audited = len(report.packages) - len(report.not_audited)
     print(f"dependency audit: {audited} of {_count(len(report.packages), 'package')} audited, "
           f"{_count(findings, 'finding')}, {ignored} ignored, "
-          f"{len(report.not_audited)} not audited, {seconds:.1f} s")
+          f"{len(report.not_audited)} not audited ({accepted} accepted by an entry), "
+          f"{seconds:.1f} s")
     if findings:
         print("dependency audit: FAILED: upgrade to a fixed version (raise the lower bound in "
-              "pyproject.toml), or when none can be used, add the advisory to "
-              "scripts/audit-ignore.toml with a reason and an expiry date")
+              "pyproject.toml, and the pin in buildozer.spec), or when none can be used, add "
+              f"the advisory to {entries.name} with a reason and an expiry date")
         return _EXIT_FINDING
-    if report.not_audited:
-        print(f"dependency audit: NOT A PASS: {_count(len(report.not_audited), 'package')} could "
-              "not be audited (above)" + ("; allowed here (--allow-not-audited)" if allow_not_audited else ""))
-        return _EXIT_CLEAN if allow_not_audited else _EXIT_NOT_AUDITED
-    print("dependency audit: passed: no known vulnerability")
+    problems = []
+    if unaccepted:
+        problems.append(
+            f"{_count(unaccepted, 'package')} could not be audited (above): bump each to its "
+            "latest release (raise its pin, or upgrade it here), or add a dated "
+            f"[[not_audited]] entry (package, version, reason, expires within {MAX_ENTRY_DAYS} "
+            f"days) to {entries.name}")
+    if stale:
+        problems.append(f"{stale} stale {'entry' if stale == 1 else 'entries'} in "
+                        f"{entries.name} (above): correct or remove {'it' if stale == 1 else 'them'}")
+    if problems:
+        print(f"dependency audit: NOT A PASS: {'; '.join(problems)}")
+        return _EXIT_NOT_AUDITED
+    accepted_parts = [f"{_count(ignored, 'finding')} ignored"] if ignored else []
+    if accepted:
+        accepted_parts.append(f"{_count(accepted, 'package')} not audited by decision")
+    if accepted_parts:
+        print(f"dependency audit: passed: {', '.join(accepted_parts)} (listed above)")
+    else:
+        print("dependency audit: passed: no known vulnerability")
     return _EXIT_CLEAN
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(_EXIT_NOT_AUDITED, f"dependency audit: NOT AUDITED: {message} (see --help)\n")
+
+
+def _timeout(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(
+            f"invalid number of seconds {text!r}: use a whole number of seconds, 1 or more")
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python scripts/dependency_audit.py",
         description="Audit the SDK's shipped dependencies for known vulnerabilities (pip-audit). "
-                    "Exit 0: all audited, none found; 1: a finding; 2: not a pass.")
+                    "Exit 0: passed; 1: a finding; 2: not a pass.")
     parser.add_argument("-r", "--requirements", type=Path, action="append", metavar="FILE",
                         help="audit the exact pins (name==version) of FILE instead")
-    parser.add_argument("--ignore-file", type=Path, default=IGNORE_FILE, metavar="FILE",
-                        help="ignored advisories with reason and expiry (default: %(default)s)")
+    parser.add_argument("--ignore-file", type=Path, default=None, metavar="FILE",
+                        help="reviewed exceptions: [[ignore]] advisories and [[not_audited]] "
+                             "packages, each with a reason and an expiry date (default: "
+                             f"{IGNORE_FILE.relative_to(REPO)}; none with --requirements)")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="pip-audit's HTTP cache (default: pip's cache)")
-    parser.add_argument("--timeout", type=int, default=15, metavar="SECONDS",
-                        help="per request (default: %(default)s)")
-    parser.add_argument("--allow-not-audited", action="store_true",
-                        help="packages that could not be audited are listed but do not make "
-                             "the exit status non-zero when nothing was found")
+    parser.add_argument("--timeout", type=_timeout, default=15, metavar="SECONDS",
+                        help="per request, 1 or more (default: %(default)s)")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    today = dt.date.today()
+    ignore_file = args.ignore_file
+    if ignore_file is None and not args.requirements:
+        ignore_file = IGNORE_FILE
     try:
-        ignores = load_ignores(args.ignore_file)
+        entries = load_entries(ignore_file, today)
         if args.requirements:
+            pinned_in = {name: str(path) for path in args.requirements
+                         for name in read_requirements([path])}
             pins = read_requirements(args.requirements)
             what = ", ".join(str(p) for p in args.requirements)
         else:
+            pinned_in = {name: BUILDOZER_SPEC.name for name in buildozer_pins()}
             pins = shipped_packages()
             what = ("the SDK's runtime dependencies with its kivy extra, as installed, and "
                     "buildozer.spec's pins")
@@ -422,8 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotAudited as exc:
         print(f"dependency audit: NOT AUDITED: {exc}", flush=True)
         return _EXIT_NOT_AUDITED
-    return print_report(report, ignores, what, time.monotonic() - started,
-                        args.allow_not_audited, dt.date.today())
+    return print_report(report, entries, what, time.monotonic() - started, today, pinned_in)
 
 
 if __name__ == "__main__":

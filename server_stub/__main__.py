@@ -163,10 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--hpke-kem",
         choices=("MLKEM768-X25519", "X25519"),
-        default="MLKEM768-X25519",
+        default=None,
         help="KEM of the end-to-end encryption key made when the data dir has none: "
-        "MLKEM768-X25519 (default) or X25519, for devices whose cryptography build has no "
-        "ML-KEM; an existing key is kept",
+        "MLKEM768-X25519 (the default) or X25519, for devices whose cryptography build has no "
+        "ML-KEM; with --dev also the KEM of a key made by POST /v1/dev/keys/hpke/rotate. An "
+        "existing key is kept (a line says so when its KEM differs)",
     )
     parser.add_argument(
         "--policy-dir",
@@ -270,6 +271,28 @@ def _publish_samples(settings: Settings, kinds: Sequence[str]) -> list[str]:
     return lines
 
 
+def _kept_key_note(settings: Settings, requested: str | None) -> str | None:
+    """The line saying that the data dir's current HPKE key is kept although ``--hpke-kem``
+    asked for another KEM; None when the flag was not given or the KEMs agree."""
+    if requested is None:
+        return None
+    from .hpke import SUITE_NAMES, HpkeKeyError, KeyRing
+
+    try:
+        current = KeyRing(settings.data_dir).current()
+    except HpkeKeyError:  # pragma: no cover - the server has just read the same file
+        return None
+    if current is None or current.suite.kem == SUITE_NAMES[requested]:
+        return None
+    kept = next((name for name, kem in SUITE_NAMES.items() if kem == current.suite.kem),
+                f"0x{current.suite.kem:04X}")
+    return (f"{PROG}: note: the data dir {settings.data_dir} already has an HPKE key ({kept}), "
+            f"which is kept: --hpke-kem {requested} applies to a new key only. For an {requested} "
+            f"key, start with --dev --hpke-kem {requested} and POST /v1/dev/keys/hpke/rotate "
+            "(the old key stays published as retired; stage the new hpke-pins.txt), or use a "
+            "new data dir")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -286,10 +309,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .runner import ServerStartError, start_in_thread
     from .settings import Settings
 
+    # --hpke-kem not given (None): the Settings default, MLKEM768-X25519 for a new key.
+    chosen_kem = {} if args.hpke_kem is None else {"hpke_kem": args.hpke_kem}
     try:
         settings = Settings(
             data_dir=args.data_dir, policy_dir=args.policy_dir, host=args.host, port=args.port,
-            cert_names=tuple(args.cert_name), hpke_kem=args.hpke_kem,
+            cert_names=tuple(args.cert_name), **chosen_kem,
             dev_mode=args.dev, realname_outcome=args.realname_outcome,
             realname_agency_deadline_seconds=args.realname_deadline,
             data_region=args.data_region, faults=tuple(args.fault), fault_seed=args.fault_seed,
@@ -313,6 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.name == "nt":  # pragma: no cover
         signal.signal(signal.SIGBREAK, on_signal)  # type: ignore[attr-defined]
 
+    note = _kept_key_note(settings, args.hpke_kem)
+    if note is not None:
+        print(note, file=sys.stderr, flush=True)
     print(f"server_stub listening on {server.url}  (CA: {server.ca_path})", flush=True)
     for line in published:
         print(line, flush=True)

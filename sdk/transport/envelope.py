@@ -496,13 +496,15 @@ def _require_kem(kem: int) -> None:
     if _kem_support().get(KEM_X25519) is not None:  # no HPKE at all (cryptography < 47)
         lacks = "has no HPKE"
         fix = ("use cryptography >= 48 built against OpenSSL >= 3.5 (HPKE came in 47.0.0, "
-               "ML-KEM with OpenSSL in 48.0.0; python-for-android: raise its cryptography and "
-               "openssl recipes)")
+               "ML-KEM with OpenSSL in 48.0.0; python-for-android: pin its cryptography and "
+               "openssl recipes in the requirements, as name==version)")
     else:  # HPKE, but no ML-KEM from the backend
         lacks = "has no ML-KEM"
-        fix = ("build cryptography >= 48 against OpenSSL >= 3.5 (python-for-android: raise its "
-               "cryptography and openssl recipes), or have the server make an X25519 key "
-               "(KEM 0x0020) current (the stub: Settings(hpke_kem='X25519')) and pin it")
+        fix = ("build cryptography >= 48 against OpenSSL >= 3.5 (python-for-android: pin its "
+               "cryptography and openssl recipes in the requirements, as name==version), or "
+               "have the server make an X25519 key (KEM 0x0020) current and pin it (the stub: "
+               "python -m server_stub --hpke-kem X25519 on a new data dir, or "
+               "Settings(hpke_kem='X25519'))")
     raise EnvelopeError(
         "suite_unavailable",
         f"this build cannot use HPKE KEM {name} (0x{kem:04X}): {_crypto_versions()} {lacks} "

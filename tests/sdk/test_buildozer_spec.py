@@ -1,8 +1,10 @@
 """buildozer.spec (issue #8): the demo app declares exactly the Android permissions its policy
 manifest needs, derived through the SDK's own mapping, and the camera's FileProvider lines
 that ``python -m sdk.capture.android`` prints; it packages the folder ``python -m
-demo_app.bundle`` stages, every file of it. Nothing is built here (docs/permissions.md,
-"Packaging for Android and iOS")."""
+demo_app.bundle`` stages, every file of it; it pins what the SDK needs from python-for-android
+(cryptography and requests within pyproject's bounds, an OpenSSL with ML-KEM), and the
+dependency audit checks those pins. Nothing is built here (docs/permissions.md, "Packaging for
+Android and iOS")."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from demo_app import bundle
 from demo_app.policy import load_demo_policy
@@ -145,6 +150,72 @@ def test_requirements_cover_the_runtime_dependencies():
         assert server_only not in have
 
 
+#: The packages whose lower bound in pyproject.toml is raised past known advisories (its
+#: comment above the dependencies: requests 2.33, cryptography 50). Unpinned, python-for-android
+#: would build its own recipe's version (cryptography 46.0.3 in release 2026.5.9: no HPKE, and
+#: below the bound), or whatever pip picks at build time.
+SECURITY_FLOORS = ("requests", "cryptography")
+
+
+def _pyproject_specifiers() -> dict[str, SpecifierSet]:
+    """name -> pyproject's version bounds for its runtime dependencies and the kivy extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    reqs = [Requirement(r) for r in (*project["dependencies"], *project["optional-dependencies"]["kivy"])]
+    return {_dist_key(r.name): r.specifier for r in reqs}
+
+
+def _spec_pins() -> dict[str, str]:
+    """name -> version of the requirements written ``name==version``."""
+    pins = {}
+    for entry in _list(_spec()["app"]["requirements"]):
+        name, sep, version = entry.partition("==")
+        if sep:
+            pins[_dist_key(name)] = version.strip()
+    return pins
+
+
+@pytest.mark.parametrize("name", SECURITY_FLOORS)
+def test_packages_with_a_security_floor_are_pinned_at_a_version_pyproject_allows(name):
+    floor = _pyproject_specifiers()[name]
+    assert any(s.operator == ">=" for s in floor), f"pyproject has no lower bound for {name}"
+    pinned = _spec_pins().get(name)
+    assert pinned is not None, f"buildozer.spec must pin {name}==VERSION (pyproject: {name}{floor})"
+    assert Version(pinned) in floor, f"buildozer.spec pins {name}=={pinned}, outside pyproject's {floor}"
+
+
+def test_every_pin_is_within_pyprojects_bounds():
+    """kivy, uniseg, requests, cryptography: what the phone gets is what the SDK allows."""
+    bounds = _pyproject_specifiers()
+    pinned = {name: v for name, v in _spec_pins().items() if name in bounds}
+    assert {"kivy", "uniseg", *SECURITY_FLOORS} <= set(pinned)
+    outside = {name: f"{v} not in {bounds[name]}" for name, v in pinned.items()
+               if Version(v) not in bounds[name]}
+    assert not outside, outside
+
+
+def test_openssl_is_pinned_to_a_release_with_ml_kem():
+    """cryptography's ML-KEM (the server's default MLKEM768-X25519 key) needs OpenSSL 3.5 or
+    later; python-for-android's own openssl recipe is 3.3.1 (release 2026.5.9)."""
+    pinned = _spec_pins().get("openssl")
+    assert pinned is not None, "buildozer.spec must pin openssl==VERSION (3.5 or later)"
+    assert Version(pinned) >= Version("3.5"), pinned
+
+
+def test_the_audit_checks_the_spec_pins_as_what_ships():
+    """make audit reports the pinned versions for the phone, not this desktop's."""
+    import importlib.util
+
+    script = REPO / "scripts" / "dependency_audit.py"
+    loader = importlib.util.spec_from_file_location("dependency_audit_for_spec", script)
+    audit = importlib.util.module_from_spec(loader)
+    sys.modules[loader.name] = audit  # its dataclasses look their module up
+    loader.loader.exec_module(audit)
+    shipped = audit.shipped_packages()
+    for name, version in _spec_pins().items():
+        if name not in audit.RECIPES:
+            assert shipped[name] == version, name
+
+
 def test_source_dir_is_the_folder_the_bundle_writes_by_default():
     assert _spec()["app"]["source.dir"] == bundle.DEFAULT_OUT.as_posix()
 
@@ -160,28 +231,50 @@ def server_files(tmp_path_factory) -> dict[str, Path]:
     return {"ca": ensure_dev_ca(folder).ca_path, "pins": folder / "hpke-pins.txt"}
 
 
-#: First bytes of each kind of font file --font takes (the bundle names the copy by them).
-FONT_KINDS = {"ttf": b"\x00\x01\x00\x00", "otf": b"OTTO", "ttc": b"ttcf"}
+@pytest.fixture(scope="module")
+def cjk_font() -> Path:
+    """A real font with Chinese that this machine has, found by the SDK in a child process
+    (Kivy stays out of the test process): the bundle loads --font in Kivy and checks that it
+    draws Chinese."""
+    import os
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sdk.ui.kivy.fonts import find_cjk_font; print(find_cjk_font())"],
+        env=dict(os.environ, KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON"), capture_output=True,
+        text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("kind", sorted(FONT_KINDS))
-def test_source_includes_every_file_the_bundle_stages(kind, tmp_path, server_files):
+def _font_extensions() -> set[str]:
+    """Every extension the bundle can give its copy of --font: named by the file's first bytes
+    (``ttcf`` .ttc, ``OTTO`` .otf), TrueType (.ttf) otherwise."""
+    return {suffix.lstrip(".") for suffix in bundle._FONT_SUFFIX.values()} | {"ttf"}
+
+
+def test_source_includes_every_file_the_bundle_stages(tmp_path, server_files, cjk_font):
     """buildozer packages only the files whose extension is in source.include_exts: every
-    file the bundle writes (code, screens, policies, data, device/ with a font of each kind)
-    has one."""
-    font = tmp_path / "font-file"
-    font.write_bytes(FONT_KINDS[kind] + bytes(60))  # the bundle checks the first bytes only
+    file the bundle writes (code, screens, policies, data, device/ with the font) has one."""
     out = tmp_path / "app-src"
     assert bundle.main(["--server", "https://127.0.0.1:8443", "--ca", str(server_files["ca"]),
-                        "--hpke-pins", str(server_files["pins"]), "--font", str(font),
-                        "--out", str(out)]) == 0
+                        "--hpke-pins", str(server_files["pins"]), "--font", str(cjk_font),
+                        "--offline", "--out", str(out)]) == 0
     included = set(_list(_spec()["app"]["source.include_exts"]))
-    staged = [p.relative_to(out) for p in out.rglob("*") if p.is_file()]
-    assert Path("device", f"font.{kind}") in staged
+    # hidden files (the bundle's marker, .demo_app-bundle, for its own re-staging) are not
+    # for the app, and buildozer may leave them out
+    staged = [p.relative_to(out) for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")]
+    assert any(p.parent == Path("device") and p.stem == "font" for p in staged)
     left_out = sorted(str(p) for p in staged if p.suffix.lstrip(".") not in included)
     assert not left_out, f"buildozer would leave these out: {left_out}"
     # and nothing is included that the bundle cannot write (a stale type would hide a change)
-    assert included == {p.suffix.lstrip(".") for p in staged} | set(FONT_KINDS)
+    assert included == {p.suffix.lstrip(".") for p in staged} | _font_extensions()
+
+
+def test_source_includes_every_kind_of_font_the_bundle_can_stage():
+    """.ttf, .otf and .ttc: a font of any kind --font takes reaches the phone."""
+    assert _font_extensions() == {"ttf", "otf", "ttc"}
+    assert _font_extensions() <= set(_list(_spec()["app"]["source.include_exts"]))
 
 
 def test_app_identity():

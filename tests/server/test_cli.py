@@ -145,3 +145,72 @@ def test_a_bad_cert_name_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "--cert-name" in done.stderr and "neither an IP address nor a DNS name" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "d").exists()
+
+
+def _data_dir_with_the_default_key(tmp_path: Path) -> tuple[Path, str]:
+    """A data dir whose HPKE key was made by the stub's own code with its default KEM
+    (MLKEM768-X25519), as a first start makes it; returns (the dir, the key's fingerprint)."""
+    from server_stub.hpke import ensure_hpke_keys
+
+    data = tmp_path / "d"
+    data.mkdir()
+    return data, ensure_hpke_keys(data).current().fingerprint
+
+
+def _run_on(data: Path, policy_dir: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CMD, "--data-dir", str(data), "--port", "0", "--policy-dir", str(policy_dir), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_hpke_kem_other_than_the_existing_keys_says_the_key_is_kept(tmp_path: Path, policy_dir: Path) -> None:
+    data, fingerprint = _data_dir_with_the_default_key(tmp_path)
+    proc = _run_on(data, policy_dir, "--hpke-kem", "X25519")
+    try:
+        match = LISTENING.match(_first_line(proc))
+        assert match, "listening line missing or malformed"
+        keys = requests.get(f"{match.group(1)}/v1/keys/hpke", verify=Path(match.group(3)), timeout=10).json()["keys"]
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+    assert [(k["kem"], k["fingerprint"]) for k in keys] == [(0x647A, fingerprint)]
+    notes = [line for line in err.splitlines() if "--hpke-kem" in line]
+    assert len(notes) == 1, err
+    assert notes[0].startswith(f"python -m server_stub: note: the data dir {data} already has an HPKE "
+                               "key (MLKEM768-X25519), which is kept: --hpke-kem X25519 applies to a new key only")
+    assert "--dev --hpke-kem X25519 and POST /v1/dev/keys/hpke/rotate" in notes[0]
+    assert notes[0].endswith("or use a new data dir")
+
+
+@pytest.mark.parametrize("extra", [[], ["--hpke-kem", "MLKEM768-X25519"]], ids=["not given", "same KEM"])
+def test_no_kept_key_line_when_hpke_kem_is_not_given_or_matches(tmp_path: Path, policy_dir: Path,
+                                                              extra: list[str]) -> None:
+    data, _ = _data_dir_with_the_default_key(tmp_path)
+    proc = _run_on(data, policy_dir, *extra)
+    try:
+        assert LISTENING.match(_first_line(proc))
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+    assert "note:" not in err and "--hpke-kem" not in err, err
+
+
+def test_the_rotation_the_kept_key_line_names_makes_an_x25519_key_current(tmp_path: Path, policy_dir: Path) -> None:
+    """The line's advice works: with --dev --hpke-kem X25519, POST /v1/dev/keys/hpke/rotate
+    makes an X25519 key current and keeps the old one published as retired."""
+    data, fingerprint = _data_dir_with_the_default_key(tmp_path)
+    proc = _run_on(data, policy_dir, "--dev", "--hpke-kem", "X25519")
+    try:
+        match = LISTENING.match(_first_line(proc))
+        assert match, "listening line missing or malformed"
+        url, ca = match.group(1), Path(match.group(3))
+        rotated = requests.post(f"{url}/v1/dev/keys/hpke/rotate", verify=ca, timeout=10)
+        keys = requests.get(f"{url}/v1/keys/hpke", verify=ca, timeout=10).json()["keys"]
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert rotated.status_code == 200, rotated.text
+    assert [(k["kem"], k["status"]) for k in keys] == [(0x0020, "current"), (0x647A, "retired")]
+    assert keys[1]["fingerprint"] == fingerprint
+    pins = [line for line in (data / "hpke-pins.txt").read_text(encoding="utf-8").split() if line.startswith("sha256:")]
+    assert pins == [keys[0]["fingerprint"], fingerprint]
