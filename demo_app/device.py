@@ -22,6 +22,7 @@ writes anything.
 from __future__ import annotations
 
 import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +33,17 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
+    "CHINESE_SAMPLE",
     "CONFIG_NAME",
     "DEVICE_DIR",
+    "MAX_CA_BYTES",
+    "MAX_FONT_BYTES",
+    "MAX_PINS_BYTES",
     "DeviceConfig",
     "DeviceConfigError",
     "check_ca",
     "check_font",
+    "check_font_draws_chinese",
     "check_pins",
     "check_server_url",
     "load_config",
@@ -47,9 +53,18 @@ __all__ = [
 #: The folder beside ``main.py`` that holds the server settings, and the settings file in it.
 DEVICE_DIR = "device"
 CONFIG_NAME = "server.toml"
-#: Options :func:`run` sets from ``device/``; a command line may not repeat them.
-_SET_HERE = ("--server", "--ca", "--hpke-pins", "--font")
+#: Options :func:`run` sets from ``device/`` (option -> its ``argparse`` dest in
+#: ``demo_app.main``); a command line may not give them.
+_SET_HERE = {"--server": "server", "--ca": "ca", "--hpke-pins": "hpke_pins", "--font": "font"}
 _PIN = re.compile(r"sha256:[0-9a-f]{64}")
+#: The largest CA bundle and pins file accepted (a CA bundle is a few KiB, a pins file a few
+#: lines), and the largest font (Noto Sans CJK's .ttc is about 20 MB), in bytes.
+MAX_CA_BYTES = 1 << 20
+MAX_PINS_BYTES = 1 << 20
+MAX_FONT_BYTES = 64 << 20
+#: Chinese characters of the demo's first screens: a font is bundled only if it draws every one
+#: of them as a glyph of its own (:func:`check_font_draws_chinese`).
+CHINESE_SAMPLE = "隐私政策个人信息同意"
 _RESTAGE = ("stage the app again with 'python -m demo_app.bundle --server https://HOST:PORT "
             "--ca CA.pem --hpke-pins PINS.txt' and rebuild it")
 
@@ -101,21 +116,67 @@ def check_server_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.3g} MiB"
+
+
+def _regular_file(path: Path, what: str, limit: int, hint: str) -> int:
+    """The size of *path* in bytes if it is a regular file of at most *limit* bytes (checked
+    before it is opened: a pipe or a device is never read).
+
+    Raises:
+        DeviceConfigError: missing, not a regular file (a folder, device, pipe or socket),
+            unreadable, or larger than *limit*; the message starts with *what* and ends with
+            *hint*.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise DeviceConfigError(f"{what} {path} does not exist; {hint}") from None
+    except OSError as exc:
+        raise DeviceConfigError(
+            f"cannot read {what} {path} ({exc.strerror or exc}); {hint}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DeviceConfigError(f"{what} {path} is not a file (it is a folder); {hint}")
+    if not stat.S_ISREG(info.st_mode):
+        raise DeviceConfigError(f"{what} {path} is not a file (it is a device, pipe or socket); "
+                                f"{hint}")
+    if info.st_size > limit:
+        size = _mib(info.st_size)
+        size = f"{info.st_size} bytes" if size == _mib(limit) else size
+        raise DeviceConfigError(f"{what} {path} is larger than {_mib(limit)} ({size}); {hint}")
+    return info.st_size
+
+
+def _read_limited(path: Path, what: str, limit: int, hint: str) -> bytes:
+    """The bytes of the regular file *path* (:func:`_regular_file`), at most *limit*.
+
+    Raises:
+        DeviceConfigError: as :func:`_regular_file`, or the file grew past *limit* while read.
+    """
+    _regular_file(path, what, limit, hint)
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise DeviceConfigError(
+            f"cannot read {what} {path} ({exc.strerror or exc}); {hint}") from None
+    if len(data) > limit:
+        raise DeviceConfigError(f"{what} {path} is larger than {_mib(limit)}; {hint}")
+    return data
+
+
 def check_ca(path: Path) -> int:
     """The number of certificates in the PEM file *path*, parsed with ``cryptography``.
 
     Raises:
-        DeviceConfigError: the file is missing, unreadable or holds no valid PEM certificate.
+        DeviceConfigError: the file is missing, not a regular file, unreadable, larger than
+            :data:`MAX_CA_BYTES` (1 MiB), or holds no valid PEM certificate.
     """
     from cryptography import x509
 
     hint = "pass the PEM file of the CA that signs the server's certificate (the stub's ca.pem)"
-    if not path.is_file():
-        raise DeviceConfigError(f"CA file {path} does not exist; {hint}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DeviceConfigError(f"cannot read CA file {path} ({exc.strerror or exc}); {hint}") from None
+    data = _read_limited(path, "CA file", MAX_CA_BYTES, hint)
     try:
         certificates = x509.load_pem_x509_certificates(data)
     except ValueError:
@@ -128,17 +189,16 @@ def check_pins(path: Path) -> tuple[str, ...]:
     comments skipped; upper-case hex is read as lower-case).
 
     Raises:
-        DeviceConfigError: the file is missing, unreadable, empty, or a line is not a
-            fingerprint (the message gives its number, never its text).
+        DeviceConfigError: the file is missing, not a regular file, unreadable, larger than
+            :data:`MAX_PINS_BYTES` (1 MiB), not UTF-8, empty, or a line is not a fingerprint
+            (the message gives its number, never its text).
     """
     hint = "pass the server's hpke-pins.txt (one 'sha256:<64 hex>' fingerprint a line)"
+    data = _read_limited(path, "pins file", MAX_PINS_BYTES, hint)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DeviceConfigError(f"pins file {path} does not exist; {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise DeviceConfigError(f"cannot read pins file {path} ({reason}); {hint}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DeviceConfigError(f"cannot read pins file {path} (not UTF-8 text); {hint}") from None
     pins = []
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -152,18 +212,73 @@ def check_pins(path: Path) -> tuple[str, ...]:
     return tuple(pins)
 
 
+_FONT_HINT = "pass a TrueType/OpenType font file (.ttf, .otf or .ttc) that can draw Chinese"
+
+
 def check_font(path: Path) -> None:
-    """*path* is a font file Kivy can load, by its first bytes (``demo_app.main``'s check).
+    """*path* is a font file Kivy can load, by its first bytes (``demo_app.main``'s check), of
+    at most :data:`MAX_FONT_BYTES` (64 MiB). Cheap: Kivy is not imported (see
+    :func:`check_font_draws_chinese` for the full check).
 
     Raises:
-        DeviceConfigError: missing, not a file, unreadable or not a font.
+        DeviceConfigError: missing, not a regular file, too large, unreadable or not a font.
     """
     from .main import UsageError, _check_font
 
+    _regular_file(path, "--font", MAX_FONT_BYTES, _FONT_HINT)
     try:
         _check_font(path)
     except UsageError as exc:
         raise DeviceConfigError(str(exc)) from None
+
+
+def check_font_draws_chinese(path: Path) -> None:
+    """*path* loads in Kivy's text renderer (``demo_app.main``'s start-up check) and draws
+    every character of :data:`CHINESE_SAMPLE` as a glyph of its own, not as the font's
+    "missing character" glyph (a font without Chinese draws them all alike: boxes).
+
+    Imports Kivy and renders text off screen (no window, no GL): call it in a process where
+    Kivy may be imported; ``python -m demo_app.bundle`` runs it in a child process.
+
+    Raises:
+        DeviceConfigError: the font cannot be loaded, or some of the characters are missing
+            (the message names them).
+    """
+    from .main import UsageError, _check_font_loads
+
+    try:
+        _check_font_loads(path)
+    except UsageError as exc:
+        raise DeviceConfigError(str(exc)) from None
+    from kivy.core.text import Label as CoreLabel
+
+    def drawn(text: str) -> tuple[int, int, bytes]:
+        # the text provider's own rendering steps (what Label.refresh does, without the
+        # texture a window would hold)
+        label = CoreLabel(text=text, font_size=40, font_name=str(path))
+        label._size = label.render()
+        label._render_begin()
+        label._render_text(text, 0, 0)
+        data = label._render_end()
+        return data.width, data.height, bytes(data.data)
+
+    try:
+        missing_glyph = drawn("\uffff")  # a noncharacter: no font has a glyph for it
+        missing = "".join(c for c in CHINESE_SAMPLE if drawn(c) == missing_glyph)
+    except (ValueError, OSError, RuntimeError):
+        raise DeviceConfigError(
+            f"font {path} cannot be loaded: it is not a font file Kivy can read; "
+            f"{_FONT_HINT}") from None
+    if missing == CHINESE_SAMPLE:
+        raise DeviceConfigError(
+            f"font {path} has no Chinese characters (it draws {CHINESE_SAMPLE} as boxes); "
+            "pass a font that can draw Chinese, e.g. Noto Sans CJK SC "
+            "(NotoSansCJKsc-Regular.otf) or one that 'fc-list :lang=zh' lists")
+    if missing:
+        raise DeviceConfigError(
+            f"font {path} lacks Chinese characters the app shows ({missing} are drawn as "
+            "boxes); pass a font that covers Simplified Chinese, e.g. Noto Sans CJK SC "
+            "(NotoSansCJKsc-Regular.otf)")
 
 
 # ---------------------------------------------------------------------------- device/
@@ -227,15 +342,22 @@ def run(argv: list[str] | None = None) -> int:
             ``device/`` and may not be given.
 
     Returns:
-        the exit code: the app's, or 2 when the settings are missing or wrong (one line
+        the exit code: the app's; 0 after ``--help``; or 2 when the settings are missing or
+        wrong, or *argv* gives one of the options ``device/`` sets (also abbreviated, as
+        argparse reads it) or is not a valid command line of the demo (one line
         ``demo_app: <what is wrong and how to fix it>`` on stderr, no traceback).
     """
-    from .main import EXIT_USAGE, main
+    from .main import EXIT_USAGE, build_parser, main
 
     extra = list(sys.argv[1:] if argv is None else argv)
-    for name in (a.split("=", 1)[0] for a in extra if a.startswith("--") and len(a) > 2):
-        option = next((o for o in _SET_HERE if o.startswith(name)), None)  # argparse abbreviates
-        if option:
+    # Read *extra* with the demo's own parser, so an option is what argparse takes it for
+    # (an abbreviation such as --serv is --server; an ambiguous one such as --f is its error).
+    try:
+        given = vars(build_parser().parse_args(extra))
+    except SystemExit as exc:  # --help, or argparse's one-line error (already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    for option, dest in _SET_HERE.items():
+        if given.get(dest) is not None:
             print(f"demo_app: {option} is set by {DEVICE_DIR}/{CONFIG_NAME} in this build; "
                   f"leave it out, or {_RESTAGE}", file=sys.stderr, flush=True)
             return EXIT_USAGE

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .errors import ConfigError
 
@@ -91,15 +91,78 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: One label of a host name (RFC 1123): letters, digits and inner hyphens, 1 to 63 of them.
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_HOST_EXAMPLE = ("e.g. 'https://api.example.cn', 'https://192.0.2.10:8443' or "
+                 "'https://[2001:db8::1]:8443'")
+
+
+def _check_host(shown: str, host: str) -> None:
+    """Raise ConfigError unless *host* (``urlsplit(...).hostname``) is an IP address something
+    can connect to, or a valid host name (RFC 1123 labels; a Unicode name is checked in its
+    IDNA form)."""
+    if not host:
+        raise ConfigError(f"{shown} has no host (an IPv6 address goes in brackets); give the "
+                          f"server's name or address, {_HOST_EXAMPLE}")
+    if any(c.isspace() for c in host):
+        raise ConfigError(f"{shown}: the host '{host}' contains a space; give the server's name "
+                          f"or address without spaces, {_HOST_EXAMPLE}")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if address.is_unspecified:
+            raise ConfigError(
+                f"{shown}: {host} is the unspecified address, which a server listens on but "
+                "nothing can connect to; give the server's own address, e.g. 127.0.0.1 on the "
+                "same computer or its address on the local network")
+        return
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    labels = ascii_host[:-1].split(".") if ascii_host.endswith(".") else ascii_host.split(".")
+    valid = all(_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+    if not ascii_host or len(ascii_host) > 253 or not valid:
+        raise ConfigError(
+            f"{shown}: '{host}' is not a valid host name or IP address (a name is labels of "
+            "letters, digits and hyphens separated by dots, an IPv4 address four numbers 0-255, "
+            f"an IPv6 address goes in brackets); {_HOST_EXAMPLE}")
+
+
+def _check_port(shown: str, parts: SplitResult) -> None:
+    """Raise ConfigError unless the URL has no port or a port from 1 to 65535."""
+    # the text after the host's last ':' ("]" ends an IPv6 address), for the message only
+    tail = parts.netloc.rpartition("]")[2]
+    given = tail.rpartition(":")[2] if ":" in tail else None
+    fix = ("give a port from 1 to 65535 after the host, e.g. 'https://api.example.cn:8443', "
+           "or none for 443")
+    if given == "":
+        raise ConfigError(f"{shown} has a ':' after the host but no port; {fix}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+        if given is None or not (given.isascii() and given.isdigit()):
+            raise ConfigError(f"{shown}: the port '{given}' is not a number; {fix}") from None
+    if given is not None and not (port and 1 <= port <= 65535):
+        raise ConfigError(f"{shown}: the port {given} is out of range; {fix}")
+
+
 @dataclass(frozen=True)
 class SdkConfig:
     """Settings for one :class:`sdk.PrivacySdk`.
 
     Attributes:
         data_dir: folder for the SDK's files (consent ledger, install id). Created if missing.
-        endpoint: base URL of the app's backend, e.g. ``https://api.example.cn``, without
-            credentials (``user:pass@`` is refused); ``None`` runs offline (decisions are
-            kept and synced once an endpoint is configured).
+        endpoint: base URL of the app's backend, e.g. ``https://api.example.cn`` or
+            ``https://192.0.2.10:8443``: the scheme, a host and an optional port, nothing else.
+            The host is a valid host name (RFC 1123 labels; a Unicode name is checked in its
+            IDNA form) or an IP address (IPv6 in brackets), never the unspecified ``0.0.0.0``
+            or ``[::]`` (nothing can connect to it); the port is a number from 1 to 65535.
+            Credentials (``user:pass@``), a path, a query or a fragment are refused. ``None``
+            runs offline (decisions are kept and synced once an endpoint is configured).
         ca_bundle: PEM file of the CA(s) that sign the backend's certificate (it must hold at
             least one ``-----BEGIN CERTIFICATE-----``); ``None`` uses the system trust store.
             Environment variables never override it.
@@ -200,10 +263,12 @@ class SdkConfig:
                 "credentials in a URL leak into logs and error messages; give only the "
                 "scheme, host and port, e.g. 'https://api.example.cn'"
             )
-        if parts.scheme not in ("https", "http") or not hostname:
+        if parts.scheme not in ("https", "http") or not (hostname or parts.netloc):
             raise ConfigError(
                 f"{shown} is not an absolute URL; use e.g. 'https://api.example.cn'"
             )
+        _check_host(shown, hostname or "")
+        _check_port(shown, parts)
         if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in endpoint \
                 or "#" in endpoint:
             raise ConfigError(

@@ -371,7 +371,18 @@ class TransportError(SdkError):
 
 
 class TlsError(TransportError):
-    """The server's TLS certificate did not verify against the configured CA bundle."""
+    """The server's TLS certificate did not verify (RFC 5280 path validation against the
+    configured CA bundle, then the host name check of RFC 6125 / RFC 2818 section 3.1).
+
+    Attributes:
+        reason: ``"untrusted"``: no path to the configured CA (another CA, a leaf given as
+            the CA, an expired certificate); ``"name_mismatch"``: the certificate is trusted
+            but does not name the host of ``SdkConfig.endpoint``.
+    """
+
+    def __init__(self, message: str, reason: str = "untrusted") -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 class ServerUnavailable(TransportError):

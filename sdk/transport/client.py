@@ -141,7 +141,7 @@ def _converting(what: str, config: SdkConfig) -> Iterator[None]:
                 f"{what}: the server's TLS certificate does not name {host}, the host of "
                 "SdkConfig.endpoint; connect by a name the certificate has, or give the "
                 "certificate this one (the stub: python -m server_stub --cert-name "
-                f"{host})"
+                f"{host})", reason="name_mismatch"
             ) from exc
         where = f"'{config.ca_bundle}'" if config.ca_bundle is not None else "the system trust store"
         raise TlsError(

@@ -41,3 +41,21 @@ def test_the_refusal_names_the_host_and_the_fix(tmp_path: Path, make_config) -> 
     with _serve(tmp_path) as server, ApiClient(make_config(server)) as client:
         with pytest.raises(TlsError, match=f"does not name {ADDRESS}.*--cert-name {ADDRESS}"):
             client.health()
+
+
+def test_the_refusal_says_it_is_a_name_mismatch(tmp_path: Path, make_config) -> None:  # OBL-SEC-1
+    with _serve(tmp_path) as server, ApiClient(make_config(server)) as client:
+        with pytest.raises(TlsError) as refused:
+            client.health()
+    assert refused.value.reason == "name_mismatch"
+
+
+def test_another_ca_is_untrusted_not_a_name_mismatch(tmp_path: Path, make_config) -> None:  # OBL-SEC-1
+    from server_stub.ca import ensure_dev_ca
+
+    other_ca = ensure_dev_ca(tmp_path / "other-ca").ca_path
+    with _serve(tmp_path, ADDRESS) as server, \
+            ApiClient(make_config(server, ca_bundle=other_ca)) as client:
+        with pytest.raises(TlsError) as refused:
+            client.health()
+    assert refused.value.reason == "untrusted"

@@ -696,6 +696,48 @@ def test_the_command_writes_the_files_and_prints_the_spec_lines(
     assert all(" #" not in line for line in out.splitlines() if not line.startswith("#"))
 
 
+def test_the_command_on_the_package_data_folder_copies_nothing_and_prints_the_lines() -> None:
+    """``python -m sdk.capture.android sdk/capture/android``, as buildozer.spec and
+    docs/permissions.md quote it, run from the repository root: the files are already there."""
+    import sdk.capture.android as build
+
+    root = Path(build.__file__).resolve().parents[3]
+    before = {name: os.stat(build.data_file(name)).st_mtime_ns for name in build.FILES}
+    proc = subprocess.run([sys.executable, "-m", "sdk.capture.android", "sdk/capture/android"],
+                          cwd=root, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "sdk/capture/android already holds file_paths.xml and p4a_hook.py; nothing copied"]
+    assert "p4a.hook = sdk/capture/android/p4a_hook.py\n" in proc.stdout
+    assert {name: os.stat(build.data_file(name)).st_mtime_ns for name in build.FILES} == before
+
+
+def test_the_command_leaves_identical_copies_as_they_are(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sdk.capture.android.__main__ import main
+
+    assert main([str(tmp_path / "android")]) == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "android").iterdir()}
+    capsys.readouterr()
+    assert main([str(tmp_path / "android")]) == 0
+    assert "nothing copied" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "android").iterdir()} == before
+
+
+def test_the_command_refuses_a_file_as_folder_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sdk.capture.android.__main__ import main
+
+    a_file = tmp_path / "buildozer.spec"
+    a_file.write_text("[app]\n", encoding="utf-8")
+    assert main([str(a_file)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"python -m sdk.capture.android: {a_file} is a file, not a folder; pass a folder next "
+        "to buildozer.spec (it is made if missing)"]
+    assert a_file.read_text(encoding="utf-8") == "[app]\n"
+
+
 def test_the_build_files_are_package_data() -> None:
     import fnmatch
 

@@ -1,5 +1,6 @@
-"""SdkConfig refuses a CA bundle that is not PEM and an endpoint carrying credentials, with
-messages that say how to fix it and never repeat a secret."""
+"""SdkConfig refuses a CA bundle that is not PEM and an endpoint carrying credentials, a bad host
+(a space, not a host name or IP address, the unspecified address) or a bad port, with messages
+that say how to fix it and never repeat a secret."""
 
 from __future__ import annotations
 
@@ -71,3 +72,48 @@ def test_an_endpoint_with_a_path_query_or_fragment_is_refused(tmp_path, endpoint
     with pytest.raises(ConfigError, match="only the scheme, host and port"):
         SdkConfig(data_dir=tmp_path, endpoint=endpoint)
     SdkConfig(data_dir=tmp_path, endpoint="https://api.example.cn:8443/")  # still fine
+
+
+@pytest.mark.parametrize("endpoint, says", [
+    ("https://127.0.0.1:abc", "the port 'abc' is not a number"),
+    ("https://127.0.0.1:99999", "the port 99999 is out of range"),
+    ("https://127.0.0.1:0", "the port 0 is out of range"),
+    ("https://127.0.0.1:", "has a ':' after the host but no port"),
+], ids=["letters", "too-big", "zero", "empty"])
+def test_an_endpoint_whose_port_is_not_1_to_65535_is_refused(tmp_path, endpoint, says):
+    with pytest.raises(ConfigError) as caught:
+        SdkConfig(data_dir=tmp_path, endpoint=endpoint)
+    assert says in str(caught.value) and "a port from 1 to 65535" in str(caught.value)
+
+
+@pytest.mark.parametrize("endpoint, says", [
+    ("https://exa mple.com", "the host 'exa mple.com' contains a space"),
+    ("https://:8443", "has no host"),
+    ("https://a_b.example.cn", "'a_b.example.cn' is not a valid host name or IP address"),
+    ("https://-api.example.cn", "'-api.example.cn' is not a valid host name or IP address"),
+    ("https://api..example.cn", "'api..example.cn' is not a valid host name or IP address"),
+    ("https://999.1.1.1:8443", "'999.1.1.1' is not a valid host name or IP address"),
+], ids=["space", "empty", "underscore", "leading-hyphen", "empty-label", "bad-ipv4"])
+def test_an_endpoint_whose_host_is_not_a_host_name_or_ip_address_is_refused(tmp_path, endpoint,
+                                                                             says):
+    with pytest.raises(ConfigError) as caught:
+        SdkConfig(data_dir=tmp_path, endpoint=endpoint)
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize("endpoint, host", [("https://0.0.0.0:8443", "0.0.0.0"),
+                                            ("https://[::]:8443", "::")], ids=["ipv4", "ipv6"])
+def test_an_endpoint_on_the_unspecified_address_is_refused(tmp_path, endpoint, host):
+    with pytest.raises(ConfigError) as caught:
+        SdkConfig(data_dir=tmp_path, endpoint=endpoint)
+    assert f"{host} is the unspecified address" in str(caught.value)
+    assert "nothing can connect to" in str(caught.value)
+
+
+@pytest.mark.parametrize("endpoint", [
+    "https://api.example.cn", "https://api.example.cn:1", "https://api.example.cn:65535/",
+    "https://192.0.2.10:8443", "https://[2001:db8::1]:8443", "https://localhost",
+    "https://例子.cn", "https://xn--fsqu00a.xn--fiqs8s",
+], ids=["name", "port-1", "port-65535", "ipv4", "ipv6", "localhost", "unicode-name", "idna"])
+def test_a_valid_host_and_port_are_accepted(tmp_path, endpoint):
+    assert SdkConfig(data_dir=tmp_path, endpoint=endpoint).endpoint == endpoint

@@ -7,14 +7,17 @@ The staged app runs as buildozer would start it (``python main.py`` in the stage
 with ``--data-dir``, ``--script`` and ``--report`` added) in a real window under Xvfb, against a
 real stub over HTTPS, on a PATH without fontconfig (as on a phone). What it imported is
 recorded at exit by a ``sitecustomize`` on ``PYTHONPATH``, which changes nothing in the run.
-Each test checks one behaviour.
+The bundle's check against the server runs against real stubs over HTTPS (tests that are not
+about it stage with ``--offline``). Each test checks one behaviour.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -80,13 +83,29 @@ def run_bundle(cwd: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60, check=False)
 
 
-def stage(tmp_path: Path, server: str, ca: Path, pins: Path, *extra: str) -> Path:
-    """Stage the app into ``tmp_path/app-src``; the staged folder."""
+def stage(tmp_path: Path, server: str, ca: Path, pins: Path, *extra: str,
+          offline: bool = True) -> Path:
+    """Stage the app into ``tmp_path/app-src`` (with ``--offline`` unless *offline* is false:
+    no check against the server); the staged folder."""
     out = tmp_path / "app-src"
     proc = run_bundle(tmp_path, "--server", server, "--ca", str(ca), "--hpke-pins", str(pins),
-                      "--out", str(out), *extra)
+                      "--out", str(out), *extra, *(["--offline"] if offline else []))
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (it was free a moment ago)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kivy_roboto() -> Path:
+    """Kivy's bundled Roboto: a real font with no Chinese (found without importing Kivy)."""
+    spec = importlib.util.find_spec("kivy")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(spec.submodule_search_locations[0]) / "data" / "fonts" / "Roboto-Regular.ttf"
 
 
 def run_staged(staged: Path, *args: str, env: dict[str, str] | None = None,
@@ -128,6 +147,16 @@ def _bad_args(tmp: Path, files: dict[str, Path]) -> dict[str, tuple[list[str], s
     bad_pins.write_text(f"{first}\nsha256:1234\n", encoding="utf-8")  # line 2 is short
     not_font = tmp / "font.ttf"
     not_font.write_bytes(b"<html>not a font</html>")
+    otto_garbage = tmp / "garbage.otf"  # starts like an OpenType font, then nothing of one
+    otto_garbage.write_bytes(b"OTTO" + b"garbage " * 64)
+    four_bytes = tmp / "four.ttf"  # a TrueType signature and nothing else
+    four_bytes.write_bytes(b"\x00\x01\x00\x00")
+    ca_with_garbage = tmp / "ca-and-garbage.pem"  # the real CA, then 50 MB that is not PEM
+    with ca_with_garbage.open("wb") as f:
+        f.write(files["ca"].read_bytes())
+        f.write(b"x" * (50 * 1024 * 1024))
+    a_folder = tmp / "a-folder.pem"
+    a_folder.mkdir()
     good = {"--server": "https://127.0.0.1:8443", "--ca": str(files["ca"]),
             "--hpke-pins": str(files["pins"])}
 
@@ -137,15 +166,31 @@ def _bad_args(tmp: Path, files: dict[str, Path]) -> dict[str, tuple[list[str], s
 
     return {
         "http-url": (args(server="http://127.0.0.1:8443"), "--server: the server URL must start with https://"),
+        "port-letters": (args(server="https://127.0.0.1:abc"), "the port 'abc' is not a number"),
+        "port-too-big": (args(server="https://127.0.0.1:99999"), "the port 99999 is out of range"),
+        "port-zero": (args(server="https://127.0.0.1:0"), "the port 0 is out of range"),
+        "host-space": (args(server="https://exa mple.com"), "the host 'exa mple.com' contains a space"),
+        "unspecified-ipv4": (args(server="https://0.0.0.0:8443"), "0.0.0.0 is the unspecified address"),
+        "unspecified-ipv6": (args(server="https://[::]:8443"), ":: is the unspecified address"),
         "missing-ca": (args(ca=str(tmp / "nowhere.pem")), "--ca: CA file"),
+        "ca-folder": (args(ca=str(a_folder)), f"CA file {a_folder} is not a file (it is a folder)"),
+        "ca-device": (args(ca="/dev/zero"), "CA file /dev/zero is not a file (it is a device"),
+        "ca-too-big": (args(ca=str(ca_with_garbage)), "is larger than 1 MiB (50 MiB)"),
         "ca-not-pem": (args(ca=str(fake_pem)), "holds no valid PEM certificate"),
+        "pins-device": (args(hpke_pins="/dev/zero"), "pins file /dev/zero is not a file (it is a device"),
         "bad-pin-line": (args(hpke_pins=str(bad_pins)), "line 2 is not a fingerprint"),
         "not-a-font": (args(font=str(not_font)), "is not a font file"),
+        "font-otto-garbage": (args(font=str(otto_garbage)), "cannot be loaded: it is not a font file Kivy can read"),
+        "font-four-bytes": (args(font=str(four_bytes)), "cannot be loaded: it is not a font file Kivy can read"),
+        "font-without-chinese": (args(font=str(kivy_roboto())), "has no Chinese characters"),
     }
 
 
-@pytest.mark.parametrize("case", ["http-url", "missing-ca", "ca-not-pem", "bad-pin-line",
-                                  "not-a-font"])
+@pytest.mark.parametrize("case", [
+    "http-url", "port-letters", "port-too-big", "port-zero", "host-space", "unspecified-ipv4",
+    "unspecified-ipv6", "missing-ca", "ca-folder", "ca-device", "ca-too-big", "ca-not-pem",
+    "pins-device", "bad-pin-line", "not-a-font", "font-otto-garbage", "font-four-bytes",
+    "font-without-chinese"])
 def test_a_bad_argument_is_refused_in_one_line_and_nothing_is_written(case, tmp_path, server_files):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
@@ -163,7 +208,8 @@ def test_the_staged_folder_holds_main_py_the_packages_and_the_device_settings(
         tmp_path, server_files, cjk_font):
     staged = stage(tmp_path, "https://127.0.0.1:8443/", server_files["ca"], server_files["pins"],
                    "--font", str(cjk_font))
-    assert sorted(p.name for p in staged.iterdir()) == ["demo_app", "device", "main.py", "sdk"]
+    assert sorted(p.name for p in staged.iterdir()) == [
+        ".demo_app-bundle", "demo_app", "device", "main.py", "sdk"]
     device = staged / "device"
     suffix = {b"ttcf": ".ttc", b"OTTO": ".otf"}.get(cjk_font.read_bytes()[:4], ".ttf")
     assert sorted(p.name for p in device.iterdir()) == sorted(
@@ -198,9 +244,15 @@ def test_the_copies_leave_out_server_stub_caches_and_test_code(tmp_path, server_
             "sdk/capture/android/file_paths.xml"} <= copied
 
 
+def test_the_staged_folder_holds_the_bundles_marker_with_a_format_line(tmp_path, server_files):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    assert "format = 1" in (staged / ".demo_app-bundle").read_text(encoding="utf-8").splitlines()
+
+
 def test_without_out_the_bundle_writes_build_app_src(tmp_path, server_files):
     proc = run_bundle(tmp_path, "--server", "https://127.0.0.1:8443", "--ca",
-                      str(server_files["ca"]), "--hpke-pins", str(server_files["pins"]))
+                      str(server_files["ca"]), "--hpke-pins", str(server_files["pins"]),
+                      "--offline")
     assert proc.returncode == 0, proc.stderr
     assert DEFAULT_OUT == Path("build/app-src")
     assert (tmp_path / DEFAULT_OUT / "main.py").is_file()
@@ -221,10 +273,26 @@ def test_a_folder_the_bundle_did_not_write_is_left_alone(tmp_path, server_files)
     (mine / "notes.txt").write_text("mine\n", encoding="utf-8")
     proc = run_bundle(tmp_path, "--server", "https://127.0.0.1:8443", "--ca",
                       str(server_files["ca"]), "--hpke-pins", str(server_files["pins"]),
-                      "--out", str(mine))
+                      "--out", str(mine), "--offline")
     assert proc.returncode == 2
     assert "was not written by this command" in one_line(proc.stderr, "demo_app.bundle: ")
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_a_folder_that_only_looks_staged_is_left_alone(tmp_path, server_files):
+    """main.py and device/server.toml, but not the bundle's marker: someone else's app."""
+    mine = tmp_path / "app-src"
+    (mine / "device").mkdir(parents=True)
+    files = {"main.py": "print('my app')\n", "device/server.toml": "url = 'mine'\n",
+             "notes.txt": "mine\n"}
+    for name, text in files.items():
+        (mine / name).write_text(text, encoding="utf-8")
+    proc = run_bundle(tmp_path, "--server", "https://127.0.0.1:8443", "--ca",
+                      str(server_files["ca"]), "--hpke-pins", str(server_files["pins"]),
+                      "--out", str(mine), "--offline")
+    assert proc.returncode == 2
+    assert "has no .demo_app-bundle marker" in one_line(proc.stderr, "demo_app.bundle: ")
+    assert {f: (mine / f).read_text(encoding="utf-8") for f in _files(mine)} == files
 
 
 def test_a_failed_write_keeps_the_earlier_folder_and_leaves_no_partial_one(
@@ -237,12 +305,88 @@ def test_a_failed_write_keeps_the_earlier_folder_and_leaves_no_partial_one(
 
     monkeypatch.setattr(bundle.shutil, "copyfile", disk_full)
     code = bundle.main(["--server", "https://127.0.0.1:9443", "--ca", str(server_files["ca"]),
-                        "--hpke-pins", str(server_files["pins"]), "--out", str(staged)])
+                        "--hpke-pins", str(server_files["pins"]), "--out", str(staged),
+                        "--offline"])
     assert code == 1
     assert "No space left on device" in one_line(capsys.readouterr().err, "demo_app.bundle: ")
     assert _files(staged) == before
     assert '"https://127.0.0.1:8443"' in (staged / "device" / "server.toml").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app-src"]
+
+
+# ------------------------------------------------------- the check against the server
+
+
+@pytest.fixture(scope="module")
+def live_stub(tmp_path_factory):
+    """A running stub (its own CA and HPKE key) for the bundle to check its arguments
+    against; the bundle only reads its key list."""
+    from server_stub.testing import running_stub
+
+    with running_stub(tmp_path_factory.mktemp("live-stub")) as stub:
+        yield stub
+
+
+def test_the_ca_and_pins_of_the_running_server_pass_the_check(tmp_path, live_stub):
+    proc = run_bundle(tmp_path, "--server", live_stub.url, "--ca", str(live_stub.ca_path),
+                      "--hpke-pins", str(Path(live_stub.data_dir) / "hpke-pins.txt"),
+                      "--out", str(tmp_path / "app-src"))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"demo_app.bundle: checked {live_stub.url}: its certificate verifies with --ca and "
+            "its current encryption key is in --hpke-pins") in proc.stdout.splitlines()
+
+
+def test_another_servers_ca_is_refused_when_the_server_is_reachable(tmp_path, live_stub,
+                                                                   server_files):
+    proc = run_bundle(tmp_path, "--server", live_stub.url, "--ca", str(server_files["ca"]),
+                      "--hpke-pins", str(Path(live_stub.data_dir) / "hpke-pins.txt"),
+                      "--out", str(tmp_path / "app-src"))
+    assert proc.returncode == 2
+    line = one_line(proc.stderr, "demo_app.bundle: ")
+    assert f"--ca {server_files['ca']} does not verify the TLS certificate" in line
+    assert "--offline" in line
+    assert not (tmp_path / "app-src").exists()
+
+
+def test_the_servers_leaf_certificate_as_ca_is_refused(tmp_path, live_stub):
+    leaf = Path(live_stub.data_dir) / "server.pem"
+    proc = run_bundle(tmp_path, "--server", live_stub.url, "--ca", str(leaf),
+                      "--hpke-pins", str(Path(live_stub.data_dir) / "hpke-pins.txt"),
+                      "--out", str(tmp_path / "app-src"))
+    assert proc.returncode == 2
+    assert "not its server.pem" in one_line(proc.stderr, "demo_app.bundle: ")
+    assert not (tmp_path / "app-src").exists()
+
+
+def test_another_servers_pins_are_refused_when_the_server_is_reachable(tmp_path, live_stub,
+                                                                      server_files):
+    proc = run_bundle(tmp_path, "--server", live_stub.url, "--ca", str(live_stub.ca_path),
+                      "--hpke-pins", str(server_files["pins"]), "--out", str(tmp_path / "app-src"))
+    assert proc.returncode == 2
+    line = one_line(proc.stderr, "demo_app.bundle: ")
+    assert f"--hpke-pins {server_files['pins']}: the server at {live_stub.url} uses the " \
+           "encryption key sha256:" in line and "which is not in this file" in line
+    assert not (tmp_path / "app-src").exists()
+
+
+def test_offline_stages_without_asking_the_server(tmp_path, live_stub, server_files):
+    proc = run_bundle(tmp_path, "--server", live_stub.url, "--ca", str(server_files["ca"]),
+                      "--hpke-pins", str(server_files["pins"]), "--out", str(tmp_path / "app-src"),
+                      "--offline")
+    assert proc.returncode == 0, proc.stderr
+    assert "demo_app.bundle: not checked against the server (--offline)" in proc.stdout.splitlines()
+
+
+def test_an_unreachable_server_is_noted_in_one_line_and_the_app_is_staged(tmp_path, server_files):
+    url = f"https://127.0.0.1:{free_port()}"
+    proc = run_bundle(tmp_path, "--server", url, "--ca", str(server_files["ca"]),
+                      "--hpke-pins", str(server_files["pins"]), "--out", str(tmp_path / "app-src"))
+    assert proc.returncode == 0, proc.stderr
+    assert one_line(proc.stderr, "demo_app.bundle: ") == (
+        f"demo_app.bundle: could not reach {url} from this computer, so --ca and --hpke-pins "
+        "were not checked against the server (the app checks them when it connects); staging "
+        "anyway")
+    assert (tmp_path / "app-src" / "main.py").is_file()
 
 
 # --------------------------------------------------------- the staged app, end to end
@@ -267,7 +411,7 @@ def staged_run(display, tmp_path_factory, cjk_font):
     imports = tmp / "imports.json"
     with running_stub(tmp / "stub") as stub:
         staged = stage(tmp, stub.url, stub.ca_path, Path(stub.data_dir) / "hpke-pins.txt",
-                       "--font", str(cjk_font))
+                       "--font", str(cjk_font), offline=False)
         env = phone_env(display, PYTHONPATH=str(observer), BUNDLE_TEST_IMPORTS=str(imports))
         proc = run_staged(staged, "--data-dir", str(tmp / "data"), "--script", str(script),
                           "--report", str(report), env=env, timeout=120)
@@ -359,3 +503,20 @@ def test_the_command_line_cannot_override_the_device_settings(tmp_path, server_f
                       "https://127.0.0.1:9443")
     assert proc.returncode == 2
     assert "--server is set by device/server.toml" in one_line(proc.stderr, "demo_app: ")
+
+
+def test_an_abbreviated_device_option_is_refused_by_its_full_name(tmp_path, server_files):
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    proc = run_staged(staged, "--data-dir", str(tmp_path / "data"), "--hpke", "pins.txt")
+    assert proc.returncode == 2
+    assert "--hpke-pins is set by device/server.toml" in one_line(proc.stderr, "demo_app: ")
+
+
+def test_an_ambiguous_abbreviation_is_argparses_error_not_blamed_on_font(tmp_path, server_files):
+    """--f could be --font or --fault: argparse refuses it as ambiguous, as the demo would."""
+    staged = stage(tmp_path, "https://127.0.0.1:8443", server_files["ca"], server_files["pins"])
+    proc = run_staged(staged, "--data-dir", str(tmp_path / "data"), "--f", "x")
+    assert proc.returncode == 2
+    line = one_line(proc.stderr, "demo_app: ")
+    assert "ambiguous option: --f could match" in line and "is set by" not in line
+    assert not (tmp_path / "data").exists()

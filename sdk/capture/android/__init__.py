@@ -4,8 +4,9 @@
 (:data:`BUILDOZER_LINES`). docs/permissions.md, "Android: the camera through a FileProvider".
 
 ``python -m sdk.capture.android FOLDER`` copies both files into *FOLDER* (e.g. a folder next to
-the app's buildozer.spec) and prints the lines. Nothing here imports pyjnius or runs on the
-device; the files are package data.
+the app's buildozer.spec; files already there with the same content are left as they are, so
+``sdk/capture/android`` itself, used in place, copies nothing) and prints the lines. Nothing
+here imports pyjnius or runs on the device; the files are package data.
 """
 
 from __future__ import annotations
@@ -67,13 +68,35 @@ def buildozer_lines(folder: str = "privacy_sdk_android") -> str:
 BUILDOZER_LINES = buildozer_lines()
 
 
+def _same_content(source: Path, dest: Path) -> bool:
+    """*dest* is *source* itself (the package data folder, a link to it) or a regular file
+    with the same bytes."""
+    if not dest.is_file():
+        return False
+    if dest.samefile(source):
+        return True
+    return dest.stat().st_size == source.stat().st_size and dest.read_bytes() == source.read_bytes()
+
+
 def write_build_files(folder: Path | str) -> list[Path]:
-    """Copy :data:`FILES` into *folder* (made if missing); returns the files written."""
+    """Copy :data:`FILES` into *folder* (made if missing).
+
+    A file *folder* already holds with the same content (or that is the SDK's own file, as
+    when *folder* is the package data folder ``sdk/capture/android``) is left as it is.
+
+    Returns:
+        the files written (empty when every file was already there).
+
+    Raises:
+        OSError: *folder* cannot be made or written (e.g. it is a file, or read-only).
+    """
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for name in FILES:
-        dest = target / name
-        shutil.copyfile(data_file(name), dest)
+        source, dest = data_file(name), target / name
+        if _same_content(source, dest):
+            continue
+        shutil.copyfile(source, dest)
         written.append(dest)
     return written
