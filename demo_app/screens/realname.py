@@ -9,7 +9,11 @@ The screen walks through ``privacy.realname`` one step at a time (``stage``):
              (OBL-RN-3). The form stays greyed out.
 ``form``     真实姓名, 身份证号码, 手机号码, each checked on the device with the SDK's own
              functions (``sdk.realname.validate``); an error is shown under its field, from
-             ``RealnameValidationError.message_zh``, and nothing is captured or sent.
+             ``RealnameValidationError.message_zh``, and nothing is captured or sent. Then the
+             login, and ``realname.preflight()`` (the consents, the pins, the keystore, the
+             server's key and a suite this build can seal to) before the camera is opened: a
+             build or server that could not take the face video is told here, with the same
+             line as at the submission, and no face video is recorded (PIPL art. 6).
 ``capture``  the face video through ``privacy.camera`` with the same permission flow as
              刷脸签署 (rationale, then the system prompt; after a refusal the stored answer,
              重新申请, 去设置; a 3 s clip, the synthetic camera when there is no real one).
@@ -132,6 +136,25 @@ def finished_text(total: int, elapsed: float) -> str:
     elapsed = max(elapsed, 0.001)
     return (f"上传完成：100%（{format_size(total)}），用时 {elapsed:.1f} 秒"
             f"（含加密和提交，平均 {format_rate(total / elapsed)}）。内容在本机加密，只有服务器能解密。")
+
+
+def sealing_problem(exc: BaseException) -> str:
+    """The line under 下一步 when the data could not be sealed to the server's key: pins
+    missing or not matching, a suite this build lacks, another envelope error; ``""`` for any
+    other error. The same at the pre-flight (before the camera) and at the submission."""
+    from sdk.errors import EnvelopeError, KeyPinMismatch
+
+    if isinstance(exc, KeyPinMismatch) and exc.code == "no_pins":
+        return ("应用没有配置可信任的服务器加密公钥指纹（QA：--hpke-pins），为保护您的信息，"
+                "未发送任何内容。")
+    if isinstance(exc, KeyPinMismatch):
+        return ("服务器的加密公钥不在应用信任的指纹列表中，为保护您的信息，未发送任何内容。"
+                "请确认连接的是正确的服务器。")
+    if isinstance(exc, EnvelopeError) and exc.code == "suite_unavailable":
+        return f"{describe_error(exc)}。"  # retrying would not help
+    if isinstance(exc, EnvelopeError):
+        return f"端到端加密失败（{exc.code}），未发送任何个人信息，请稍后重试。"
+    return ""
 
 
 def mask_name(name: str) -> str:
@@ -307,9 +330,39 @@ class RealnameScreen(SensitiveContent, BaseScreen):
                    name="realname-me")
 
     def _logged_in(self) -> None:
+        self._preflight(again=False)
+
+    def _preflight(self, again: bool) -> None:
+        """Before the camera: ``realname.preflight()`` (the consents, the pins, the keystore,
+        the server's key and its suite), so that no face video is recorded for an upload that
+        could not be sealed or kept (PIPL art. 6)."""
+        self.busy = True
+        self.form_status = "正在检查加密上传的条件…"
+        realname = self.app.sdk.realname
+        run_off_ui(realname.preflight, lambda _key: self._preflight_passed(again),
+                   self._preflight_failed, name="realname-preflight")
+
+    def _preflight_passed(self, again: bool) -> None:
         self.busy = False
         self.form_status = ""
-        self._start_camera(again=False)
+        self._start_camera(again=again)
+
+    def _preflight_failed(self, exc: BaseException) -> None:
+        from sdk.errors import ConsentRequired, NotLoggedIn
+
+        self.busy = False
+        self.stage = "form"
+        self._say_face("")
+        self.results["preflight_error"] = type(exc).__name__
+        sealing = sealing_problem(exc)
+        if sealing:
+            self.form_status = sealing
+        elif isinstance(exc, ConsentRequired):
+            self._consent_withdrawn()
+        elif isinstance(exc, NotLoggedIn):
+            self._not_logged_in(exc)
+        else:
+            self.form_status = f"未录制面部视频：{describe_error(exc)}"
 
     def _not_logged_in(self, exc: BaseException) -> None:
         from sdk.errors import NotLoggedIn
@@ -379,8 +432,11 @@ class RealnameScreen(SensitiveContent, BaseScreen):
         self._say_face(*refusal_text(self.app, "camera", "实名认证", "下一步", status, reason))
 
     def ask_camera_again(self) -> None:
-        """重新申请相机权限: asked again on purpose (rationale, then the prompt)."""
-        self._start_camera(again=True)
+        """重新申请相机权限: asked again on purpose (rationale, then the prompt), after the
+        same pre-flight as 下一步."""
+        if self.busy:
+            return
+        self._preflight(again=True)
 
     def open_camera_settings(self) -> None:
         from sdk.errors import SdkError
@@ -524,9 +580,7 @@ class RealnameScreen(SensitiveContent, BaseScreen):
     def _submit_failed(self, exc: BaseException) -> None:
         from sdk.errors import (
             ConsentRequired,
-            EnvelopeError,
             InvalidInput,
-            KeyPinMismatch,
             NotLoggedIn,
             UploadCancelled,
             UploadRejected,
@@ -539,29 +593,19 @@ class RealnameScreen(SensitiveContent, BaseScreen):
         self.upload_text = ""
         self.face_status = ""
         self.stage = "form"
+        sealing = sealing_problem(exc)
         if isinstance(exc, RealnameValidationError) and exc.field in FIELDS:
             setattr(self, f"{exc.field}_error", exc.message_zh)
             self.form_status = "服务器检查未通过，请按提示修改后再提交。"
         elif isinstance(exc, ConsentRequired):
-            self.stage = "consent"
-            self.consent_refused = True
-            self.consent_text = ("实名认证所需的同意已被撤回，未提交任何内容。如需继续，请点击「逐项同意」；"
-                                 "其他功能不受影响。")
+            self._consent_withdrawn()
         elif isinstance(exc, UploadCancelled):
             self.form_status = "已取消上传：服务器上已收到的部分已删除，面部视频未保留。可再次点击「下一步」。"
         elif isinstance(exc, NotLoggedIn):
             self.login_needed = True
             self.form_status = "登录已失效：请重新登录后再提交；未提交任何内容。"
-        elif isinstance(exc, KeyPinMismatch) and exc.code == "no_pins":
-            self.form_status = ("应用没有配置可信任的服务器加密公钥指纹（QA：--hpke-pins），为保护您的信息，"
-                                "未发送任何内容。")
-        elif isinstance(exc, KeyPinMismatch):
-            self.form_status = ("服务器的加密公钥不在应用信任的指纹列表中，为保护您的信息，未发送任何内容。"
-                                "请确认连接的是正确的服务器。")
-        elif isinstance(exc, EnvelopeError) and exc.code == "suite_unavailable":
-            self.form_status = f"{describe_error(exc)}。"  # retrying would not help
-        elif isinstance(exc, EnvelopeError):
-            self.form_status = f"端到端加密失败（{exc.code}），未发送任何个人信息，请稍后重试。"
+        elif sealing:
+            self.form_status = sealing
         elif isinstance(exc, UploadRejected):
             self.form_status = f"服务器拒绝了面部视频的上传（{exc.code}），已全部丢弃，请重新录制。"
         elif isinstance(exc, VerificationRefused):
@@ -570,6 +614,12 @@ class RealnameScreen(SensitiveContent, BaseScreen):
             self.form_status = "面部视频为空或无法读取，请重新录制。"
         else:
             self.form_status = f"提交未完成：{describe_error(exc)}"
+
+    def _consent_withdrawn(self) -> None:
+        self.stage = "consent"
+        self.consent_refused = True
+        self.consent_text = ("实名认证所需的同意已被撤回，未提交任何内容。如需继续，请点击「逐项同意」；"
+                             "其他功能不受影响。")
 
     # -- the server's answer ------------------------------------------------------------------
     def _show(self, verification: Any) -> None:

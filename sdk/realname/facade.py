@@ -11,8 +11,9 @@ docs/protocol.md "Real-name verification").
     2. validate                               sdk.realname.validate: errors the user can act on;
                                               the media (_media: the Capture's item, a regular
                                               file, the sniffed type, the size limit)
-    3. the server's key, checked against      KeyPinMismatch before anything is collected
-       SdkConfig.hpke_pins                    or sent
+    3. the encrypted store (its keystore),    KeystoreError / StorageError, KeyPinMismatch,
+       the server's key, checked against      EnvelopeError("suite_unavailable") before
+       SdkConfig.hpke_pins and the suite      anything is collected or sent
     4. collect(item, "realname_verification") the audited gate, once per item; a stale pending
                                               upload of the item is discarded
     5. the face video: a resumable upload     sealed chunk by chunk (sdk.transport.tus)
@@ -20,6 +21,10 @@ docs/protocol.md "Real-name verification").
     6. share("realname_agency", items)        the gate for the hand-off to the agency
        POST /v1/realname/verifications        Idempotency-Key = the submission id
     7. the device keeps the verification id and status only (encrypted store)
+
+:meth:`Realname.preflight` runs steps 1 and 3 (and the login) *before* the face video is
+captured, as they do not depend on it: no face video is recorded for a submission that would
+fail anyway. :meth:`Realname.submit` checks them again.
 
 The answer only says ``pending``: **only the server's answer counts** (:meth:`Realname.status`,
 :meth:`Realname.wait`); the device never decides "verified" by itself. A failed (or timed-out,
@@ -378,12 +383,66 @@ class Realname:
         when :meth:`submit` may run."""
         return tuple(self.privacy.missing_for_feature(FEATURE))
 
+    # -- before capturing -----------------------------------------------------------------
+
+    def preflight(self) -> EnvelopeKey:
+        """Check, before the face video is captured, what :meth:`submit` needs that capturing
+        cannot change, so that no face video is recorded for a submission that would fail
+        anyway (PIPL art. 6: collect nothing before it can be used). Call it when the user
+        starts (e.g. at 下一步), then open the camera only if it returns.
+
+        In this order, each raising before the next runs: the consents of
+        ``realname_signing``; a session cookie on this device and non-empty
+        ``SdkConfig.hpke_pins``; the encrypted store where :meth:`submit` keeps the face
+        video's resumable upload state (opened here: the keystore must give its wrapping key);
+        then ``GET /v1/keys/hpke`` (anonymous): the current key must be pinned and this build
+        must be able to seal to its suite (:func:`sdk.transport.envelope.supported_kems`).
+
+        Nothing is collected, audited as collected, kept or sent but that one anonymous
+        request; consent records are not synced (:meth:`submit` does that). A key that passes
+        now can still be rotated before :meth:`submit`, which checks it again; the login is
+        checked on the device only (the server checks it at :meth:`submit`).
+
+        Returns:
+            the server's current :class:`~sdk.transport.envelope.EnvelopeKey` (``kid``,
+            ``suite``, ``fingerprint``), for information: :meth:`submit` fetches it again.
+
+        Raises:
+            ConsentRequired: a consent real-name signing needs is missing (``.scopes``).
+            NotLoggedIn: no session on this device.
+            KeyPinMismatch: ``code == "no_pins"``: ``SdkConfig.hpke_pins`` is empty (nothing
+                sent); ``"not_pinned"``: the server's current key is not one of them.
+            KeystoreError: the keystore cannot give the encrypted store's wrapping key
+                (locked, missing, wrong passphrase); StorageError: the store cannot be opened.
+            EnvelopeError: ``code == "suite_unavailable"``: this build cannot seal to the
+                current key's KEM (the message names the versions found and the fix);
+                ``"no_current_key"`` / ``"bad_key"``: the server's key list is unusable.
+            TransportError: the key list could not be fetched (``TlsError``,
+                ``ServerUnavailable``, ``ServerError``).
+        """
+        from ..transport.envelope import fetch_current_key
+
+        self.privacy.require_feature(FEATURE)
+        api = self._logged_in()
+        self._store_ready()
+        return fetch_current_key(api, self.privacy.config.hpke_pins)
+
+    def _store_ready(self) -> None:
+        """Open the encrypted store the upload state is kept in (KeystoreError, StorageError),
+        before any item is collected: the audit trail never says "collected" for data that
+        could not be kept for its upload."""
+        _ = self.store
+
     # -- submitting -------------------------------------------------------------------------
 
     def submit(self, name: str, id_number: str, phone: str, face_video: Media, *,
                on_progress: Callable[[int, int, float], None] | None = None,
                cancel: threading.Event | None = None) -> Verification:
         """Submit the real-name items for automatic verification (OBL-RN-1).
+
+        Call :meth:`preflight` before capturing *face_video*: it raises the errors below that
+        do not depend on the capture (consent, login, pins, keystore, the server's key and
+        suite) while nothing has been recorded yet.
 
         Args:
             name: the real name as on the ID document (a middle dot ``·`` stays the character
@@ -408,6 +467,10 @@ class Realname:
             InvalidInput: the face video is empty or cannot be read.
             NotLoggedIn: log in first.
             KeyPinMismatch: the server's key is not pinned: nothing was sent.
+            KeystoreError, StorageError: the encrypted store that keeps the upload's state
+                cannot be opened; raised before anything is collected or sent.
+            EnvelopeError: ``code == "suite_unavailable"``: this build cannot seal to the
+                server's key (nothing was sent).
             ConsentRequired: also when the server's own records lack a consent the upload
                 needs (``.scopes`` from the server; e.g. a grant never synced).
             UploadRejected, UploadCancelled, UploadError: the face video's upload.
@@ -425,6 +488,7 @@ class Realname:
         redact_values(name, number, phone)
         source, content_type, _ = _media(face_video, "face_video", "video")
         api = self._logged_in()
+        self._store_ready()
         with self._lock:
             key = self._key(api)  # pinned, before any item is collected (audit trail)
             for item in AGENCY_ITEMS:
@@ -480,7 +544,8 @@ class Realname:
                 ``verification_not_reviewable`` (it is verified, or still pending), ...
             VerificationNotFound: *verification_id* is no verification of this account.
             ValueError: *verification_id* is not of the shape the server gives (nothing sent).
-            NotLoggedIn, KeyPinMismatch, UploadError, TransportError: as for :meth:`submit`.
+            NotLoggedIn, KeyPinMismatch, KeystoreError, StorageError, EnvelopeError,
+                UploadError, TransportError: as for :meth:`submit`.
         """
         redact_values(number)  # typed by the user: never in a log line or the operation log
         self.privacy.require_feature(REVIEW_FEATURE)
@@ -498,6 +563,7 @@ class Realname:
             _check_verification_id(verification_id)
         previous = verification_id or self._latest_id()
         api = self._logged_in()
+        self._store_ready()
         with self._lock:
             key = self._key(api)  # pinned, before the item is collected (audit trail)
             self.privacy.collect("review_document", PURPOSE, feature=REVIEW_FEATURE)

@@ -76,6 +76,21 @@ def run(run_app, stub, passphrase_file):
 
 
 @pytest.fixture
+def run_with_wrong_pins(run_app, passphrase_file, tmp_path):
+    """The demo app against the test's stub with a pin that is not the stub's key (well
+    formed, so the app starts): the same keystore and permission backend as :func:`run`."""
+    pins = tmp_path / "wrong-hpke-pins.txt"
+    pins.write_text("sha256:" + "0" * 64 + "\n", encoding="utf-8")
+
+    def start(steps: list[dict]) -> AppRun:
+        return run_app(steps, "--passphrase-file", str(passphrase_file), "--hpke-pins",
+                       str(pins), "--permissions-script", PERMISSIONS, timeout=180)
+
+    start.data_dir = run_app.data_dir
+    return start
+
+
+@pytest.fixture
 def run_embedded(display, tmp_path, passphrase_file):
     """The demo app with its embedded stub (in ``data_dir/stub``), e.g. with
     ``--realname-outcome``."""
@@ -311,6 +326,58 @@ def test_signing_is_refused_once_the_certificate_consent_is_withdrawn(run, stub)
     revoked = [(s, at is not None) for s, _cn, at in server["certificates"]]
     assert revoked == [(serial, True)]
     assert _device_certificate(run.data_dir) is None
+
+
+def test_with_pins_that_do_not_match_the_camera_is_never_opened(run_with_wrong_pins, stub):  # OBL-SEC-3
+    """下一步 runs ``realname.preflight()`` before the camera: the server's key is not pinned,
+    so no permission is asked, nothing is recorded, and the line is the one the submission
+    would have shown."""
+    from demo_app.screens.realname import sealing_problem
+    from sdk.errors import KeyPinMismatch
+
+    says = sealing_problem(KeyPinMismatch("not_pinned", "not pinned"))
+    steps = CONSENTED + form() + [{"wait_text": ["rn_form_status", "不在应用信任的指纹列表中"]},
+                                  {"sleep": 1.0}, {"probe": "refused"}, {"quit": 0}]
+    app = run_with_wrong_pins(steps)
+    assert app.code == 0, app.stderr
+    probe = app.report["probes"]["refused"]
+    assert probe["stage"] == "form" and probe["form_status"] == says
+    assert probe["results"] == {"preflight_error": "KeyPinMismatch"}  # no camera, no clip
+    assert probe["permission_prompts"] == [] and probe["dialogs"] == []  # no camera rationale
+    collected, shared, _states = _device(run_with_wrong_pins.data_dir)
+    assert _realname_collections(collected) == []  # the camera's gate never ran
+    assert all(count == 0 for count in shared.values())
+    server = _server(Path(stub.data_dir))
+    assert server["verifications"] == [] and server["uploads"] in ([], [(0,)])
+    _nothing_typed_in(app)
+
+
+def test_a_tls_error_is_logged_with_the_sdks_message_for_qa(tmp_path, caplog):
+    """The user sees one sentence; the demo's log holds the SDK's message (host, CA file and
+    the fix; no personal data), here from a real stub whose certificate does not name the
+    address connected to (as tests/integration/test_cert_names.py)."""
+    import logging
+
+    from demo_app.screens.base import describe_error
+    from sdk import SdkConfig, TlsError
+    from sdk.transport import ApiClient
+    from server_stub.runner import start_in_thread
+    from server_stub.settings import Settings
+
+    address = "127.0.0.2"
+    settings = Settings(data_dir=tmp_path / "stub", policy_dir=REPO / "demo_app" / "policy",
+                        host=address)
+    with start_in_thread(settings) as server:
+        config = SdkConfig(data_dir=tmp_path / "device", endpoint=server.url,
+                           ca_bundle=server.ca_path, retries=0, backoff=0.0)
+        with ApiClient(config) as client, pytest.raises(TlsError) as caught:
+            client.health()
+    with caplog.at_level(logging.WARNING, logger="demo_app"):
+        shown = describe_error(caught.value)
+    assert shown == "无法验证服务器的安全证书，请检查网络或稍后再试"
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "demo_app"]
+    assert line == str(caught.value)
+    assert f"does not name {address}" in line and f"--cert-name {address}" in line
 
 
 def test_upload_progress_reads_percent_rate_and_time_left():

@@ -181,6 +181,30 @@ def test_on_a_desktop_the_status_says_screenshots_are_not_blocked(desktop) -> No
                                        "screenshots")
 
 
+def test_an_app_handler_bound_after_the_sdk_that_returns_true_does_not_stop_the_cover(desktop) -> None:  # MASVS-PLATFORM-3
+    assert desktop["shots"]["handler-before.png"]["red"] > 500  # the name and ID were shown
+    paused = desktop["shots"]["handler.png"]  # saved in the on_pause call, no frame after
+    assert paused["red"] == 0 and paused["cover"] > 0.9
+    assert desktop["status"]["handler"]["covered"] is True
+
+
+def test_an_app_whose_on_pause_returns_false_is_still_covered(desktop) -> None:  # MASVS-PLATFORM-3
+    paused = desktop["shots"]["method-false.png"]
+    assert paused["red"] == 0 and paused["cover"] > 0.9
+    assert desktop["status"]["method-false"]["covered"] is True
+
+
+def test_the_apps_own_answer_to_on_pause_is_kept(desktop) -> None:
+    # what Kivy reads to keep the app paused (True) or stop it (False) is the app's
+    assert desktop["pause_answers"]["method-false"] is False
+    assert desktop["pause_answers"]["handler"] is True
+
+
+def test_an_app_on_resume_handler_that_returns_true_does_not_keep_the_cover(desktop) -> None:  # MASVS-PLATFORM-3
+    assert desktop["status"]["handler-resumed"]["covered"] is False
+    assert desktop["shots"]["handler-resumed.png"]["red"] > 500
+
+
 # -- the demo app ----------------------------------------------------------------------------
 
 
@@ -394,16 +418,29 @@ def desktop_host(args: Any) -> int:
                                       (1, 1, 1, 1)))
             return self.sm
 
+        #: What the app's own ``on_pause`` method answers (True: keep running paused).
+        pause_answer = True
+
+        def on_pause(self):
+            return self.pause_answer
+
         def pause_and_shoot(self, name: str) -> None:
-            self.dispatch("on_pause")  # as Kivy's SDL event filter does
-            shot(f"{name}.png")        # in the same call: no frame drawn in between
+            answer = self.dispatch("on_pause")  # as Kivy's SDL event filter does
+            shot(f"{name}.png")                 # in the same call: no frame drawn in between
             status(name)
             report.setdefault("covers", {})[name] = [
                 w.text for w in Window.children if type(w).__name__ == "_Cover"]
+            report.setdefault("pause_answers", {})[name] = answer
 
-        def resume(self) -> None:
+        def resume(self, name: str = "resumed") -> None:
             self.dispatch("on_resume")
-            status("resumed")
+            status(name)
+
+        def keep_running_when_paused(self) -> None:
+            # what many apps do to keep running on Android, bound after the SDK's own hook
+            # (the SDK hooked the app when the ID screen was first entered): Kivy calls bound
+            # handlers newest first and stops at the first that returns True
+            self.bind(on_pause=lambda *_a: True, on_resume=lambda *_a: True)
 
         def on_start(self):
             steps = [
@@ -418,6 +455,20 @@ def desktop_host(args: Any) -> int:
                 lambda: shot("id-resumed.png"),
                 lambda: setattr(self.sm, "current", "public"),
                 lambda: status("left"),
+                # an app whose on_pause method answers False (stop rather than pause)
+                lambda: setattr(self, "pause_answer", False),
+                lambda: setattr(self.sm, "current", "id"),
+                lambda: self.pause_and_shoot("method-false"),
+                lambda: self.resume("method-false-resumed"),
+                lambda: setattr(self, "pause_answer", True),
+                # an app handler bound after the SDK that answers True
+                self.keep_running_when_paused,
+                lambda: shot("handler-before.png"),
+                lambda: self.pause_and_shoot("handler"),
+                lambda: self.resume("handler-resumed"),
+                lambda: shot("handler-resumed.png"),
+                lambda: setattr(self.sm, "current", "public"),
+                lambda: status("end"),
             ]
             run_steps(self, steps, pass_over_stuck=False)
 
@@ -427,7 +478,7 @@ def desktop_host(args: Any) -> int:
     (args.out / "paused.png").replace(args.out / "id-paused.png")
     (args.out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
-    return 0 if "left" in report["status"] else 1
+    return 0 if "end" in report["status"] else 1
 
 
 def main(argv: list[str] | None = None) -> int:

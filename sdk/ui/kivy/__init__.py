@@ -14,9 +14,11 @@
 - :class:`NoticeDialog` and :func:`show_notices`: a breach notice with its five parts, or the
   service-ending notice, and 我已知悉 (``privacy.notices.acknowledge``).
 - :func:`install_cjk_font`: make a Chinese-capable font Kivy's default.
-- :func:`secure_content`, :class:`SensitiveContent` and :class:`SecureWindow`: keep screens
-  that show a real name or an ID number out of screenshots and the app-switcher thumbnail
-  (``FLAG_SECURE`` on Android, a cover while paused everywhere; MASVS-PLATFORM-3).
+- :func:`secure_content` (-> :class:`SecureContent`), :class:`SensitiveContent` and
+  :class:`SecureWindow` (-> :class:`ProtectionStatus`): keep screens that show a real name or
+  an ID number out of screenshots and the app-switcher thumbnail (``FLAG_SECURE`` on Android,
+  a cover while paused everywhere; on a desktop only with Kivy's ``pause_on_minimize``;
+  MASVS-PLATFORM-3).
 """
 
 from .fonts import find_cjk_font, install_cjk_font
@@ -26,7 +28,13 @@ from .policy_view import PolicyView
 from .privacy_centre import PrivacyCentre
 from .privacy_prompt import PrivacyPrompt
 from .rationale import RationaleDialog, rationale_dialog, show_rationale
-from .secure import ProtectionStatus, SecureWindow, SensitiveContent, secure_content
+from .secure import (
+    ProtectionStatus,
+    SecureContent,
+    SecureWindow,
+    SensitiveContent,
+    secure_content,
+)
 from .separate_consent import SeparateConsentDialog, ask_for_feature
 
 __all__ = [
@@ -37,6 +45,7 @@ __all__ = [
     "PrivacyPrompt",
     "ProtectionStatus",
     "RationaleDialog",
+    "SecureContent",
     "SecureWindow",
     "SensitiveContent",
     "SeparateConsentDialog",

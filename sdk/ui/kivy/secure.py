@@ -5,7 +5,8 @@ of screenshots and the recents / app-switcher thumbnail (OWASP MASVS-PLATFORM-3;
 Mark what is sensitive; the SDK does the rest:
 
 - :func:`secure_content` marks any widget (a screen, a dialog, a card) and returns its
-  :class:`SecureContent`;
+  :class:`SecureContent`, the handle with ``counted`` (the widget counts now), ``sensitive``
+  (set it False while the widget shows nothing sensitive) and ``close()`` (stop for good);
 - :class:`SensitiveContent` is the same as a mixin for a widget class, e.g.
   ``class IdScreen(SensitiveContent, Screen)``, with a ``sensitive`` property (default True)
   for a widget that shows sensitive data only part of the time.
@@ -31,6 +32,23 @@ still one) and, while it is at least one:
    while paused. ``App.on_resume`` removes it. Nothing is covered while no marked widget
    counts.
 
+   The cover runs *before* every ``on_pause`` handler of the app, whatever it binds and
+   answers. Kivy calls bound handlers newest first and stops at the first that returns True
+   (before the app's ``on_pause`` method), so the SDK does not bind a handler: the first time
+   a marked widget counts it wraps the running app's ``dispatch`` (an attribute of that app
+   instance; Kivy 2.3 has no window event before ``App.on_pause``: SDL2's event filter,
+   ``WindowSDL.do_pause`` and ``kivy.support`` call ``app.dispatch("on_pause")`` directly).
+   The wrapper draws the cover (``on_pause``) or removes it (``on_resume``), then calls
+   Kivy's ``dispatch`` unchanged: an app's ``self.bind(on_pause=lambda *a: True)`` or an
+   ``on_pause`` that returns False (stop rather than pause) still decides what Kivy does.
+
+   **Desktops** (Linux, macOS, Windows) pause only when the window is minimised *and* Kivy's
+   ``Config.set("kivy", "pause_on_minimize", 1)`` (default ``0``; read at each minimise, so it
+   may be set any time): the SDL2 window provider dispatches ``on_pause`` on SDL's
+   ``windowminimized`` event, after the window system has minimised the window, so a taskbar
+   or dock preview taken before that may show the content. Without the setting a desktop
+   window is never covered; moving to another window or workspace is no pause either.
+
 Losing the window focus is not a trigger: on iOS it comes with the pause anyway, on Android it
 also happens for the system's permission dialogs and the notification shade (the user would
 see the app blank behind them), and on a desktop whenever another window is clicked.
@@ -50,14 +68,18 @@ before the view is attached, so it cannot follow the count). The flag is set asy
 so the first frame of a marked screen may be drawn a moment before it applies. iOS and
 desktop systems offer no way to block a screenshot the user takes while the screen is shown.
 
-Sources: Android reference ``WindowManager.LayoutParams#FLAG_SECURE`` ("treat the content of
-the window as secure, preventing it from appearing in screenshots or from being viewed on
-non-secure displays"), ``Window#setFlags`` / ``Window#clearFlags``,
-``Window#getAttributes``, ``Activity#runOnUiThread``, ``SurfaceView#setSecure``;
+Sources: Kivy 2.3 ``kivy/_event.pyx`` (``EventDispatcher.dispatch``: bound handlers in
+reverse order, stop at the first True, then the method), ``kivy/app.py`` (``App.on_pause``),
+``kivy/config.py`` (``pause_on_minimize``); Android reference
+``WindowManager.LayoutParams#FLAG_SECURE`` ("treat the content of the window as secure,
+preventing it from appearing in screenshots or from being viewed on non-secure displays"),
+``Window#setFlags`` / ``Window#clearFlags``, ``Window#getAttributes``,
+``Activity#runOnUiThread``, ``SurfaceView#setSecure``;
 python-for-android ``android/runnable.py`` (``run_on_ui_thread``), ``android/config.py``
 (``ACTIVITY_CLASS_NAME``); Kivy 2.3 ``kivy/core/window/window_sdl2.py`` (``_event_filter``:
 ``app_willenterbackground`` dispatches ``on_pause`` and the pause loop draws no frame,
-``app_didenterforeground`` dispatches ``on_resume``); OWASP MASVS v2 MASVS-PLATFORM-3 and the
+``app_didenterforeground`` dispatches ``on_resume``; ``windowminimized`` calls ``do_pause``
+with ``pause_on_minimize``); OWASP MASVS v2 MASVS-PLATFORM-3 and the
 MASTG tests "Finding Sensitive Information in Auto-Generated Screenshots" (Android) and
 "Testing Auto-Generated Screenshots for Sensitive Information" (iOS).
 """
@@ -380,10 +402,7 @@ class SecureWindow:
         app = App.get_running_app()
         if app is None or (self._app is not None and self._app() is app):
             return
-        # Bound handlers run before the app's own on_pause / on_resume and return None, so
-        # the app's methods still decide (e.g. on_pause returning True to keep running).
-        app.fbind("on_pause", self._on_pause)
-        app.fbind("on_resume", self._on_resume)
+        _PauseHook.install(app, self)
         self._app = weakref.ref(app)
 
     # -- the cover ----------------------------------------------------------------------------
@@ -472,6 +491,56 @@ class SecureWindow:
                                 error=error)
 
 
+class _PauseHook:
+    """The running app's ``dispatch``, wrapped: ``on_pause`` draws the cover and
+    ``on_resume`` removes it *before* Kivy calls any handler of the app.
+
+    Kivy 2.3 has no event of its own before ``App.on_pause``: SDL2's event filter
+    (``app_willenterbackground``), ``WindowSDL.do_pause`` (a desktop window minimised with
+    ``pause_on_minimize``) and ``kivy.support`` (the old Android loop) all call
+    ``app.dispatch('on_pause')``. ``EventDispatcher.dispatch`` calls the bound handlers newest
+    first and stops at the first that returns True, before the app's method, so a handler bound
+    with ``app.bind(on_pause=...)`` after the SDK's would stop the cover. Wrapping ``dispatch``
+    on the app instance (an instance attribute: Kivy looks the method up on the app each time)
+    runs the cover first whatever the app binds, then the original ``dispatch`` unchanged: its
+    answer (True: pause, False: stop) is the app's.
+    """
+
+    def __init__(self, original: Callable[..., Any]) -> None:
+        self.original = original
+        self.windows: weakref.WeakSet[SecureWindow] = weakref.WeakSet()
+
+    @classmethod
+    def install(cls, app: Any, window: SecureWindow) -> None:
+        """Hook *app* (once per app) and run *window*'s cover in it."""
+        hook = getattr(app, "__dict__", {}).get("dispatch")
+        if not isinstance(hook, cls):
+            hook = cls(app.dispatch)
+            try:
+                app.dispatch = hook
+            except Exception as exc:  # noqa: BLE001 - e.g. an app class with __slots__
+                log.warning("screen protection: the app's dispatch cannot be wrapped (%s); "
+                            "the cover is bound as an on_pause handler, which a handler the "
+                            "app binds later and that returns True stops", type(exc).__name__)
+                app.fbind("on_pause", window._on_pause)
+                app.fbind("on_resume", window._on_resume)
+                return
+        hook.windows.add(window)
+
+    def __call__(self, event_type: str, *largs: Any, **kwargs: Any) -> Any:
+        if event_type in ("on_pause", "on_resume"):
+            for window in list(self.windows):
+                try:
+                    if event_type == "on_pause":
+                        window._on_pause()
+                    else:
+                        window._on_resume()
+                except Exception as exc:  # noqa: BLE001 - the app's pause / resume goes on
+                    log.warning("screen protection: %s in the %s hook", type(exc).__name__,
+                                event_type)
+        return self.original(event_type, *largs, **kwargs)
+
+
 def _window() -> Any:
     from kivy.base import EventLoop
 
@@ -482,11 +551,30 @@ def _window() -> Any:
 
 
 class SecureContent:
-    """One widget marked as sensitive (made by :func:`secure_content`): counted by its
-    :class:`SecureWindow` while the widget is in the window and :attr:`sensitive`.
+    """One widget marked as showing sensitive personal information: the handle
+    :func:`secure_content` returns (and :attr:`SensitiveContent.secure_handle`).
 
-    It follows the widget's ``parent`` and every ancestor's, so a card inside a screen counts
-    while that screen is shown. It lives as long as the widget does (the bindings hold it).
+    The widget *counts* in its :class:`SecureWindow` (it holds one reference of the window's
+    count, :meth:`SecureWindow.acquire`) while it is in the window (it and every ancestor are
+    attached up to Kivy's ``Window``) and :attr:`sensitive` is True; while at least one widget
+    counts the window is protected (the module's description). The handle follows the
+    widget's ``parent`` and every ancestor's, so a card inside a screen counts exactly while a
+    ScreenManager shows that screen.
+
+    Make it with :func:`secure_content` (one handle per widget; constructing a second one for
+    the same widget would count it twice). It keeps only a weak reference to the widget and
+    lives as long as the widget does (its ``parent`` bindings hold it); a widget in the window
+    cannot be garbage collected, so it always stops counting before it goes. Use it from
+    Kivy's thread. Nothing here raises into the app; the widget's text is never read or
+    logged.
+
+    Args:
+        widget: the Kivy widget to protect, in the window or not yet.
+        window: the :class:`SecureWindow` to count in.
+
+    Attributes:
+        counted: (read-only) the widget counts now.
+        sensitive: (read-write, default True) whether the widget shows sensitive data now.
     """
 
     def __init__(self, widget: Widget, window: SecureWindow) -> None:
@@ -500,12 +588,16 @@ class SecureContent:
 
     @property
     def counted(self) -> bool:
-        """The widget counts now (in the window and sensitive)."""
+        """True while the widget counts: it is in the window, :attr:`sensitive` is True and
+        :meth:`close` was not called (so its :class:`SecureWindow` is active)."""
         return self._counted
 
     @property
     def sensitive(self) -> bool:
-        """Whether the widget shows sensitive data now (default True)."""
+        """Whether the widget shows sensitive data now (default True). Set it to False while
+        it does not (e.g. a form before anything is typed): the widget stops counting at once
+        and the window's protection ends when nothing else counts; True counts it again
+        while it is shown. Any value is taken as a bool."""
         return self._sensitive
 
     @sensitive.setter
@@ -514,7 +606,10 @@ class SecureContent:
         self._update()
 
     def close(self) -> None:
-        """Stop protecting for good (the widget no longer counts, even when shown)."""
+        """Stop protecting the widget for good: it no longer counts, even while shown, and
+        its ``parent`` bindings are removed. Setting :attr:`sensitive` afterwards counts
+        nothing, and :func:`secure_content` returns this closed handle for the same widget:
+        protect a new widget instead. Calling it twice does nothing more."""
         self._closed = True
         self._update()
 
@@ -558,10 +653,16 @@ def secure_content(widget: Widget, window: SecureWindow | None = None) -> Secure
 
     Args:
         widget: any Kivy widget, shown or not yet.
-        window: the :class:`SecureWindow` to count in (default :meth:`SecureWindow.get`).
+        window: the :class:`SecureWindow` to count in (default :meth:`SecureWindow.get`);
+            ignored when *widget* already has a handle.
 
     Returns:
-        its :class:`SecureContent` (the same one when called again for the same widget).
+        its :class:`SecureContent` (the same one when called again for the same widget):
+        ``counted`` is True at once when the widget is already in the window.
+
+    Raises:
+        nothing: a failure to set FLAG_SECURE is logged and shown by
+        :meth:`SecureWindow.status`.
     """
     handle = _handles.get(widget)
     if handle is None:
