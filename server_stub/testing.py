@@ -31,7 +31,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["running_stub", "write_policy_dir", "https_session", "SAMPLE_POLICY_TEXT", "SigningDevice"]
+__all__ = ["running_stub", "running_stub_process", "write_policy_dir", "https_session", "SAMPLE_POLICY_TEXT", "SigningDevice"]
 
 SAMPLE_POLICY_TEXT = """\
 # 隐私政策（测试用）
@@ -63,6 +63,53 @@ def running_stub(tmp_path: Path, policy_dir: Path | None = None) -> Iterator[Run
     settings = Settings(data_dir=Path(tmp_path) / "stub-data", policy_dir=policy_dir, dev_mode=True)
     with start_in_thread(settings) as server:
         yield server
+
+
+@contextmanager
+def running_stub_process(data_dir: Path, *args: str, timeout: float = 60.0) -> Iterator[Any]:
+    """Run ``python -m server_stub`` in its own process on a free port of 127.0.0.1, for the
+    duration of a ``with`` block: for tests whose own process plays a device that differs from
+    the server (e.g. a cryptography build without ML-KEM, which must not change the server's).
+
+    Args:
+        data_dir: the stub's data dir (made if missing).
+        args: more command-line options, e.g. ``"--hpke-kem", "X25519"``.
+        timeout: seconds to wait for the listening line.
+
+    Yields:
+        a namespace: ``url``, ``ca_path``, ``data_dir`` (Path), ``hpke_pins`` (tuple of
+        ``sha256:<hex>`` fingerprints from ``hpke-pins.txt``). Stopped with SIGTERM on exit.
+
+    Raises:
+        AssertionError: the process ended or did not listen within ``timeout`` seconds (with
+            the end of its output).
+    """
+    import re
+    import subprocess
+    import sys
+    import time
+    from types import SimpleNamespace
+
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"{data_dir.name}.out"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "server_stub", "--data-dir", str(data_dir),
+                                 "--port", "0", *args], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (found := re.search(r"listening on (https://\S+)",
+                                      log.read_text(errors="replace"))):
+            assert proc.poll() is None and time.monotonic() < deadline, \
+                log.read_text(errors="replace")[-2000:]
+            time.sleep(0.1)
+        pins = tuple(line for line in (data_dir / "hpke-pins.txt").read_text(encoding="utf-8")
+                     .split() if line.startswith("sha256:"))
+        yield SimpleNamespace(url=found.group(1), ca_path=data_dir / "ca.pem", data_dir=data_dir,
+                              hpke_pins=pins)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def write_policy_dir(

@@ -97,32 +97,11 @@ def test_without_pins_preflight_raises_no_pins_before_any_request(device) -> Non
 @pytest.fixture
 def stub_process(tmp_path: Path) -> Iterator[Any]:
     """A real stub in its own process (so that it keeps ML-KEM when this process plays a build
-    without it), serving its default MLKEM768-X25519 key: ``.url``, ``.ca_path``,
-    ``.data_dir``, ``.hpke_pins``; stopped with SIGTERM after."""
-    import re
-    import subprocess
-    import sys
-    import time
-    from types import SimpleNamespace
+    without it), serving its default MLKEM768-X25519 key."""
+    from server_stub.testing import running_stub_process
 
-    data = tmp_path / "stub-process"
-    log = tmp_path / "stub-process.out"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server_stub", "--data-dir", str(data),
-                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not (found := re.search(r"listening on (https://\S+)",
-                                      log.read_text(errors="replace"))):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.1)
-        pins = tuple(line for line in (data / "hpke-pins.txt").read_text(encoding="utf-8").split()
-                     if line.startswith("sha256:"))
-        yield SimpleNamespace(url=found.group(1), ca_path=data / "ca.pem", data_dir=str(data),
-                              hpke_pins=pins)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with running_stub_process(tmp_path / "stub-process") as server:
+        yield server
 
 
 def test_a_build_that_cannot_seal_to_the_servers_suite_is_refused_before_capture(

@@ -26,6 +26,8 @@ from sdk.compliance import features_needing
 from sdk.permissions import android as android_permissions
 from sdk.policy.manifest import PERMISSIONS
 
+from ..machine_fonts import machine_cjk_font
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -236,15 +238,7 @@ def cjk_font() -> Path:
     """A real font with Chinese that this machine has, found by the SDK in a child process
     (Kivy stays out of the test process): the bundle loads --font in Kivy and checks that it
     draws Chinese."""
-    import os
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-c", "from sdk.ui.kivy.fonts import find_cjk_font; print(find_cjk_font())"],
-        env=dict(os.environ, KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON"), capture_output=True,
-        text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return Path(proc.stdout.strip().splitlines()[-1])
+    return machine_cjk_font()
 
 
 def _font_extensions() -> set[str]:

@@ -395,28 +395,11 @@ def test_without_mlkem_an_mlkem_private_key_cannot_be_loaded(
 @pytest.fixture
 def stub_process(tmp_path: Path):
     """A real stub in its own process (the server runs elsewhere, with ML-KEM), serving its
-    default MLKEM768-X25519 key: yields (url, CA file, pins); stopped with SIGTERM after."""
-    import re
-    import subprocess
-    import sys
-    import time
+    default MLKEM768-X25519 key: yields (url, CA file, pins)."""
+    from server_stub.testing import running_stub_process
 
-    data = tmp_path / "stub-data"
-    log = tmp_path / "stub.out"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server_stub", "--data-dir", str(data),
-                                 "--port", "0"], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not (found := re.search(r"listening on (https://\S+)", log.read_text(errors="replace"))):
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.1)
-        pins = tuple(line for line in (data / "hpke-pins.txt").read_text(encoding="utf-8").split()
-                     if line.startswith("sha256:"))
-        yield found.group(1), data / "ca.pem", pins
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with running_stub_process(tmp_path / "stub-data") as server:
+        yield server.url, server.ca_path, server.hpke_pins
 
 
 def test_without_mlkem_an_upload_to_an_mlkem_server_stops_before_anything_is_sent(

@@ -32,6 +32,7 @@ else:  # pragma: no cover - Python 3.10
 from demo_app import bundle
 from demo_app.bundle import DEFAULT_OUT
 
+from ..machine_fonts import machine_cjk_font
 from .conftest import REPO, db_rows, script_and_report
 
 VENV_BIN = Path(sys.executable).parent
@@ -69,12 +70,7 @@ def server_files(tmp_path_factory) -> dict[str, Path]:
 def cjk_font() -> Path:
     """The CJK font this machine has (found by the SDK, in a subprocess: Kivy stays out of
     the test process)."""
-    proc = subprocess.run(
-        [sys.executable, "-c", "from sdk.ui.kivy.fonts import find_cjk_font; print(find_cjk_font())"],
-        env=dict(os.environ, KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON"), capture_output=True,
-        text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return Path(proc.stdout.strip().splitlines()[-1])
+    return machine_cjk_font()
 
 
 def run_bundle(cwd: Path, *args: str) -> subprocess.CompletedProcess:

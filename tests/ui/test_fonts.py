@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from ..machine_fonts import machine_cjk_font
+
 VENV_BIN = Path(sys.executable).parent
 
 _FIND = """
@@ -72,12 +74,7 @@ def _run(code: str, arg: Path, env: dict[str, str]) -> dict:
 @pytest.fixture(scope="module")
 def real_cjk_font() -> Path:
     """This machine's CJK font, as fontconfig finds it (with the usual PATH)."""
-    proc = subprocess.run(
-        [sys.executable, "-c", "from sdk.ui.kivy.fonts import find_cjk_font; print(find_cjk_font())"],
-        env=dict(os.environ, KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON"), capture_output=True,
-        text=True, timeout=60, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return Path(proc.stdout.strip().splitlines()[-1])
+    return machine_cjk_font()
 
 
 def _place(root: Path, relative: str, font: Path) -> Path:
