@@ -131,7 +131,12 @@ class DemoApp(App):
 
     def _sync_failed(self, exc: BaseException) -> None:
         self._syncing = False
-        log.warning("pending records not sent (%s); trying again later", type(exc).__name__)
+        from sdk.errors import TlsError
+
+        # a TLS refusal names only the server's host, the CA file and the fix (no personal
+        # data): QA needs it to tell a wrong CA from a certificate naming another host
+        detail = f"{type(exc).__name__}: {exc}" if isinstance(exc, TlsError) else type(exc).__name__
+        log.warning("pending records not sent (%s); trying again later", detail)
         self._show_sync_state()
 
     def _show_sync_state(self) -> None:

@@ -454,3 +454,22 @@ def test_the_realname_options_are_checked_before_anything_starts(tmp_path, args,
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr and says in proc.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_tls_error_in_the_background_sync_is_logged_with_the_sdks_message(caplog):
+    """The demo's automatic sync logs the SDK's TlsError message too (host, CA file, fix), not
+    only the error's type, so QA can tell a wrong CA from a certificate naming another host."""
+    import logging
+    from types import SimpleNamespace
+
+    from demo_app.app import DemoApp
+    from sdk import TlsError
+
+    message = ("POST /v1/consent-records: the server's TLS certificate does not name 127.0.0.2, "
+               "the host of SdkConfig.endpoint; ... --cert-name 127.0.0.2")
+    shown = []
+    app = SimpleNamespace(_syncing=True, _show_sync_state=lambda: shown.append(True))
+    with caplog.at_level(logging.WARNING, logger="demo_app"):
+        DemoApp._sync_failed(app, TlsError(message, reason="name_mismatch"))
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "demo_app"]
+    assert message in line and app._syncing is False and shown == [True]
