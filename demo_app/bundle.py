@@ -44,6 +44,7 @@ from .device import (
     CONFIG_NAME,
     DEVICE_DIR,
     DeviceConfigError,
+    ca_certificates_pem,
     check_ca,
     check_font,
     check_pins,
@@ -360,7 +361,8 @@ def _write(plan: _Plan, folder: Path) -> None:
     shutil.rmtree(folder / "sdk" / "testing", ignore_errors=True)  # test helpers
     device = folder / DEVICE_DIR
     device.mkdir()
-    shutil.copyfile(plan.ca, device / CA_NAME)
+    # the certificates only: a private key pasted into the file must not ship in the app
+    (device / CA_NAME).write_bytes(ca_certificates_pem(plan.ca))
     (device / PINS_NAME).write_text("".join(f"{pin}\n" for pin in plan.pins), encoding="utf-8")
     lines = ["# The demo app's server settings, written by python -m demo_app.bundle and read",
              "# on the phone by demo_app/device.py. Stage the app again to change them.",

@@ -166,6 +166,19 @@ def _read_limited(path: Path, what: str, limit: int, hint: str) -> bytes:
     return data
 
 
+def ca_certificates_pem(path: Path) -> bytes:
+    """The certificates of the PEM file *path*, written anew as PEM: only the certificates,
+    so that anything else in the file (a private key pasted in, comments, trailing bytes)
+    never ships with the app.
+
+    Raises:
+        DeviceConfigError: as :func:`check_ca`.
+    """
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return b"".join(cert.public_bytes(Encoding.PEM) for cert in _load_ca(path))
+
+
 def check_ca(path: Path) -> int:
     """The number of certificates in the PEM file *path*, parsed with ``cryptography``.
 
@@ -173,15 +186,18 @@ def check_ca(path: Path) -> int:
         DeviceConfigError: the file is missing, not a regular file, unreadable, larger than
             :data:`MAX_CA_BYTES` (1 MiB), or holds no valid PEM certificate.
     """
+    return len(_load_ca(path))
+
+
+def _load_ca(path: Path) -> list:
     from cryptography import x509
 
     hint = "pass the PEM file of the CA that signs the server's certificate (the stub's ca.pem)"
     data = _read_limited(path, "CA file", MAX_CA_BYTES, hint)
     try:
-        certificates = x509.load_pem_x509_certificates(data)
+        return x509.load_pem_x509_certificates(data)
     except ValueError:
         raise DeviceConfigError(f"CA file {path} holds no valid PEM certificate; {hint}") from None
-    return len(certificates)
 
 
 def check_pins(path: Path) -> tuple[str, ...]:

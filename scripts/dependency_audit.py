@@ -238,6 +238,10 @@ _TABLES = {
 }
 
 
+#: The shortest reason an entry may give (a blank or a "." is no review).
+MIN_REASON_CHARS = 10
+
+
 def load_entries(path: Path | None, today: dt.date) -> Entries:
     """The ``[[ignore]]`` and ``[[not_audited]]`` entries of *path*; None or a missing file
     has none.
@@ -267,6 +271,9 @@ def load_entries(path: Path | None, today: dt.date) -> Entries:
                         f"{where}: '{field}' is missing or not "
                         f"{'a date' if type_ is dt.date else 'text'}; every entry needs "
                         f"{', '.join(list(wanted)[:-1])} and expires (a date such as {latest})")
+            if len(entry["reason"].strip()) < MIN_REASON_CHARS:
+                raise NotAudited(f"{where}: 'reason' says nothing (under {MIN_REASON_CHARS} "
+                                 "characters); say why the risk is accepted and what would end it")
             if set(entry) - set(wanted):
                 raise NotAudited(f"{where}: unknown keys {sorted(set(entry) - set(wanted))}")
             if entry["expires"] > latest:

@@ -112,6 +112,13 @@ def _check_host(shown: str, host: str) -> None:
     except ValueError:
         address = None
     if address is not None:
+        mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:a.b.c.d is a.b.c.d
+        address = mapped or address
+        if address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+            raise ConfigError(
+                f"{shown}: {host} is a multicast or broadcast address, which no server answers "
+                "on; give the server's own address, e.g. 127.0.0.1 on the same computer or its "
+                "address on the local network")
         if address.is_unspecified:
             raise ConfigError(
                 f"{shown}: {host} is the unspecified address, which a server listens on but "
@@ -160,7 +167,8 @@ class SdkConfig:
             ``https://192.0.2.10:8443``: the scheme, a host and an optional port, nothing else.
             The host is a valid host name (RFC 1123 labels; a Unicode name is checked in its
             IDNA form) or an IP address (IPv6 in brackets), never the unspecified ``0.0.0.0``
-            or ``[::]`` (nothing can connect to it); the port is a number from 1 to 65535.
+            or ``[::]``, a multicast or the broadcast address (nothing can connect to them);
+            the port is a number from 1 to 65535.
             Credentials (``user:pass@``), a path, a query or a fragment are refused. ``None``
             runs offline (decisions are kept and synced once an endpoint is configured).
         ca_bundle: PEM file of the CA(s) that sign the backend's certificate (it must hold at

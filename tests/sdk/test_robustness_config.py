@@ -110,6 +110,18 @@ def test_an_endpoint_on_the_unspecified_address_is_refused(tmp_path, endpoint, h
     assert "nothing can connect to" in str(caught.value)
 
 
+@pytest.mark.parametrize("endpoint", ["https://224.0.0.1:8443", "https://255.255.255.255:8443",
+                                      "https://[ff02::1]:8443"])
+def test_an_endpoint_on_a_multicast_or_broadcast_address_is_refused(tmp_path, endpoint):
+    with pytest.raises(ConfigError, match="multicast or broadcast address"):
+        SdkConfig(data_dir=tmp_path, endpoint=endpoint)
+
+
+def test_an_ipv4_mapped_unspecified_address_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="unspecified address"):
+        SdkConfig(data_dir=tmp_path, endpoint="https://[::ffff:0.0.0.0]:8443")
+
+
 @pytest.mark.parametrize("endpoint", [
     "https://api.example.cn", "https://api.example.cn:1", "https://api.example.cn:65535/",
     "https://192.0.2.10:8443", "https://[2001:db8::1]:8443", "https://localhost",

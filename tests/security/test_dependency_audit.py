@@ -141,7 +141,7 @@ def test_an_ignored_advisory_is_listed_with_its_reason_and_expiry_and_passes(tmp
 def test_an_expired_ignore_entry_fails_the_audit_again(tmp_path: Path) -> None:  # MASVS-CODE-3
     expired = dt.date.today() - dt.timedelta(days=1)
     ignores = ignore_file(tmp_path, f'[[ignore]]\nid = "CVE-2013-7459"\npackage = "pycrypto"\n'
-                                    f'reason = "test"\nexpires = {expired}\n')
+                                    f'reason = "test: accepted for this test"\nexpires = {expired}\n')
     proc = run_audit(tmp_path, "--requirements", pins(tmp_path, "pycrypto==2.6.1"),
                      "--ignore-file", ignores)
     skip_unless_audited(proc)
@@ -159,6 +159,16 @@ def test_an_ignore_entry_without_a_reason_or_an_expiry_date_is_refused(tmp_path:
     lines = (proc.stdout + proc.stderr).strip().splitlines()
     assert proc.returncode == 2
     assert len(lines) == 1 and f"ignore entry 1: '{field}' is missing" in lines[0], lines
+
+
+@pytest.mark.parametrize("reason", ["   ", ".", "ok"])
+def test_an_entry_whose_reason_says_nothing_is_refused(tmp_path: Path, reason: str) -> None:  # MASVS-CODE-3
+    entry = f'id = "CVE-2013-7459"\npackage = "pycrypto"\nreason = "{reason}"\nexpires = {dt.date.today()}\n'
+    proc = run_audit(tmp_path, "--requirements", pins(tmp_path, CLEAN),
+                     "--ignore-file", ignore_file(tmp_path, f"[[ignore]]\n{entry}"))
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    assert proc.returncode == 2
+    assert len(lines) == 1 and "'reason' says nothing" in lines[0], lines
 
 
 def test_a_requirement_that_is_not_an_exact_pin_is_refused(tmp_path: Path) -> None:  # MASVS-CODE-3
@@ -219,7 +229,7 @@ def test_a_not_audited_entry_lets_that_version_pass_until_it_expires(tmp_path: P
 def test_an_expired_not_audited_entry_fails_the_audit_again(tmp_path: Path) -> None:  # MASVS-CODE-3
     expired = dt.date.today() - dt.timedelta(days=1)
     ignores = ignore_file(tmp_path, f'[[not_audited]]\npackage = "rfc8785"\nversion = "0.1.3"\n'
-                                    f'reason = "test"\nexpires = {expired}\n')
+                                    f'reason = "test: accepted for this test"\nexpires = {expired}\n')
     proc = run_audit(tmp_path, "--requirements", pins(tmp_path, BEHIND), "--ignore-file", ignores)
     skip_unless_not_audited(proc)
     assert proc.returncode == 2, proc.stdout
@@ -230,7 +240,7 @@ def test_a_not_audited_entry_for_another_version_accepts_nothing(tmp_path: Path)
     """An entry is for one version: a bump (or a rollback) needs a new review."""
     until = dt.date.today() + dt.timedelta(days=30)
     ignores = ignore_file(tmp_path, f'[[not_audited]]\npackage = "rfc8785"\nversion = "0.1.2"\n'
-                                    f'reason = "test"\nexpires = {until}\n')
+                                    f'reason = "test: accepted for this test"\nexpires = {until}\n')
     proc = run_audit(tmp_path, "--requirements", pins(tmp_path, BEHIND), "--ignore-file", ignores)
     skip_unless_not_audited(proc)
     assert proc.returncode == 2, proc.stdout
@@ -243,7 +253,7 @@ def test_a_not_audited_entry_for_another_version_accepts_nothing(tmp_path: Path)
 def test_an_entry_for_a_package_that_is_not_audited_is_stale_and_fails(tmp_path: Path, entry: str) -> None:  # MASVS-CODE-3
     table = "not_audited" if "version" in entry else "ignore"
     until = dt.date.today() + dt.timedelta(days=30)
-    ignores = ignore_file(tmp_path, f'[[{table}]]\n{entry}reason = "typo"\nexpires = {until}\n')
+    ignores = ignore_file(tmp_path, f'[[{table}]]\n{entry}reason = "test: a typo in the package"\nexpires = {until}\n')
     proc = run_audit(tmp_path, "--requirements", pins(tmp_path, CLEAN), "--ignore-file", ignores)
     skip_unless_audited(proc)
     stale = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("STALE")]
@@ -255,7 +265,7 @@ def test_an_entry_for_a_package_that_is_not_audited_is_stale_and_fails(tmp_path:
 @pytest.mark.parametrize("table", ["ignore", "not_audited"])
 def test_an_entry_expiring_more_than_90_days_ahead_is_refused(tmp_path: Path, table: str) -> None:  # MASVS-CODE-3
     key = 'id = "CVE-2013-7459"' if table == "ignore" else 'version = "2.6.1"'
-    text = f'[[{table}]]\n{key}\npackage = "pycrypto"\nreason = "r"\nexpires = 9999-12-31\n'
+    text = f'[[{table}]]\n{key}\npackage = "pycrypto"\nreason = "test: too far ahead"\nexpires = 9999-12-31\n'
     proc = run_audit(tmp_path, "--requirements", pins(tmp_path, CLEAN),
                      "--ignore-file", ignore_file(tmp_path, text))
     lines = (proc.stdout + proc.stderr).strip().splitlines()

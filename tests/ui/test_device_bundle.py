@@ -90,6 +90,16 @@ def stage(tmp_path: Path, server: str, ca: Path, pins: Path, *extra: str,
     return out
 
 
+def test_a_private_key_in_the_ca_file_is_never_staged(tmp_path: Path, server_files) -> None:
+    ca_and_key = tmp_path / "ca-with-key.pem"
+    ca_and_key.write_bytes(server_files["ca"].read_bytes()
+                           + (server_files["ca"].parent / "ca-key.pem").read_bytes())
+    staged = stage(tmp_path, "https://127.0.0.1:8443", ca_and_key, server_files["pins"])
+    written = (staged / "device" / "ca.pem").read_bytes()
+    assert b"PRIVATE KEY" not in written
+    assert written == server_files["ca"].read_bytes()  # the certificate, as it was
+
+
 def free_port() -> int:
     """A port of 127.0.0.1 nothing listens on (it was free a moment ago)."""
     with socket.socket() as s:
